@@ -1,0 +1,223 @@
+"""The `insight` command: demo-data, train, demo, runs, serve."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from insight.errors import InputError, RunError
+
+app = typer.Typer(help="Churn risk, SHAP explanations and customer segments from a customer table.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+runs_app = typer.Typer(help="List and verify training runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help="Where runs live (default: $INSIGHT_RUNS_DIR "
+                                                                 "or ./runs).")]
+log = logging.getLogger("insight")
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False) -> None:
+    _setup_logging(logging.INFO if verbose else logging.WARNING)
+
+
+@app.command("demo-data")
+def demo_data_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder for customers.csv and truth.csv.")],
+    rows: Annotated[int, typer.Option(help="Number of customers.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 0,
+) -> None:
+    """Write synthetic demo customers (customers.csv) and their planted truth (truth.csv)."""
+    from insight.demo import write_demo_data
+
+    if rows < 100:
+        _fail("--rows must be at least 100.")
+    customers, truth = write_demo_data(out, rows=rows, seed=seed)
+    typer.echo(f"wrote {customers} and {truth} ({rows:,} customers, seed {seed})")
+
+
+@app.command("train")
+def train_command(
+    data: Annotated[str, typer.Argument(help="A CSV or Parquet file, a folder of Parquet files, or "
+                                             "sqlite:///file.db / duckdb:///file.duckdb with --table/--query.")],
+    id_column: Annotated[str, typer.Option("--id", help="The customer id column.")],
+    target: Annotated[str, typer.Option("--target", help="The churn column (0/1, yes/no, true/false).")],
+    aux: Annotated[list[str] | None, typer.Option("--aux", help="An auxiliary target for the multi-task network "
+                                                               "(repeatable); never used as a feature.")] = None,
+    runs_dir: RunsDir = None,
+    keep: Annotated[list[str] | None, typer.Option("--keep", help="Keep a column a guard would drop.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Never use this column.")] = None,
+    actionable: Annotated[list[str] | None, typer.Option("--actionable", help="A feature the business can "
+                                                                             "change (what-if suggestions).")] = None,
+    positive: Annotated[str | None, typer.Option("--positive", help="The target value that means churned.")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="Database table to read.")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="SQL query to read.")] = None,
+    truth: Annotated[Path | None, typer.Option("--truth", help="CSV of planted segments (id, segment) to report "
+                                                              "recovery against; default: truth.csv beside "
+                                                              "DATA when it exists.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train the churn model, SHAP explanations, multi-task network and segments; write one run."""
+    from insight.config import DataSpec
+
+    spec = DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux or ()), keep=tuple(keep or ()),
+                    exclude=tuple(exclude or ()), actionable=tuple(actionable or ()), positive_label=positive)
+    path = _train(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed)
+    typer.echo(path.name)
+
+
+@app.command("demo")
+def demo_command(
+    rows: Annotated[int, typer.Option(help="Number of demo customers.")] = 20_000,
+    runs_dir: RunsDir = None,
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Where to write the demo data.")] = Path("demo-data"),
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the dashboard afterwards.")] = True,
+    port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501,
+) -> None:
+    """Generate the demo data, train on it and open the dashboard."""
+    from insight.demo import demo_spec, write_demo_data
+
+    customers, truth = write_demo_data(data_dir, rows=rows, seed=0)
+    typer.echo(f"demo data: {customers}")
+    path = _train(str(customers), demo_spec(), runs_dir=runs_dir, truth=truth, seed=0)
+    typer.echo(path.name)
+    if serve:
+        _serve(runs_dir, port)
+
+
+@app.command("serve")
+def serve_command(runs_dir: RunsDir = None,
+                  port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501) -> None:
+    """Start the dashboard on the runs in --runs-dir."""
+    _serve(runs_dir, port)
+
+
+@runs_app.command("list")
+def runs_list(runs_dir: RunsDir = None) -> None:
+    """Every run, newest first, with its data, size and held-out ROC AUC."""
+    import json
+
+    from insight.runs import latest_run, list_runs, resolve_runs_dir
+
+    directory = resolve_runs_dir(runs_dir)
+    found = list_runs(directory)
+    if not found:
+        typer.echo(f"no runs in {directory}; train one with `insight train` or `insight demo`.")
+        return
+    latest = latest_run(directory)
+    for path in found:
+        try:
+            m = json.loads((path / "manifest.json").read_text())
+            auc = m["metrics"]["lightgbm"]["test"]["roc_auc"]
+            line = f"{path.name}  {m['source']['name']}  {m['source']['rows']:,} rows  ROC AUC {auc:.3f}"
+        except (KeyError, ValueError, TypeError):
+            line = f"{path.name}  (unreadable manifest)"
+        typer.echo(("* " if path == latest else "  ") + line)
+
+
+@runs_app.command("verify")
+def runs_verify(run: Annotated[str, typer.Argument(help="Run id, id prefix, folder, or 'latest'.")] = "latest",
+                runs_dir: RunsDir = None) -> None:
+    """Check every file of a run against the checksums in its manifest (exit 1 on any mismatch)."""
+    from insight.runs import find_run, resolve_runs_dir, verify_run
+
+    try:
+        path = find_run(resolve_runs_dir(runs_dir), run)
+    except RunError as e:
+        _fail(str(e), code=1)
+    problems = verify_run(path)
+    if problems:
+        for p in problems:
+            typer.echo(f"FAIL {path.name}: {p}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"OK {path.name}: every file matches its checksum")
+
+
+def _train(data: str, spec: object, *, runs_dir: Path | None, seed: int, truth: Path | None = None,
+           table: str | None = None, query: str | None = None) -> Path:
+    from insight.config import TrainConfig
+    from insight.io import read_table
+    from insight.pipeline import train
+
+    try:
+        frame = read_table(data, table=table, query=query)
+        truth_frame = _read_truth(data, truth)
+        with _progress() as report:
+            return train(frame, spec, TrainConfig(seed=seed), runs_dir=runs_dir, source_name=Path(data).name,
+                         truth=truth_frame, progress=report)
+    except InputError as e:
+        _fail(str(e))
+    raise AssertionError("unreachable")
+
+
+def _read_truth(data: str, truth: Path | None) -> object:
+    import pandas as pd
+
+    candidate = truth or (Path(data).parent / "truth.csv" if not data.startswith(("sqlite:", "duckdb:")) else None)
+    if candidate is None or not candidate.exists():
+        if truth is not None:
+            raise InputError(f"--truth {truth}: no such file.")
+        return None
+    frame = pd.read_csv(candidate)
+    log.info("reporting segment recovery against %s (never used as input)", candidate)
+    return frame
+
+
+class _progress:
+    """A rich progress bar on stderr fed by the pipeline's progress callback."""
+
+    def __enter__(self):  # noqa: ANN204
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description:<32}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                            TimeElapsedColumn(), transient=False, console=_console())
+        self.bar.start()
+        self.task = self.bar.add_task("starting", total=1.0)
+        return self.report
+
+    def report(self, stage: str, done: float) -> None:
+        self.bar.update(self.task, description=stage, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+def _serve(runs_dir: Path | None, port: int) -> None:
+    app_path = Path(__file__).resolve().parent.parent / "app.py"
+    if not app_path.exists():
+        _fail(f"cannot find the dashboard at {app_path}; run `streamlit run app.py` from the project folder.")
+    env = dict(os.environ)
+    if runs_dir:
+        env["INSIGHT_RUNS_DIR"] = str(Path(runs_dir).resolve())
+    typer.echo(f"dashboard: http://localhost:{port}")
+    subprocess.run([sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
+                    "--server.headless", "true", "--browser.gatherUsageStats", "false"], env=env, check=False)
+
+
+def _console():  # noqa: ANN202
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _setup_logging(level: int) -> None:
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=_console(), show_time=False, show_path=False, markup=False)
+    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,106 @@
+"""What the data is (DataSpec) and how to train on it (TrainConfig)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which columns play which part.
+
+    Auxiliary targets are outcomes the multi-task network learns beside churn; like the churn target they
+    are never used as input features of either model (they may describe the future, which would leak).
+    """
+
+    id_column: str
+    target: str
+    aux_targets: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+    """Columns to keep as features even when a guard would drop them."""
+    exclude: tuple[str, ...] = ()
+    """Columns never to use as features."""
+    actionable: tuple[str, ...] = ()
+    """Features a business can change (used for what-if suggestions)."""
+    positive_label: str | None = None
+    """The target value that means 'churned', when it is not obvious (yes/true/1/churned...)."""
+    revenue_column: str | None = None
+    """The column holding a customer's value, for revenue at risk; by default the first aux target whose
+    name mentions revenue, value or spend."""
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return (self.target, *self.aux_targets)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataSpec:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in names}
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class ChurnConfig:
+    """LightGBM settings: regularised defaults meant to hold on unseen data, with early stopping."""
+
+    learning_rate: float = 0.03
+    num_leaves: int = 15
+    min_child_samples: int = 40
+    feature_fraction: float = 0.7
+    bagging_fraction: float = 0.8
+    bagging_freq: int = 1
+    lambda_l2: float = 5.0
+    min_data_per_group: int = 50
+    cat_smooth: float = 20.0
+    max_rounds: int = 3000
+    early_stopping_rounds: int = 150
+
+
+@dataclass(frozen=True)
+class MultitaskConfig:
+    """The torch multi-task network: shared encoder -> latent, one head per target, plus a reconstruction
+    head that keeps the latent faithful to the inputs."""
+
+    latent_dim: int = 16
+    hidden: tuple[int, ...] = (128, 64)
+    dropout: float = 0.1
+    max_epochs: int = 80
+    patience: int = 8
+    batch_size: int = 512
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-5
+    mask_rate: float = 0.3
+    max_train_rows: int = 200_000
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """Projection (UMAP) and clustering settings."""
+
+    n_neighbors: int = 30
+    min_dist: float = 0.0
+    n_epochs: int = 200
+    fit_sample: int = 10_000
+    island_share: float = 0.01
+    """Smallest island HDBSCAN keeps, as a share of the fitted sample."""
+    min_cluster_share: float = 0.01
+    trustworthiness_sample: int = 5_000
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 0
+    test_size: float = 0.2
+    valid_size: float = 0.15
+    threads: int | None = None
+    churn: ChurnConfig = field(default_factory=ChurnConfig)
+    multitask: MultitaskConfig = field(default_factory=MultitaskConfig)
+    segments: SegmentConfig = field(default_factory=SegmentConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

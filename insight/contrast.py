@@ -1,0 +1,121 @@
+"""What distinguishes a group of customers (a segment, a lasso selection) from the rest.
+
+Numbers: standardised mean difference (Cohen's d) with Welch's t-test. Categories and flags: the most
+over-represented value, its share inside and outside, Cohen's h, and a two-proportion z-test. P-values are
+corrected for the number of features tested (Benjamini-Hochberg). Pure pandas/numpy/scipy: fast enough to
+run on every selection in the dashboard.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from insight.explain import label
+from insight.features import format_number
+
+ALPHA = 0.05
+
+
+def contrast(frame: pd.DataFrame, selected: np.ndarray, features: dict[str, str]) -> pd.DataFrame:
+    """Rank `features` (name -> role) by how strongly the `selected` rows differ from the others.
+
+    Returns one row per feature with: feature, role, inside, outside (shown as text), effect (signed effect
+    size), abs_effect, p_value, p_adjusted, significant, value (the over-represented category, if any) and
+    description (a phrase such as 'more seats (34 vs 3)').
+    """
+    selected = np.asarray(selected, dtype=bool)
+    if selected.sum() < 2 or (~selected).sum() < 2:
+        return _empty()
+    rows = []
+    for name, role in features.items():
+        col = frame[name]
+        if role in ("numeric", "date"):
+            rows.append(_numeric_row(name, role, col, selected))
+        else:
+            rows.append(_categorical_row(name, role, col, selected))
+    out = pd.DataFrame([r for r in rows if r is not None])
+    if out.empty:
+        return _empty()
+    out["p_adjusted"] = benjamini_hochberg(out["p_value"].to_numpy())
+    out["significant"] = out["p_adjusted"] < ALPHA
+    out["abs_effect"] = out["effect"].abs()
+    return out.sort_values(["significant", "abs_effect"], ascending=[False, False], ignore_index=True)
+
+
+def _numeric_row(name: str, role: str, col: pd.Series, selected: np.ndarray) -> dict[str, object] | None:
+    if role == "date":
+        values = pd.to_datetime(col).astype("int64").where(col.notna()).to_numpy(dtype=float) / 86_400e9
+    else:
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+    a, b = values[selected], values[~selected]
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if len(a) < 2 or len(b) < 2:
+        return None
+    ma, mb = a.mean(), b.mean()
+    va, vb = a.var(ddof=1), b.var(ddof=1)
+    pooled = np.sqrt((va + vb) / 2)
+    d = (ma - mb) / pooled if pooled > 0 else 0.0
+    with warnings.catch_warnings():  # near-constant columns: scipy warns, the p-value is still usable
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue) if va + vb > 0 else 1.0
+    shown_a, shown_b = _show(ma, role), _show(mb, role)
+    word = "higher" if d > 0 else "lower"
+    if role == "date":
+        word = "later" if d > 0 else "earlier"
+    return {"feature": name, "role": role, "inside": shown_a, "outside": shown_b, "effect": float(d),
+            "p_value": p if np.isfinite(p) else 1.0, "value": None,
+            "description": f"{word} {label(name).lower()} ({shown_a} vs {shown_b})"}
+
+
+def _categorical_row(name: str, role: str, col: pd.Series, selected: np.ndarray) -> dict[str, object] | None:
+    if role == "boolean":
+        text = col.map({1.0: "yes", 0.0: "no", True: "yes", False: "no"})
+    else:
+        text = col.astype("string")
+    a, b = text[selected].dropna(), text[~selected].dropna()
+    if a.empty or b.empty:
+        return None
+    share_a = a.value_counts(normalize=True)
+    share_b = b.value_counts(normalize=True).reindex(share_a.index, fill_value=0.0)
+    diff = share_a - share_b
+    value = diff.abs().idxmax() if role != "boolean" else "yes"
+    pa, pb = float(share_a.get(value, 0.0)), float(share_b.get(value, 0.0))
+    h = 2 * np.arcsin(np.sqrt(pa)) - 2 * np.arcsin(np.sqrt(pb))
+    na, nb = len(a), len(b)
+    pooled = (pa * na + pb * nb) / (na + nb)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb))
+    p = float(2 * stats.norm.sf(abs(pa - pb) / se)) if se > 0 else 1.0
+    subject = label(name).lower() if role == "boolean" else f"{label(name).lower()} = {value}"
+    word = "more often" if pa > pb else "less often"
+    return {"feature": name, "role": role, "inside": f"{pa:.0%}", "outside": f"{pb:.0%}", "effect": float(h),
+            "p_value": p, "value": str(value),
+            "description": f"{subject} {word} ({pa:.0%} vs {pb:.0%})"}
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values."""
+    p = np.asarray(p, dtype=float)
+    n = len(p)
+    if n == 0:
+        return p
+    order = np.argsort(p)
+    ranked = p[order] * n / np.arange(1, n + 1)
+    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+def _show(value: float, role: str) -> str:
+    if role == "date":
+        return pd.Timestamp(value * 86_400e9).date().isoformat()
+    return format_number(value)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=["feature", "role", "inside", "outside", "effect", "p_value", "value",
+                                 "description", "p_adjusted", "significant", "abs_effect"])

@@ -1,0 +1,115 @@
+"""Binary-classification metrics and curves: ROC, PR, calibration, gains and lift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> float:
+    """ECE with equal-width bins: the share-weighted mean gap between predicted and observed rates."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            total += m.sum() * abs(p[m].mean() - y[m].mean())
+    return float(total / len(y))
+
+
+def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """ROC AUC, PR AUC (average precision), log loss, Brier score and ECE."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+    y, p = np.asarray(y, dtype=float), np.clip(np.asarray(p, dtype=float), 1e-7, 1 - 1e-7)
+    if len(np.unique(y)) < 2:
+        return {"roc_auc": float("nan"), "pr_auc": float("nan"), "log_loss": float("nan"),
+                "brier": float(brier_score_loss(y, p)), "ece": expected_calibration_error(y, p),
+                "n": int(len(y)), "positive_rate": float(y.mean())}
+    return {
+        "roc_auc": float(roc_auc_score(y, p)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "log_loss": float(log_loss(y, p, labels=[0, 1])),
+        "brier": float(brier_score_loss(y, p)),
+        "ece": expected_calibration_error(y, p),
+        "n": int(len(y)),
+        "positive_rate": float(y.mean()),
+    }
+
+
+def regression_metrics(y: np.ndarray, pred: np.ndarray, train_mean: float) -> dict[str, float]:
+    """R² of the prediction and of the training mean (the baseline a head must beat), and MAE."""
+    y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float)
+    ss_tot = float(((y - y.mean()) ** 2).sum()) or 1.0
+    return {"r2": 1 - float(((y - pred) ** 2).sum()) / ss_tot,
+            "r2_of_train_mean": 1 - float(((y - train_mean) ** 2).sum()) / ss_tot,
+            "mae": float(np.abs(y - pred).mean()), "n": int(len(y))}
+
+
+def roc_curve_frame(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, thr = roc_curve(y, p)
+    return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thr})
+
+
+def pr_curve_frame(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thr = precision_recall_curve(y, p)
+    return pd.DataFrame({"recall": recall, "precision": precision, "threshold": np.append(thr, 1.0)})
+
+
+def calibration_frame(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> pd.DataFrame:
+    """Per equal-width bin: mean predicted probability, observed rate, count, and a 95 % Wilson interval."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    rows = []
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            lo, hi = wilson_interval(int(y[m].sum()), int(m.sum()))
+            rows.append({"bin": b, "predicted": p[m].mean(), "observed": y[m].mean(), "count": int(m.sum()),
+                         "low": lo, "high": hi})
+    return pd.DataFrame(rows)
+
+
+def lift_frame(y: np.ndarray, p: np.ndarray, *, groups: int = 10) -> pd.DataFrame:
+    """Customers ranked by risk and cut into deciles: churn rate, lift and cumulative gain per decile."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    order = np.argsort(-p, kind="stable")
+    y_sorted = y[order]
+    parts = np.array_split(np.arange(len(y)), groups)
+    base = y.mean() if len(y) else 0.0
+    total = y.sum() or 1.0
+    rows, cum = [], 0.0
+    for i, part in enumerate(parts, start=1):
+        hits = y_sorted[part].sum()
+        cum += hits
+        rate = hits / max(len(part), 1)
+        rows.append({"decile": i, "customers": len(part), "churners": int(hits), "churn_rate": rate,
+                     "lift": rate / base if base else np.nan, "cumulative_gain": cum / total,
+                     "cumulative_share": (part[-1] + 1) / len(y) if len(part) else 0.0})
+    return pd.DataFrame(rows)
+
+
+def confusion_at(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
+    y, pred = np.asarray(y).astype(int), (np.asarray(p) >= threshold).astype(int)
+    tp, fp = int(((pred == 1) & (y == 1)).sum()), int(((pred == 1) & (y == 0)).sum())
+    fn, tn = int(((pred == 0) & (y == 1)).sum()), int(((pred == 0) & (y == 0)).sum())
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": tp / (tp + fp) if tp + fp else float("nan"),
+            "recall": tp / (tp + fn) if tp + fn else float("nan")}
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval for a proportion."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    phat = successes / n
+    denom = 1 + z * z / n
+    centre = (phat + z * z / (2 * n)) / denom
+    half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
+    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))

@@ -1,0 +1,305 @@
+"""The only place that wires the stages together: train() writes a run, score() applies one."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insight.config import DataSpec, TrainConfig
+from insight.errors import InputError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+"""progress(stage, fraction of the whole job done)."""
+
+STAGES = {  # stage -> (start, end) share of the whole job, for progress bars
+    "checking the table": (0.00, 0.05),
+    "encoding features": (0.05, 0.08),
+    "fitting the churn model": (0.08, 0.15),
+    "computing SHAP values": (0.15, 0.25),
+    "training the multi-task network": (0.25, 0.55),
+    "projecting with UMAP": (0.55, 0.85),
+    "finding segments": (0.85, 0.92),
+    "profiling segments": (0.92, 0.96),
+    "writing the run": (0.96, 1.00),
+}
+RISK_BANDS = ("low", "medium", "high", "very high")
+REVENUE_WORDS = ("revenue", "value", "spend", "sales", "arr", "mrr", "ltv", "charges", "amount")
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+
+    def labels(self, n: int) -> np.ndarray:
+        out = np.full(n, "unlabelled", dtype=object)
+        out[self.train], out[self.valid], out[self.test] = "train", "valid", "test"
+        return out
+
+
+def train(
+    frame: pd.DataFrame,
+    spec: DataSpec,
+    config: TrainConfig | None = None,
+    *,
+    runs_dir: Path,
+    source_name: str = "data",
+    truth: pd.DataFrame | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Train every model on `frame` and write one run under `runs_dir`; return the run's folder.
+
+    `truth` (optional, never used as input) holds planted segments keyed by the id column, for reporting
+    how well the segments recover them.
+    """
+    from insight import churn, explain, features, multitask, profiles, runs, schema, segments
+
+    config = config or TrainConfig()
+    timings: dict[str, float] = {}
+    clock = _Clock(progress, timings)
+
+    with clock("checking the table"):
+        table = schema.clean_table(frame, spec)
+        data = table.frame
+        y = data[spec.target].to_numpy(dtype=np.float64)
+        splits = split_rows(y, config)
+    with clock("encoding features"):
+        fmap = features.fit_feature_map(data, table.schema, fit_rows=splits.train)
+        X = features.encode(data, fmap)
+    with clock("fitting the churn model"):
+        model = churn.fit_churn_model(X[splits.train], y[splits.train], X[splits.valid], y[splits.valid],
+                                      feature_names=fmap.names, categorical=fmap.categorical_indices,
+                                      config=config.churn, seed=config.seed, threads=config.threads)
+        raw = model.raw_score(X)
+        probability = model.calibration(raw)
+    with clock("computing SHAP values"):
+        shap_values, base = explain.shap_values(model, X, threads=config.threads)
+        reasons = explain.reason_frame(X, shap_values, raw, fmap, model.calibration)
+    with clock("training the multi-task network"):
+        targets = {spec.target: y, **{a: data[a].to_numpy(dtype=np.float64) for a in spec.aux_targets}}
+        mt = multitask.fit_multitask(
+            X, targets, fmap, train_rows=splits.train, valid_rows=splits.valid, config=config.multitask,
+            seed=config.seed, threads=config.threads,
+            progress=lambda f: clock.within("training the multi-task network", f))
+        latent = mt.latent(X)
+        heads = mt.predict(X)
+    with clock("projecting with UMAP"):
+        projection = segments.project(latent, config=config.segments, seed=config.seed)
+    with clock("finding segments"):
+        clustering = segments.cluster(latent, projection, config=config.segments, seed=config.seed)
+    revenue_column = spec.revenue_column or _guess_revenue_column(spec.aux_targets)
+    customers = customer_table(frame, data, spec, table.schema, probability, raw, heads, reasons, clustering.labels,
+                               projection.xy, splits, revenue_column=revenue_column)
+    with clock("profiling segments"):
+        role_of = {f.name: str(f.role) for f in fmap.features}
+        segment_profiles = profiles.segment_profiles(
+            customers, clustering.labels, features=role_of, target=spec.target, aux_targets=spec.aux_targets,
+            revenue_column=revenue_column, shap_values=shap_values, feature_names=fmap.names, seed=config.seed)
+        names = {p["id"]: p["name"] for p in segment_profiles}
+        customers["segment_name"] = customers["segment_id"].map(names)
+    metrics = evaluation(y, probability, heads, data, spec, splits, mt.tasks)
+    segment_report = {**clustering.info, "projection": projection.info,
+                      **recovery_report(customers, spec.id_column, truth, X, clustering.labels, config.seed)}
+    metrics["segments"] = segment_report
+
+    with clock("writing the run"):
+        runs_dir = runs.resolve_runs_dir(runs_dir)
+        run_id = runs.new_run_id(source_name)
+        with runs.RunWriter(runs_dir, run_id) as writer:
+            writer.write_text("churn_model.txt", model.to_text())
+            writer.write_json("calibration.json", model.calibration.to_dict())
+            writer.write_json("features.json", {**fmap.to_dict(), "schema": table.schema.to_dict()})
+            writer.write_bytes("multitask.pt", mt.state_bytes())
+            writer.write_json("multitask.json", mt.describe())
+            writer.write_parquet("customers.parquet", customers)
+            writer.write_parquet("shap.parquet", explain.shap_frame(data[spec.id_column], shap_values, base,
+                                                                    fmap.names))
+            latent_frame = pd.DataFrame(latent, columns=[f"z{i}" for i in range(latent.shape[1])])
+            latent_frame.insert(0, spec.id_column, data[spec.id_column].to_numpy())
+            writer.write_parquet("latent.parquet", latent_frame)
+            writer.write_json("segments.json", {"segments": segment_profiles, **segment_report})
+            importance = explain.global_importance(shap_values, fmap.names)
+            manifest = {
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "source": {"name": source_name, "rows": int(len(frame)), "columns": int(frame.shape[1]),
+                           "fingerprint": fingerprint(frame)},
+                "spec": {**spec.to_dict(), "revenue_column": revenue_column},
+                "config": config.to_dict(),
+                "metrics": metrics,
+                "features": fmap.names,
+                "dropped_columns": [{"name": c.name, "role": str(c.role), "reason": c.reason}
+                                    for c in table.schema.dropped],
+                "global_importance": importance.head(50).to_dict(orient="records"),
+                "risk_bands": risk_band_thresholds(float(np.nanmean(y))),
+                "churn_rate": float(np.nanmean(y)),
+                "timings_seconds": timings,
+                "versions": library_versions(),
+            }
+            path = writer.commit(manifest)
+    log.info("run %s complete: test ROC AUC %.3f", run_id, metrics["lightgbm"]["test"]["roc_auc"])
+    return path
+
+
+def split_rows(y: np.ndarray, config: TrainConfig) -> Splits:
+    """Stratified train / validation / test rows among customers whose churn label is known."""
+    from sklearn.model_selection import train_test_split
+
+    labelled = np.flatnonzero(~np.isnan(y))
+    rest, test = train_test_split(labelled, test_size=config.test_size, stratify=y[labelled],
+                                  random_state=config.seed)
+    valid_share = config.valid_size / (1 - config.test_size)
+    train, valid = train_test_split(rest, test_size=valid_share, stratify=y[rest], random_state=config.seed)
+    return Splits(train=np.sort(train), valid=np.sort(valid), test=np.sort(test))
+
+
+def risk_band_thresholds(base_rate: float) -> dict[str, float]:
+    """Bands relative to the average risk: medium from half of it, high from 1.5x, very high from 2.5x."""
+    cuts = [min(0.95, base_rate * f) for f in (0.5, 1.5, 2.5)]
+    return {"medium": cuts[0], "high": cuts[1], "very high": cuts[2]}
+
+
+def risk_bands(probability: np.ndarray, thresholds: dict[str, float]) -> pd.Categorical:
+    edges = [thresholds["medium"], thresholds["high"], thresholds["very high"]]
+    idx = np.searchsorted(edges, probability, side="right")
+    return pd.Categorical.from_codes(idx, categories=list(RISK_BANDS), ordered=True)
+
+
+def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_schema: Any,
+                   probability: np.ndarray, raw_score: np.ndarray, heads: dict[str, np.ndarray],
+                   reasons: pd.DataFrame, labels: np.ndarray, xy: np.ndarray, splits: Splits, *,
+                   revenue_column: str | None) -> pd.DataFrame:
+    """customers.parquet: id, inputs, targets, scores, reasons, segment and map position."""
+    out = data.copy()
+    for col in table_schema.dropped:  # keep dropped inputs for filtering and export, as text
+        out[col.name] = raw[col.name].astype("string").to_numpy()
+    out["churn_probability"] = probability
+    out["churn_score"] = raw_score
+    out["risk_band"] = risk_bands(probability, risk_band_thresholds(float(np.nanmean(data[spec.target]))))
+    if revenue_column:
+        out["revenue_at_risk"] = probability * data[revenue_column].fillna(0).clip(lower=0).to_numpy()
+    out["mt_churn_probability"] = heads[spec.target]
+    for aux in spec.aux_targets:
+        out[f"predicted_{aux}"] = heads[aux]
+    out = pd.concat([out, reasons], axis=1)
+    out["segment_id"] = labels
+    out["segment_name"] = ""
+    out["x"], out["y"] = xy[:, 0], xy[:, 1]
+    out["split"] = splits.labels(len(out))
+    return out
+
+
+def evaluation(y: np.ndarray, probability: np.ndarray, heads: dict[str, np.ndarray], data: pd.DataFrame,
+               spec: DataSpec, splits: Splits, tasks: list[Any]) -> dict[str, Any]:
+    """Held-out metrics of both models; LightGBM's test metrics come first (the model of record)."""
+    from insight.metrics import binary_metrics, regression_metrics
+
+    test, train = splits.test, splits.train
+    out: dict[str, Any] = {
+        "lightgbm": {"test": binary_metrics(y[test], probability[test]),
+                     "valid": binary_metrics(y[splits.valid], probability[splits.valid])},
+        "multitask": {spec.target: binary_metrics(y[test], heads[spec.target][test])},
+        "split_sizes": {"train": int(len(train)), "valid": int(len(splits.valid)), "test": int(len(test))},
+    }
+    for task in tasks[1:]:
+        values = data[task.name].to_numpy(dtype=np.float64)
+        known = test[~np.isnan(values[test])]
+        if task.kind == "binary":
+            out["multitask"][task.name] = binary_metrics(values[known], heads[task.name][known])
+        else:
+            train_mean = float(np.nanmean(values[train]))
+            out["multitask"][task.name] = regression_metrics(values[known], heads[task.name][known], train_mean)
+    return out
+
+
+def recovery_report(customers: pd.DataFrame, id_column: str, truth: pd.DataFrame | None, X: np.ndarray,
+                    labels: np.ndarray, seed: int) -> dict[str, Any]:
+    """With planted segments known: ARI of the segments, and of k-means on the standardised raw features."""
+    if truth is None or "segment" not in truth.columns or id_column not in truth.columns:
+        return {}
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    planted = customers[[id_column]].merge(truth[[id_column, "segment"]], on=id_column, how="left")["segment"]
+    known = planted.notna().to_numpy()
+    if known.sum() < 10:
+        return {}
+    Xs = np.where(np.isnan(X), np.nanmedian(X, axis=0), X)
+    Xs = (Xs - Xs.mean(axis=0)) / np.where(Xs.std(axis=0) > 0, Xs.std(axis=0), 1.0)
+    k = max(2, int(planted.nunique()))
+    kmeans = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(Xs[known])
+    return {"planted_segments": int(planted.nunique()),
+            "ari_vs_planted": round(float(adjusted_rand_score(planted[known], labels[known])), 4),
+            "kmeans_raw_ari_vs_planted": round(float(adjusted_rand_score(planted[known], kmeans)), 4)}
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A sha256 of the table's content (values and column names)."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, frame.columns)).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for pkg in ("customer-insight", "lightgbm", "torch", "umap-learn", "scikit-learn", "pandas", "numpy", "shap"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _guess_revenue_column(aux_targets: tuple[str, ...]) -> str | None:
+    for name in aux_targets:
+        if any(word in name.lower() for word in REVENUE_WORDS):
+            return name
+    return None
+
+
+class _Clock:
+    """Times stages and reports progress as a share of the whole job."""
+
+    def __init__(self, progress: Progress | None, timings: dict[str, float]) -> None:
+        self.progress, self.timings = progress, timings
+
+    def __call__(self, stage: str) -> _Clock:
+        self.stage = stage
+        return self
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+        self._report(self.stage, STAGES[self.stage][0])
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.timings[self.stage] = round(time.perf_counter() - self.started, 3)
+        if exc_type is None:
+            self._report(self.stage, STAGES[self.stage][1])
+
+    def within(self, stage: str, fraction: float) -> None:
+        start, end = STAGES[stage]
+        self._report(stage, start + (end - start) * min(1.0, fraction))
+
+    def _report(self, stage: str, done: float) -> None:
+        if self.progress:
+            self.progress(stage, done)
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing columns: {', '.join(missing)}")

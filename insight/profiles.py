@@ -1,0 +1,127 @@
+"""Segment profiles (size, churn with its interval, targets, distinctive features, SHAP drivers) and
+readable names built from those facts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insight.contrast import contrast
+from insight.explain import label
+from insight.metrics import wilson_interval
+from insight.segments import UNASSIGNED, UNASSIGNED_NAME
+
+log = logging.getLogger(__name__)
+
+PROFILE_SAMPLE = 200_000
+TOP_FEATURES = 6
+
+
+def segment_profiles(
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    *,
+    features: dict[str, str],
+    target: str,
+    aux_targets: tuple[str, ...],
+    revenue_column: str | None,
+    shap_values: np.ndarray,
+    feature_names: list[str],
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """One profile per segment (Unassigned last), each with a unique readable name."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    probe = np.arange(len(frame))
+    if len(frame) > PROFILE_SAMPLE:
+        probe = np.sort(rng.choice(len(frame), size=PROFILE_SAMPLE, replace=False))
+    sample = frame.iloc[probe].reset_index(drop=True)
+    sample_labels = labels[probe]
+    overall_churn = float(frame[target].mean())
+    profiles = []
+    for seg in [*sorted(set(labels) - {UNASSIGNED}), *([UNASSIGNED] if (labels == UNASSIGNED).any() else [])]:
+        inside = labels == seg
+        y = frame.loc[inside, target].dropna()
+        low, high = wilson_interval(int(y.sum()), len(y))
+        prob = frame.loc[inside, "churn_probability"]
+        profile: dict[str, Any] = {
+            "id": int(seg),
+            "size": int(inside.sum()),
+            "share": float(inside.mean()),
+            "churn_rate": float(y.mean()) if len(y) else None,
+            "churn_rate_ci": [low, high],
+            "mean_churn_probability": float(prob.mean()),
+            "expected_churners": float(prob.sum()),
+            "targets": {a: _mean(frame.loc[inside, a]) for a in aux_targets},
+        }
+        if revenue_column:
+            revenue = frame.loc[inside, revenue_column].fillna(0)
+            profile["revenue_at_risk"] = float((prob * revenue).sum())
+        diff = contrast(sample, sample_labels == seg, features)
+        profile["distinctive"] = [
+            {"feature": r.feature, "description": r.description, "effect": round(float(r.effect), 4),
+             "p_adjusted": float(r.p_adjusted), "value": r.value, "role": r.role}
+            for r in diff.head(TOP_FEATURES).itertuples() if r.significant
+        ]
+        mean_shap = shap_values[inside].mean(axis=0)
+        top = np.argsort(-np.abs(mean_shap))[:5]
+        profile["shap_drivers"] = [{"feature": feature_names[i], "mean_shap": round(float(mean_shap[i]), 5)}
+                                   for i in top]
+        profile["churn_level"] = churn_level(profile["churn_rate"], overall_churn)
+        profiles.append(profile)
+    for p, name in zip(profiles, unique_names(profiles), strict=True):
+        p["name"] = name
+    return profiles
+
+
+def churn_level(rate: float | None, overall: float) -> str:
+    if rate is None or overall <= 0:
+        return "unknown churn"
+    ratio = rate / overall
+    if ratio >= 1.4:
+        return "high churn"
+    if ratio <= 0.6:
+        return "low churn"
+    return "average churn"
+
+
+def describe_trait(item: dict[str, Any]) -> str:
+    """One distinctive fact as a short phrase: 'Enterprise plan', 'Many support tickets 90d'."""
+    name, role, effect = item["feature"], item["role"], item["effect"]
+    words = label(name).lower()
+    if role == "boolean":
+        return f"{label(name)}" if effect > 0 else f"No {words}"
+    if role == "categorical":
+        value = str(item["value"])
+        return f"{value[:1].upper()}{value[1:]} {words}" if effect > 0 else f"Rarely {value} {words}"
+    if role == "date":
+        return f"{'Recent' if effect > 0 else 'Early'} {words}"
+    return f"{'High' if effect > 0 else 'Low'} {words}"
+
+
+def unique_names(profiles: list[dict[str, Any]]) -> list[str]:
+    """'Enterprise plan, invoice payment method · low churn', unique across segments."""
+    names: list[str] = []
+    for p in profiles:
+        if p["id"] == UNASSIGNED:
+            names.append(UNASSIGNED_NAME)
+            continue
+        traits = [describe_trait(t) for t in p["distinctive"]]
+        for used in range(2, max(2, len(traits)) + 1):
+            body = ", ".join([traits[0], *[t[:1].lower() + t[1:] for t in traits[1:used]]]) if traits else \
+                f"Segment {p['id']}"
+            name = f"{body} · {p['churn_level']}"
+            if name not in names:
+                break
+        if name in names:
+            name = f"{name} ({p['id']})"
+        names.append(name)
+    return names
+
+
+def _mean(series: pd.Series) -> float | None:
+    m = pd.to_numeric(series, errors="coerce").mean()
+    return None if pd.isna(m) else float(m)

@@ -1,0 +1,199 @@
+"""Target-aware segments: project the multi-task latent space to 2-D, cluster it, profile and name it.
+
+Clustering works in two steps that each do what they are good at:
+
+1. islands: HDBSCAN on the 2-D UMAP map finds tight groups of customers (UMAP keeps local structure);
+2. segments: the islands' centres in the latent space are joined by average linkage, and the cut with the
+   best silhouette (in the latent space) decides how many segments there are. Islands that differ in one
+   detail sit close together in the latent space and merge; groups that differ in what matters stay apart.
+
+Customers HDBSCAN leaves out, and customers outside the fitted sample, take the segment most of their
+nearest neighbours in the latent space have; where the neighbours disagree they stay Unassigned (-1).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from insight.config import SegmentConfig
+
+log = logging.getLogger(__name__)
+
+UNASSIGNED = -1
+UNASSIGNED_NAME = "Unassigned"
+MAX_SEGMENTS = 12
+NEIGHBOURS = 15
+MIN_AGREEMENT = 0.5
+
+
+@dataclass(frozen=True)
+class Projection:
+    xy: np.ndarray
+    """(n, 2) float32 map coordinates."""
+    fit_rows: np.ndarray
+    """Rows UMAP was fitted on (the rest were mapped with its transform)."""
+    info: dict[str, Any]
+
+
+def project(latent: np.ndarray, *, config: SegmentConfig, seed: int = 0) -> Projection:
+    """UMAP of the latent space into 2-D, fitted on a sample; the other customers are placed by their
+    nearest fitted neighbours in the latent space (see `place_by_neighbours`)."""
+    import umap
+
+    n = len(latent)
+    rng = np.random.default_rng(seed)
+    fit_rows = np.sort(rng.choice(n, size=min(n, config.fit_sample), replace=False))
+    started = time.perf_counter()
+    reducer = umap.UMAP(n_neighbors=min(config.n_neighbors, len(fit_rows) - 1), min_dist=config.min_dist,
+                        n_components=2, n_epochs=config.n_epochs, random_state=seed, low_memory=True,
+                        n_jobs=1)
+    xy = np.empty((n, 2), dtype=np.float32)
+    xy[fit_rows] = reducer.fit_transform(latent[fit_rows])
+    fitted_seconds = time.perf_counter() - started
+    rest = np.setdiff1d(np.arange(n), fit_rows, assume_unique=True)
+    if len(rest):
+        xy[rest] = place_by_neighbours(latent[fit_rows], xy[fit_rows], latent[rest])
+    seconds = time.perf_counter() - started
+    info = {"method": "umap on a sample, the rest placed by nearest neighbours in the latent space",
+            "n_neighbors": reducer.n_neighbors, "min_dist": config.min_dist, "fit_rows": int(len(fit_rows)),
+            "rows": int(n), "fit_seconds": round(fitted_seconds, 2), "seconds": round(seconds, 2),
+            "trustworthiness": trustworthiness_of(latent, xy, sample=config.trustworthiness_sample, seed=seed)}
+    log.info("UMAP: %d rows (%d fitted) in %.1f s, trustworthiness %.3f", n, len(fit_rows), seconds,
+             info["trustworthiness"])
+    return Projection(xy=xy, fit_rows=fit_rows, info=info)
+
+
+def place_by_neighbours(fitted_latent: np.ndarray, fitted_xy: np.ndarray, latent: np.ndarray, *,
+                        k: int = 10) -> np.ndarray:
+    """Map positions of new points: the inverse-distance weighted mean position of their k nearest fitted
+    neighbours in the latent space (a non-parametric mapping that reproduces the fitted UMAP)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    k = min(k, len(fitted_latent))
+    index = NearestNeighbors(n_neighbors=k).fit(fitted_latent)
+    out = np.empty((len(latent), 2), dtype=np.float32)
+    for start in range(0, len(latent), 50_000):
+        chunk = latent[start:start + 50_000]
+        dist, idx = index.kneighbors(chunk)
+        weights = 1.0 / (dist + 1e-6)
+        weights /= weights.sum(axis=1, keepdims=True)
+        out[start:start + len(chunk)] = np.einsum("nk,nkd->nd", weights, fitted_xy[idx])
+    return out
+
+
+def trustworthiness_of(latent: np.ndarray, xy: np.ndarray, *, sample: int, seed: int) -> float:
+    """scikit-learn's trustworthiness (n_neighbors=10) of the map on a random sample of customers."""
+    from sklearn.manifold import trustworthiness
+
+    rng = np.random.default_rng(seed + 1)
+    rows = rng.choice(len(latent), size=min(sample, len(latent)), replace=False)
+    return round(float(trustworthiness(latent[rows], xy[rows], n_neighbors=10)), 4)
+
+
+@dataclass(frozen=True)
+class Clustering:
+    labels: np.ndarray
+    """Segment id per customer, 0 = largest segment, -1 = Unassigned."""
+    info: dict[str, Any]
+
+
+def cluster(latent: np.ndarray, projection: Projection, *, config: SegmentConfig, seed: int = 0) -> Clustering:
+    """Segments of the latent space; their number is chosen from the data."""
+    from sklearn.cluster import HDBSCAN
+
+    rows = projection.fit_rows
+    z, xy = latent[rows].astype(np.float64), projection.xy[rows]
+    min_size = max(15, int(round(config.island_share * len(rows))))
+    islands = HDBSCAN(min_cluster_size=min_size, min_samples=10, copy=True).fit_predict(xy)
+    island_ids = np.array(sorted(set(islands) - {UNASSIGNED}))
+    if len(island_ids) == 0:
+        island_ids, islands = np.array([0]), np.zeros(len(rows), dtype=int)
+    centres = np.array([z[islands == i].mean(axis=0) for i in island_ids])
+    merged, scores = merge_islands(z, islands, island_ids, centres, seed=seed)
+    sample_labels = merged
+    sample_labels = _absorb_small(z, sample_labels, config.min_cluster_share)
+    labels = np.full(len(latent), UNASSIGNED, dtype=np.int64)
+    labels[rows] = sample_labels
+    labels = _assign_by_neighbours(latent, labels, rows)
+    labels = _order_by_size(labels)
+    k = int(labels.max() + 1) if (labels >= 0).any() else 0
+    info = {"method": "hdbscan islands on the map, merged in the latent space by silhouette",
+            "islands": int(len(island_ids)), "segments": k, "silhouette_by_k": scores,
+            "unassigned_share": round(float((labels == UNASSIGNED).mean()), 4), "min_island_size": min_size}
+    log.info("segments: %d islands -> %d segments, %.1f%% unassigned", len(island_ids), k,
+             100 * info["unassigned_share"])
+    return Clustering(labels=labels, info=info)
+
+
+def merge_islands(z: np.ndarray, islands: np.ndarray, island_ids: np.ndarray, centres: np.ndarray, *,
+                  seed: int) -> tuple[np.ndarray, dict[str, float]]:
+    """Join islands by average linkage of their latent centres; keep the cut with the best silhouette."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from sklearn.metrics import silhouette_score
+
+    if len(island_ids) <= 2:
+        return islands.copy(), {}
+    tree = linkage(centres, method="average")
+    rng = np.random.default_rng(seed)
+    assigned = np.flatnonzero(islands != UNASSIGNED)
+    probe = rng.choice(assigned, size=min(4000, len(assigned)), replace=False)
+    position = {int(i): j for j, i in enumerate(island_ids)}
+    best_k, best_score, best_labels, scores = 0, -np.inf, islands, {}
+    for k in range(2, min(MAX_SEGMENTS, len(island_ids)) + 1):
+        groups = fcluster(tree, k, criterion="maxclust") - 1
+        labels = np.array([groups[position[int(i)]] if i != UNASSIGNED else UNASSIGNED for i in islands])
+        if len(set(labels[probe])) < 2:
+            continue
+        score = float(silhouette_score(z[probe], labels[probe]))
+        scores[str(k)] = round(score, 4)
+        if score > best_score + 1e-9:
+            best_k, best_score, best_labels = k, score, labels
+    log.info("islands merged into %d segments (silhouette %.3f)", best_k, best_score)
+    return best_labels, scores
+
+
+def _absorb_small(z: np.ndarray, labels: np.ndarray, min_share: float) -> np.ndarray:
+    """Segments smaller than `min_share` of the customers join the segment with the nearest centre."""
+    labels = labels.copy()
+    while True:
+        ids, counts = np.unique(labels[labels != UNASSIGNED], return_counts=True)
+        small = ids[counts < min_share * len(labels)]
+        if len(ids) <= 1 or len(small) == 0:
+            return labels
+        victim = small[np.argmin(counts[np.isin(ids, small)])]
+        centres = {i: z[labels == i].mean(axis=0) for i in ids}
+        others = [i for i in ids if i != victim]
+        nearest = min(others, key=lambda i: float(np.linalg.norm(centres[i] - centres[victim])))
+        labels[labels == victim] = nearest
+
+
+def _assign_by_neighbours(latent: np.ndarray, labels: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+    """Label every customer without a segment by a vote of its nearest labelled neighbours."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    known = fitted[labels[fitted] != UNASSIGNED]
+    todo = np.flatnonzero(labels == UNASSIGNED)
+    if len(known) < NEIGHBOURS or len(todo) == 0:
+        return labels
+    knn = KNeighborsClassifier(n_neighbors=NEIGHBOURS).fit(latent[known], labels[known])
+    out = labels.copy()
+    for start in range(0, len(todo), 50_000):
+        chunk = todo[start:start + 50_000]
+        proba = knn.predict_proba(latent[chunk])
+        best = proba.argmax(axis=1)
+        confident = proba[np.arange(len(chunk)), best] > MIN_AGREEMENT
+        out[chunk] = np.where(confident, knn.classes_[best], UNASSIGNED)
+    return out
+
+
+def _order_by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber segments 0..k-1 from the largest down (ties by old id), keeping -1."""
+    ids, counts = np.unique(labels[labels != UNASSIGNED], return_counts=True)
+    order = ids[np.lexsort((ids, -counts))]
+    mapping = {int(old): new for new, old in enumerate(order)}
+    return np.array([mapping.get(int(v), UNASSIGNED) for v in labels], dtype=np.int64)

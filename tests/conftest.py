@@ -1,0 +1,58 @@
+"""Shared fixtures: small real runs trained once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from insight.config import DataSpec, SegmentConfig, TrainConfig
+from insight.demo import demo_data, demo_spec
+from insight.pipeline import train
+
+os.environ.setdefault("INSIGHT_THREADS", "2")
+PROJECT = Path(__file__).resolve().parent.parent
+TELCO_CSV = PROJECT / "data" / "telco" / "Telco-Customer-Churn.csv"
+SMALL_ROWS = 1500
+
+
+def small_config() -> TrainConfig:
+    return TrainConfig(seed=0, segments=SegmentConfig(fit_sample=1500, trustworthiness_sample=1000))
+
+
+@pytest.fixture(scope="session")
+def demo_small() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """1,500 demo customers and their planted truth."""
+    data = demo_data(rows=SMALL_ROWS, seed=0)
+    return data.customers, data.truth
+
+
+@pytest.fixture(scope="session")
+def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_small: tuple[pd.DataFrame, pd.DataFrame], runs_dir: Path) -> Path:
+    """A real run (LightGBM, SHAP, torch, UMAP, segments) on 1,500 demo customers."""
+    customers, truth = demo_small
+    return train(customers, demo_spec(), small_config(), runs_dir=runs_dir, source_name="demo.csv", truth=truth)
+
+
+@pytest.fixture(scope="session")
+def telco_frame() -> pd.DataFrame:
+    return pd.read_csv(TELCO_CSV)
+
+
+@pytest.fixture(scope="session")
+def telco_run(telco_frame: pd.DataFrame, runs_dir: Path, demo_run: Path) -> Path:
+    """A real run on a 2,000-row sample of the IBM Telco data (messy: numbers as text with blanks).
+
+    Depends on demo_run so that the demo run is not the latest in the shared runs folder by accident of
+    ordering: LATEST points at this one.
+    """
+    spec = DataSpec(id_column="customerID", target="Churn", aux_targets=("tenure", "MonthlyCharges"))
+    sample = telco_frame.sample(2000, random_state=0).reset_index(drop=True)
+    return train(sample, spec, small_config(), runs_dir=runs_dir, source_name="telco.csv")
