@@ -184,8 +184,9 @@ def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_
                    revenue_column: str | None) -> pd.DataFrame:
     """customers.parquet: id, inputs, targets, scores, reasons, segment and map position."""
     out = data.copy()
-    for col in table_schema.dropped:  # keep dropped inputs for filtering and export, as text
-        out[col.name] = raw[col.name].astype("string").to_numpy()
+    for col in table_schema.dropped:  # keep dropped inputs for filtering and export
+        values = raw[col.name]
+        out[col.name] = values.to_numpy() if pd.api.types.is_numeric_dtype(values) else values.astype("string").array
     out["churn_probability"] = probability
     out["churn_score"] = raw_score
     out["risk_band"] = risk_bands(probability, risk_band_thresholds(float(np.nanmean(data[spec.target]))))

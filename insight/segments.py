@@ -123,7 +123,7 @@ def cluster(latent: np.ndarray, projection: Projection, *, config: SegmentConfig
     labels = _order_by_size(labels)
     k = int(labels.max() + 1) if (labels >= 0).any() else 0
     info = {"method": "hdbscan islands on the map, merged in the latent space by silhouette",
-            "islands": int(len(island_ids)), "segments": k, "silhouette_by_k": scores,
+            "islands": int(len(island_ids)), "n_segments": k, "silhouette_by_k": scores,
             "unassigned_share": round(float((labels == UNASSIGNED).mean()), 4), "min_island_size": min_size}
     log.info("segments: %d islands -> %d segments, %.1f%% unassigned", len(island_ids), k,
              100 * info["unassigned_share"])
