@@ -78,16 +78,23 @@ def demo_command(
     rows: Annotated[int, typer.Option(help="Number of demo customers.")] = 20_000,
     runs_dir: RunsDir = None,
     data_dir: Annotated[Path, typer.Option("--data-dir", help="Where to write the demo data.")] = Path("demo-data"),
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="Train only when --runs-dir holds no run "
+                                                                  "yet.")] = False,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the dashboard afterwards.")] = True,
     port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501,
 ) -> None:
-    """Generate the demo data, train on it and open the dashboard."""
+    """Generate the demo data, train on it (churn plus both auxiliary targets) and open the dashboard."""
     from insight.demo import demo_spec, write_demo_data
+    from insight.runs import latest_run, resolve_runs_dir
 
-    customers, truth = write_demo_data(data_dir, rows=rows, seed=0)
-    typer.echo(f"demo data: {customers}")
-    path = _train(str(customers), demo_spec(), runs_dir=runs_dir, truth=truth, seed=0)
-    typer.echo(path.name)
+    existing = latest_run(resolve_runs_dir(runs_dir))
+    if if_missing and existing is not None:
+        typer.echo(f"using the existing run {existing.name}")
+    else:
+        customers, truth = write_demo_data(data_dir, rows=rows, seed=0)
+        typer.echo(f"demo data: {customers}")
+        path = _train(str(customers), demo_spec(), runs_dir=runs_dir, truth=truth, seed=0)
+        typer.echo(path.name)
     if serve:
         _serve(runs_dir, port)
 

@@ -1,0 +1,38 @@
+# The two commands a newcomer needs (see README.md):
+#   make demo   set up, build the demo run if there is none, and start the dashboard
+#   make test   set up (Chromium included) and run every test
+VENV ?= .venv
+BIN := $(VENV)/bin
+RUNS_DIR ?= runs
+PORT ?= 8501
+DEMO_ROWS ?= 20000
+# The CPU build of PyTorch; a bare `torch` requirement would pull a multi-GB CUDA build (DEVELOPERS.md).
+TORCH ?= torch==2.13.0
+
+.PHONY: demo test install chromium clean
+
+$(BIN)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/insight demo --if-missing --rows $(DEMO_ROWS) --runs-dir $(RUNS_DIR) --port $(PORT)
+
+# Debian's Chromium drives the browser tests (Playwright's own browser download is not used).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@/usr/bin/chromium --version
+
+test: install chromium
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
