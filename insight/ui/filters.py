@@ -1,0 +1,87 @@
+"""Filter controls for the risk table: risk band, segment and conditions on any column."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import streamlit as st
+
+from insight.explain import label
+from insight.figures import display_value
+from insight.store import RISK_BANDS, ColumnFilter, RiskFilter
+from insight.ui import loaders
+from insight.ui.context import ActiveRun
+
+
+def risk_filter(active: ActiveRun) -> RiskFilter:
+    """Band, segment and column filters; an empty choice means 'no restriction'."""
+    store = active.store
+    segments = loaders.segment_summary(active.key, active).sort_values("segment_id")
+    names = dict(zip(segments["segment_id"].astype(int), segments["segment_name"].astype(str), strict=True))
+    band_col, seg_col = st.columns([2, 3])
+    bands = band_col.pills("Risk band", list(RISK_BANDS), selection_mode="multi", key="filter_bands",
+                           format_func=str.capitalize, help="No band selected shows every band.")
+    chosen_segments = seg_col.multiselect("Segment", list(names), key="filter_segments",
+                                          format_func=lambda s: names.get(s, str(s)),
+                                          placeholder="All segments")
+    columns = [c for c in store.filterable_columns() if c not in ("risk_band", "segment_name")]
+    picked = st.multiselect("Filter on other columns", columns, key="filter_columns", format_func=label,
+                            placeholder="Choose columns to filter on…")
+    conditions = []
+    for start in range(0, len(picked), 3):
+        for column, name in zip(st.columns(3), picked[start:start + 3], strict=False):
+            with column:
+                condition = _column_control(active, name)
+            if condition is not None:
+                conditions.append(condition)
+    return RiskFilter(bands=tuple(bands or ()), segments=tuple(int(s) for s in chosen_segments),
+                      conditions=tuple(conditions))
+
+
+def _column_control(active: ActiveRun, name: str) -> ColumnFilter | None:
+    kind = active.store.column_kinds[name]
+    key = f"filter_{name}"
+    if kind == "text":
+        text = st.text_input(label(name), key=key, placeholder="contains…")
+        return ColumnFilter(name, "contains", text=text) if text else None
+    if kind == "category":
+        values = loaders.distinct_values(active.key, name, active)
+        role = active.roles.get(name)
+        chosen = st.multiselect(label(name), [*values, None], key=key, placeholder="Any value",
+                                format_func=lambda v: display_value(v, role))
+        return ColumnFilter(name, "in", values=tuple(chosen)) if chosen else None
+    low, high = loaders.value_range(active.key, name, active)
+    if low is None or high is None or low == high:
+        st.caption(f"{label(name)}: a single value, nothing to filter.")
+        return None
+    if kind == "date":
+        low, high = _as_date(low), _as_date(high)
+        chosen = st.slider(label(name), min_value=low, max_value=high, value=(low, high), key=key)
+    else:
+        low, high = float(low), float(high)
+        chosen = st.slider(label(name), min_value=_floor(low), max_value=_ceil(high),
+                           value=(_floor(low), _ceil(high)), key=key, step=_step(low, high))
+    if tuple(chosen) == (low, high) or (kind == "number" and chosen[0] <= low and chosen[1] >= high):
+        return None
+    return ColumnFilter(name, "range", low=chosen[0], high=chosen[1])
+
+
+def _as_date(value: Any) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _step(low: float, high: float) -> float:
+    span = high - low
+    if span >= 20 and low == int(low) and high == int(high):
+        return 1.0
+    return float(10 ** math.floor(math.log10(span / 100))) if span > 0 else 1.0
+
+
+def _floor(v: float) -> float:
+    return float(math.floor(v)) if abs(v) >= 10 else v
+
+
+def _ceil(v: float) -> float:
+    return float(math.ceil(v)) if abs(v) >= 10 else v

@@ -1,0 +1,119 @@
+"""Tables the pages show, built from store results. Plain pandas, no Streamlit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from insight.explain import label
+from insight.figures import display_value
+from insight.ui import format as fmt
+
+
+def customer_comparison(features: list[str], values: dict[str, Any], typical: dict[str, Any],
+                        percentiles: dict[str, float | None], shap: pd.Series | None,
+                        roles: dict[str, str]) -> pd.DataFrame:
+    """One row per feature: the customer's value, the population's typical value (median or most common),
+    the customer's percentile and the feature's effect on their risk score; strongest effect first."""
+    rows = []
+    for name in features:
+        role = roles.get(name)
+        effect = float(shap[name]) if shap is not None and name in shap else 0.0
+        rows.append({
+            "Feature": label(name),
+            "This customer": display_value(values.get(name), role),
+            "Typical customer": display_value(typical.get(name), role),
+            "Percentile": percentiles.get(name),
+            "Effect on risk": effect,
+        })
+    frame = pd.DataFrame(rows)
+    order = frame["Effect on risk"].abs().sort_values(ascending=False).index
+    return frame.reindex(order).reset_index(drop=True)
+
+
+def contrast_table(contrast: pd.DataFrame, *, limit: int = 8) -> pd.DataFrame:
+    """The strongest significant differences of a contrast (insight.contrast) as a readable table."""
+    top = contrast[contrast["significant"].astype(bool)].head(limit)
+    return pd.DataFrame({
+        "Feature": [label(f) for f in top["feature"]],
+        "What stands out": [f"{d[:1].upper()}{d[1:]}" for d in top["description"]],
+        "Selected": top["inside"].astype(str).to_numpy(),
+        "Rest": top["outside"].astype(str).to_numpy(),
+        "Effect size": top["effect"].astype(float).round(2).to_numpy(),
+    })
+
+
+def driver_directions(shap: pd.DataFrame, values: pd.DataFrame, features: list[str],
+                      roles: dict[str, str]) -> list[str]:
+    """One sentence per feature saying which values raise churn risk, read off a SHAP sample."""
+    out = []
+    for name in features:
+        role, words = roles.get(name), label(name)
+        effect, value = shap[name].astype(float), values[name]
+        if role in ("categorical", "boolean") or not (pd.api.types.is_numeric_dtype(value)
+                                                      or pd.api.types.is_datetime64_any_dtype(value)):
+            shown = [display_value(v, role) for v in value.tolist()]
+            means = effect.groupby(shown).mean().sort_values()
+            if len(means) < 2:
+                continue
+            out.append(f"**{words}**: '{means.index[-1]}' raises risk the most, '{means.index[0]}' lowers it "
+                       "the most.")
+            continue
+        ranks = value.rank(pct=True)
+        known = ranks.notna()
+        r = float(ranks[known].corr(effect[known])) if known.sum() > 2 else 0.0
+        if pd.isna(r) or abs(r) < 0.2:
+            out.append(f"**{words}**: no simple direction; its effect depends on other facts.")
+            continue
+        high = "later" if pd.api.types.is_datetime64_any_dtype(value) else "higher"
+        low = "earlier" if high == "later" else "lower"
+        out.append(f"**{words}**: {high if r > 0 else low} values raise churn risk.")
+    return out
+
+
+def band_table(bands: pd.DataFrame, *, revenue: bool) -> pd.DataFrame:
+    """Risk bands (from RunStore.band_summary) as text: customers with their share, expected churners and,
+    when the run has a revenue column, revenue at risk."""
+    out = pd.DataFrame({
+        "Risk band": bands["risk_band"].str.capitalize(),
+        "Customers": [f"{fmt.count(n)} ({fmt.pct(s, 0)})" for n, s in zip(bands["customers"], bands["share"],
+                                                                         strict=True)],
+        "Expected churners": bands["expected_churners"].map(fmt.count),
+    })
+    if revenue:
+        out["Revenue at risk"] = bands["revenue_at_risk"].map(fmt.amount)
+    return out
+
+
+def group_table(summary: pd.DataFrame, *, revenue: bool) -> pd.DataFrame:
+    """Selected customers against the rest (from insight.store.compare_groups), as text."""
+    out = pd.DataFrame({
+        "": summary["group"],
+        "Customers": summary["customers"].map(fmt.count),
+        "Churn rate (observed)": summary["churn_rate"].map(fmt.pct),
+        "Mean churn probability": summary["mean_probability"].map(fmt.pct),
+        "Expected churners": summary["expected_churners"].map(fmt.count),
+    })
+    if revenue:
+        out["Revenue at risk"] = summary["revenue_at_risk"].map(fmt.amount)
+    return out
+
+
+def model_table(test: dict[str, Any], heads: dict[str, dict[str, Any]], *, target: str) -> pd.DataFrame:
+    """Held-out metrics of the churn model and of the multi-task network's binary heads, one row each."""
+    rows = [{"Model": "Churn model (LightGBM, the model of record)", **test}]
+    rows += [{"Model": f"Multi-task network, {'churn' if name == target else label(name)} head", **m}
+             for name, m in heads.items() if "roc_auc" in m]
+    names = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "log_loss": "Log loss", "brier": "Brier", "ece": "ECE",
+             "n": "Customers", "positive_rate": "Churn rate"}
+    return pd.DataFrame(rows).rename(columns=names)
+
+
+def regression_table(heads: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The multi-task network's numeric heads: R² against the training mean's R², and the mean absolute
+    error."""
+    return pd.DataFrame([{"Target": label(name), "R² (model)": m.get("r2"),
+                          "R² (training mean)": m.get("r2_of_train_mean"),
+                          "Mean absolute error": m.get("mae"), "Customers": m.get("n")}
+                         for name, m in heads.items() if "r2" in m])

@@ -1,0 +1,124 @@
+"""Small shared pieces of page layout: metric rows, segment cards, the empty and refused states."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from insight.explain import label
+from insight.ui import format as fmt
+
+CREATE_RUN_COMMANDS = """\
+make demo
+
+# or, step by step:
+insight demo-data --out demo-data
+insight train demo-data/customers.csv --id customer_id --target churned \\
+    --aux revenue_next_12m --aux seat_change_next_12m"""
+
+
+@dataclass(frozen=True)
+class Metric:
+    label: str
+    value: str
+    help: str | None = None
+
+
+def metric_row(metrics: Sequence[Metric]) -> None:
+    """Key figures side by side, in bordered tiles."""
+    for column, m in zip(st.columns(len(metrics)), metrics, strict=True):
+        column.metric(m.label, m.value, help=m.help, border=True)
+
+
+def page_header(title: str, caption: str) -> None:
+    st.title(title)
+    st.caption(caption)
+
+
+def segment_card(profile: dict[str, Any], *, revenue_column: str | None, details: bool = False) -> None:
+    """One segment in a bordered card: name, size, observed churn rate and revenue at risk; with `details`,
+    also what sets it apart and what drives its risk."""
+    with st.container(border=True):
+        st.markdown(f"**{profile.get('name', 'Segment')}**")
+        facts = [f"**{fmt.count(profile.get('size'))}** customers ({fmt.pct(profile.get('share'))} of all)",
+                 f"churn rate **{fmt.pct(profile.get('churn_rate'))}**"]
+        if revenue_column:
+            facts.append(f"revenue at risk **{fmt.amount(profile.get('revenue_at_risk'))}**")
+        st.markdown(" · ".join(facts), help=_interval(profile))
+        if details:
+            segment_traits(profile)
+            drivers = [f"{label(d['feature']).lower()} ({'raises' if d['mean_shap'] > 0 else 'lowers'} risk)"
+                       for d in profile.get("shap_drivers", [])[:3]]
+            if drivers:
+                st.caption("Main risk drivers here: " + ", ".join(drivers) + ".")
+
+
+def segment_traits(profile: dict[str, Any], *, limit: int = 4) -> None:
+    """What distinguishes a segment from the rest, as bullet points."""
+    traits = [d["description"] for d in profile.get("distinctive", [])[:limit]]
+    if traits:
+        st.markdown("\n".join(f"- {t[:1].upper()}{t[1:]}" for t in traits))
+    else:
+        st.caption("No feature sets this group clearly apart.")
+
+
+def _interval(profile: dict[str, Any]) -> str | None:
+    ci = profile.get("churn_rate_ci") or []
+    if len(ci) == 2 and all(v is not None for v in ci):
+        return f"95 % interval {fmt.pct(ci[0])} – {fmt.pct(ci[1])} (observed churn of labelled customers)"
+    return None
+
+
+def run_refused(run_id: str, message: str) -> None:
+    """The selected run failed its checks: say which and why, and what to do."""
+    st.error(f"**Run {run_id} cannot be shown.** {message}", icon=":material/gpp_bad:")
+    st.info("Pick another run in the sidebar, or retrain this one with `insight train`.",
+            icon=":material/info:")
+
+
+def no_run_intro(runs_dir: str) -> None:
+    """What to do when there is no run yet."""
+    st.title("Customer Insight")
+    st.warning(f"There is no trained run in `{runs_dir}` yet.", icon=":material/inventory_2:")
+    st.markdown("Create one from a terminal in the project folder:")
+    st.code(CREATE_RUN_COMMANDS, language="bash")
+    st.markdown("Or build the demo run here (synthetic customers of a creative-software subscription; "
+                "about a minute or two):")
+
+
+def segment_grid(profiles: Sequence[dict[str, Any]], *, revenue_column: str | None, columns: int = 3,
+                 details: bool = False) -> None:
+    """Segment cards, `columns` to a row."""
+    for start in range(0, len(profiles), columns):
+        for column, profile in zip(st.columns(columns), profiles[start:start + columns], strict=False):
+            with column:
+                segment_card(profile, revenue_column=revenue_column, details=details)
+
+
+def risk_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Risk-table rows ready to show: band names capitalised, money rounded to cents."""
+    out = rows.copy()
+    if "risk_band" in out:
+        out["risk_band"] = out["risk_band"].astype("string").str.capitalize()
+    if "revenue_at_risk" in out:
+        out["revenue_at_risk"] = out["revenue_at_risk"].round(2)
+    return out
+
+
+def risk_columns(id_column: str, shown: Sequence[str]) -> dict[str, Any]:
+    """Column headers and formats of the risk table."""
+    config: dict[str, Any] = {
+        id_column: st.column_config.TextColumn("Customer", pinned=True),
+        "churn_probability": st.column_config.ProgressColumn("Churn probability", format="percent",
+                                                             min_value=0, max_value=1),
+        "risk_band": st.column_config.TextColumn("Risk band"),
+        "segment_name": st.column_config.TextColumn("Segment", width="medium"),
+        "revenue_at_risk": st.column_config.NumberColumn("Revenue at risk", format="localized"),
+        "reason_1": st.column_config.TextColumn("Main reason", width="large"),
+    }
+    config.update({c: label(c) for c in shown if c not in config})
+    return config

@@ -1,0 +1,57 @@
+"""Overview: the headline numbers, how churn risk is spread, and the segments at a glance."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from insight import figures
+from insight.ui import format as fmt
+from insight.ui import loaders, shell, tables, widgets
+from insight.ui.widgets import Metric
+
+with shell.page("Overview") as active:
+    totals = loaders.totals(active.key, active)
+    revenue = active.revenue_column
+    widgets.page_header(
+        "Overview",
+        f"{active.source_name}: {fmt.count(totals['customers'])} customers scored by run {active.id}. "
+        "Probabilities come from the calibrated churn model; churn rates are observed outcomes.")
+
+    widgets.metric_row([
+        Metric("Customers", fmt.count(totals["customers"])),
+        Metric("Expected churners", fmt.count(totals["expected_churners"]),
+               "The sum of every customer's churn probability: how many customers the model expects to "
+               "lose."),
+        Metric("Revenue at risk", fmt.amount(totals["revenue_at_risk"]) if revenue else fmt.DASH,
+               f"The sum of churn probability × {revenue}." if revenue
+               else "This run has no revenue column, so revenue at risk is not available."),
+        Metric("Churn rate", fmt.pct(totals["churn_rate"]),
+               f"Observed share of churners among the {fmt.count(totals['labelled'])} customers with a "
+               "known outcome."),
+        Metric("Model ROC AUC", fmt.score(active.test_metrics.get("roc_auc")),
+               "How well the model ranks churners above stayers on held-out test customers "
+               "(0.5 = a coin toss, 1 = perfect)."),
+    ])
+
+    left, right = st.columns([4, 3], gap="large")
+    with left:
+        histogram = loaders.risk_histogram(active.key, active)
+        st.plotly_chart(figures.risk_histogram(histogram, thresholds=active.thresholds), key="risk_histogram")
+        st.caption("Each bar counts the customers whose predicted churn probability falls in that range, "
+                   "coloured by risk band. Bands are set relative to the average churn rate.")
+    with right:
+        st.subheader("Risk bands")
+        bands = loaders.band_summary(active.key, active)
+        st.dataframe(tables.band_table(bands, revenue=bool(revenue)), hide_index=True, key="band_table")
+        cuts = {band: fmt.pct(cut, 0) for band, cut in active.thresholds.items()}
+        if cuts:
+            st.caption(f"Medium from {cuts.get('medium')}, high from {cuts.get('high')}, very high from "
+                       f"{cuts.get('very high')} churn probability.")
+
+    st.subheader("Segments")
+    st.caption("Groups of customers who are alike in what matters for churn and value, largest expected loss "
+               "first. The Segments page shows them on the customer map.")
+    profiles = sorted(active.segments, key=lambda p: (p.get("id", 0) < 0, -(p.get("expected_churners") or 0)))
+    if not profiles:
+        st.info("This run has no segments.")
+    widgets.segment_grid(profiles, revenue_column=revenue, columns=3)

@@ -1,0 +1,134 @@
+"""Figures: built from a real run's tables, showing what they claim to show, serialisable for the browser."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from insight import figures
+from insight.runs import open_run
+from insight.store import RunStore
+
+
+@pytest.fixture(scope="module")
+def store(demo_run: Path) -> RunStore:
+    return RunStore.from_run(open_run(demo_run))
+
+
+@pytest.fixture(scope="module")
+def roles(demo_run: Path) -> dict[str, str]:
+    return {f["name"]: f["role"] for f in open_run(demo_run).json("features.json")["features"]}
+
+
+def _valid(fig: go.Figure) -> dict:
+    assert isinstance(fig, go.Figure)
+    return json.loads(fig.to_json())
+
+
+def test_risk_histogram_counts_every_customer(store: RunStore, demo_run: Path) -> None:
+    fig = figures.risk_histogram(store.risk_histogram(), thresholds=open_run(demo_run).manifest["risk_bands"])
+    _valid(fig)
+    assert sum(int(np.sum(t.y)) for t in fig.data) == store.count()
+    assert {t.name for t in fig.data} <= {"Low", "Medium", "High", "Very high"}
+    assert fig.layout.barmode == "stack"
+
+
+def test_waterfall_adds_up_to_the_customers_score(store: RunStore, roles: dict[str, str]) -> None:
+    row = store.risk_table(limit=1).iloc[0]
+    shap = store.customer_shap(row["customer_id"])
+    values = store.customer(row["customer_id"])
+    fig = figures.shap_waterfall(shap, values, base_value=float(shap["base_value"]), roles=roles,
+                                 to_probability=lambda s: 1 / (1 + np.exp(-s)), top=8)
+    _valid(fig)
+    bar = fig.data[0]
+    assert list(bar.measure)[0] == "absolute" and list(bar.measure)[-1] == "total"
+    assert len(bar.x) == 1 + 8 + 1 + 1  # average, 8 features, the rest pooled, this customer
+    assert bar.x[-1] == pytest.approx(row["churn_score"], abs=1e-6)
+    assert sum(bar.x[:-1]) == pytest.approx(row["churn_score"], abs=1e-6)
+    assert bar.y[0].startswith("Average customer (") and bar.y[-1].startswith("This customer (")
+
+
+def test_importance_bar_and_beeswarm(store: RunStore, demo_run: Path, roles: dict[str, str]) -> None:
+    importance = pd.DataFrame(open_run(demo_run).manifest["global_importance"])
+    fig = figures.importance_bar(importance, top=10)
+    _valid(fig)
+    assert len(fig.data[0].x) == 10
+    assert fig.data[0].x[-1] == pytest.approx(importance["mean_abs_shap"].max())  # the largest at the top
+    features = importance["feature"].head(6).tolist()
+    shap, values = store.shap_sample(features, 400)
+    swarm = figures.beeswarm(shap, values, features, roles=roles)
+    _valid(swarm)
+    assert all(isinstance(t, go.Scattergl) for t in swarm.data)
+    assert sum(len(t.x) for t in swarm.data) == 400 * len(features)
+
+
+def test_segment_map_carries_customer_ids(store: RunStore) -> None:
+    points = store.map_points(limit=1000)
+    fig = figures.segment_map(points, id_column="customer_id", color_by="segment")
+    _valid(fig)
+    assert all(isinstance(t, go.Scattergl) for t in fig.data)
+    assert len(fig.data) == points["segment_id"].nunique()
+    ids = [i for t in fig.data for i in t.customdata]
+    assert sorted(ids) == sorted(points["customer_id"].astype(str))
+    by_p = figures.segment_map(points, id_column="customer_id", color_by="probability")
+    assert len(by_p.data) == 1 and by_p.data[0].marker.colorscale is not None
+    assert list(by_p.data[0].customdata) == points["customer_id"].astype(str).tolist()
+
+
+def test_ids_from_selection_reads_customdata() -> None:
+    points = [{"customdata": ["C1"], "x": 1}, {"customdata": "C2"}, {"customdata": ["C1"]}, {"x": 3}]
+    assert figures.ids_from_selection(points) == ["C1", "C2"]
+    assert figures.ids_from_selection([]) == []
+
+
+def test_model_quality_figures(store: RunStore) -> None:
+    test = store.test_rows()
+    y, p = test["y"].to_numpy(), test["churn_probability"].to_numpy()
+    roc = figures.roc_figure(y, p)
+    _valid(roc)
+    assert "AUC" in roc.data[1].name and roc.data[1].x[0] == 0
+    pr = figures.pr_figure(y, p)
+    _valid(pr)
+    calibration = figures.calibration_figure(y, p)
+    _valid(calibration)
+    assert sum(calibration.data[1].customdata) == len(y)
+    lift = figures.lift_figure(y, p)
+    _valid(lift)
+    assert len(lift.data[0].x) == 10
+    assert lift.data[0].y[0] > float(np.mean(y))  # the riskiest tenth churns more than average
+    gains = figures.gains_figure(y, p)
+    _valid(gains)
+    assert gains.data[1].y[-1] == pytest.approx(1.0)
+
+
+def test_segment_colors_are_stable_and_unassigned_is_grey() -> None:
+    colors = figures.segment_colors([3, -1, 0, 1])
+    assert colors[-1] == figures.UNASSIGNED_COLOR
+    assert len({colors[0], colors[1], colors[3]}) == 3
+    assert figures.segment_colors([0, 1, 3])[3] == colors[3]
+
+
+@pytest.mark.parametrize(("value", "role", "shown"), [
+    (1.0, "boolean", "yes"), (0.0, "boolean", "no"), (None, None, "missing"),
+    (float("nan"), "numeric", "missing"),
+    (1234.0, "numeric", "1,234"), (12.34, "numeric", "12.3"), (0.0421, "numeric", "0.042"),
+    (pd.Timestamp("2025-03-04"), "date", "2025-03-04"), ("Pro", "categorical", "Pro"),
+])
+def test_display_value(value: object, role: str | None, shown: str) -> None:
+    assert figures.display_value(value, role) == shown
+
+
+def test_library_layers_do_not_import_streamlit_or_heavy_libraries() -> None:
+    code = ("import sys, insight.store, insight.figures, insight.export, insight.ui.context, "
+            "insight.ui.tables, insight.ui.format\n"
+            "heavy = ('streamlit', 'torch', 'umap', 'shap', 'lightgbm')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
