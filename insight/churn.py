@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,6 +44,8 @@ class Calibration:
 class ChurnModel:
     booster: lgb.Booster
     calibration: Calibration
+    search: dict[str, Any] = field(default_factory=dict)
+    """How the tree size was chosen (candidates with their out-of-fold log loss)."""
 
     @property
     def feature_names(self) -> list[str]:
@@ -66,12 +69,12 @@ class ChurnModel:
         return cls(booster=lgb.Booster(model_str=model_text), calibration=calibration)
 
 
-def lightgbm_params(config: ChurnConfig, *, seed: int, threads: int | None) -> dict[str, Any]:
+def lightgbm_params(config: ChurnConfig, *, num_leaves: int, seed: int, threads: int | None) -> dict[str, Any]:
     return {
         "objective": "binary",
         "metric": "binary_logloss",
         "learning_rate": config.learning_rate,
-        "num_leaves": config.num_leaves,
+        "num_leaves": num_leaves,
         "min_child_samples": config.min_child_samples,
         "feature_fraction": config.feature_fraction,
         "bagging_fraction": config.bagging_fraction,
@@ -87,11 +90,19 @@ def lightgbm_params(config: ChurnConfig, *, seed: int, threads: int | None) -> d
     }
 
 
+@dataclass(frozen=True)
+class SearchResult:
+    num_leaves: int
+    iterations: int
+    oof_raw: np.ndarray
+    """Out-of-fold raw scores of the chosen setting, for calibration."""
+    oof_rows: np.ndarray
+    report: dict[str, Any]
+
+
 def fit_churn_model(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_valid: np.ndarray,
-    y_valid: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
     *,
     feature_names: list[str],
     categorical: list[int],
@@ -99,22 +110,69 @@ def fit_churn_model(
     seed: int = 0,
     threads: int | None = None,
 ) -> ChurnModel:
-    """Fit LightGBM with early stopping on the validation rows, then calibrate on them."""
+    """Search the tree size by inner cross-validation, refit on every row, calibrate out of fold.
+
+    Rows whose label is NaN are ignored.
+    """
     import lightgbm as lgb
 
-    params = lightgbm_params(config, seed=seed, threads=threads)
-    train = lgb.Dataset(X_train, label=y_train, feature_name=feature_names, categorical_feature=categorical,
-                        free_raw_data=False)
-    valid = lgb.Dataset(X_valid, label=y_valid, reference=train)
-    booster = lgb.train(params, train, num_boost_round=config.max_rounds, valid_sets=[valid],
-                        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
-    best = booster.best_iteration or booster.current_iteration()
-    # Re-load the model truncated at the best iteration: the booster that scores is the one SHAP explains.
-    final = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    calibration = fit_calibration(final.predict(X_valid, raw_score=True), y_valid)
-    log.info("LightGBM: %d trees (early stopping), calibration slope %.3f intercept %.3f", best,
-             calibration.slope, calibration.intercept)
-    return ChurnModel(booster=final, calibration=calibration)
+    known = ~np.isnan(y)
+    X, y = X[known], y[known]
+    search = search_tree_size(X, y, feature_names=feature_names, categorical=categorical, config=config,
+                              seed=seed, threads=threads)
+    params = lightgbm_params(config, num_leaves=search.num_leaves, seed=seed, threads=threads)
+    data = lgb.Dataset(X, label=y, feature_name=feature_names, categorical_feature=categorical)
+    booster = lgb.train(params, data, num_boost_round=search.iterations)
+    # Re-load from text: the booster that scores is exactly the one saved and explained by SHAP.
+    final = lgb.Booster(model_str=booster.model_to_string())
+    calibration = fit_calibration(search.oof_raw, y[search.oof_rows])
+    log.info("LightGBM: %d leaves, %d trees; calibration slope %.3f intercept %.3f", search.num_leaves,
+             search.iterations, calibration.slope, calibration.intercept)
+    return ChurnModel(booster=final, calibration=calibration, search=search.report)
+
+
+def search_tree_size(X: np.ndarray, y: np.ndarray, *, feature_names: list[str], categorical: list[int],
+                     config: ChurnConfig, seed: int, threads: int | None) -> SearchResult:
+    """Inner stratified k-fold CV of each `num_leaves` candidate (simplest first) with early stopping;
+    the best out-of-fold log loss wins. Candidates after the time budget runs out are skipped."""
+    import lightgbm as lgb
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedKFold
+
+    rows = np.arange(len(y))
+    if len(rows) > config.max_search_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, size=config.max_search_rows, replace=False))
+    Xs, ys = X[rows], y[rows]
+    folds = list(StratifiedKFold(config.inner_folds, shuffle=True, random_state=seed).split(Xs, ys))
+    started = time.perf_counter()
+    tried: list[dict[str, Any]] = []
+    best: tuple[float, int, int, np.ndarray] | None = None
+    for leaves in config.num_leaves_grid:
+        if best is not None and time.perf_counter() - started > config.search_seconds:
+            log.info("tree-size search stopped by its %.0f s budget", config.search_seconds)
+            break
+        params = lightgbm_params(config, num_leaves=leaves, seed=seed, threads=threads)
+        oof = np.zeros(len(ys))
+        iterations = []
+        for fit, hold in folds:
+            train = lgb.Dataset(Xs[fit], label=ys[fit], feature_name=feature_names, categorical_feature=categorical)
+            valid = lgb.Dataset(Xs[hold], label=ys[hold], reference=train)
+            booster = lgb.train(params, train, num_boost_round=config.max_rounds, valid_sets=[valid],
+                                callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
+            best_iteration = booster.best_iteration or booster.current_iteration()
+            oof[hold] = booster.predict(Xs[hold], raw_score=True, num_iteration=best_iteration)
+            iterations.append(best_iteration)
+        loss = float(log_loss(ys, 1 / (1 + np.exp(-oof)), labels=[0, 1]))
+        n_iter = max(1, int(round(float(np.mean(iterations)))))
+        tried.append({"num_leaves": leaves, "oof_log_loss": round(loss, 5), "iterations": n_iter})
+        if best is None or loss < best[0] - 1e-6:
+            best = (loss, leaves, n_iter, oof)
+    assert best is not None
+    _, leaves, n_iter, oof = best
+    report = {"chosen_num_leaves": leaves, "iterations": n_iter, "candidates": tried,
+              "inner_folds": config.inner_folds, "search_rows": int(len(rows)),
+              "seconds": round(time.perf_counter() - started, 2)}
+    return SearchResult(num_leaves=leaves, iterations=n_iter, oof_raw=oof, oof_rows=rows, report=report)
 
 
 def fit_calibration(raw: np.ndarray, y: np.ndarray) -> Calibration:

@@ -1,4 +1,4 @@
-"""The `insight` command: demo-data, train, demo, runs, serve."""
+"""The `insight` command: demo-data, train, evaluate, demo, runs, serve."""
 
 from __future__ import annotations
 
@@ -71,6 +71,55 @@ def train_command(
                     exclude=tuple(exclude or ()), actionable=tuple(actionable or ()), positive_label=positive)
     path = _train(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed)
     typer.echo(path.name)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    data: Annotated[str, typer.Argument(help="A CSV or Parquet file (or database URL with --table/--query).")],
+    id_column: Annotated[str, typer.Option("--id", help="The customer id column.")],
+    target: Annotated[str, typer.Option("--target", help="The churn column.")],
+    aux: Annotated[list[str] | None, typer.Option("--aux", help="An auxiliary target (repeatable).")] = None,
+    folds: Annotated[int, typer.Option(help="Number of stratified folds.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed of the fold split and the models.")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    keep: Annotated[list[str] | None, typer.Option("--keep", help="Keep a column a guard would drop.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Never use this column.")] = None,
+    positive: Annotated[str | None, typer.Option("--positive", help="The target value that means churned.")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="Database table to read.")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="SQL query to read.")] = None,
+) -> None:
+    """Cross-validate the whole training recipe: LightGBM, the multi-task churn head and a logistic baseline."""
+    import json
+
+    from insight.config import DataSpec, TrainConfig
+    from insight.evaluate import METRICS, cross_validate
+    from insight.io import read_table
+    from insight.runs import jsonable
+
+    if folds < 2:
+        _fail("--folds must be at least 2.")
+    spec = DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux or ()), keep=tuple(keep or ()),
+                    exclude=tuple(exclude or ()), positive_label=positive)
+    try:
+        frame = read_table(data, table=table, query=query)
+        with _progress() as report:
+            result = cross_validate(frame, spec, TrainConfig(seed=seed), folds=folds, progress=report)
+    except InputError as e:
+        _fail(str(e))
+    from rich.table import Table
+
+    grid = Table(title=f"{folds}-fold cross-validation, {result['rows']:,} customers (mean ± std)")
+    grid.add_column("model")
+    for metric in METRICS:
+        grid.add_column(metric, justify="right")
+    for model, scores in result["models"].items():
+        grid.add_row(model, *[f"{scores[m]['mean']:.4f} ± {scores[m]['std']:.4f}" for m in METRICS])
+    from rich.console import Console
+
+    Console().print(grid)
+    if json_out:
+        json_out.write_text(json.dumps(jsonable(result), indent=2))
+        typer.echo(f"wrote {json_out}")
 
 
 @app.command("demo")
@@ -193,6 +242,8 @@ class _progress:
         self.bar.update(self.task, description=stage, completed=done)
 
     def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:  # a failed run: leave only the error line, not a half-drawn bar
+            self.bar.live.transient = True
         self.bar.stop()
 
 

@@ -15,7 +15,7 @@ import io
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -68,6 +68,8 @@ class Task:
     log_scaled: bool = False
     mean: float = 0.0
     std: float = 1.0
+    smearing: float = 1.0
+    """Duan's smearing factor: turns a mean on the log scale back into a mean in the target's units."""
 
     def encode(self, y: np.ndarray) -> np.ndarray:
         if self.kind == "binary":
@@ -79,7 +81,7 @@ class Task:
         if self.kind == "binary":
             return 1.0 / (1.0 + np.exp(-out))
         v = out * self.std + self.mean
-        return np.expm1(v) if self.log_scaled else v
+        return np.clip(np.exp(v) * self.smearing - 1.0, 0.0, None) if self.log_scaled else v
 
 
 class MultiTaskNet(nn.Module):
@@ -196,31 +198,35 @@ def fit_multitask(
     num, missing, cat = prep.tensors(X)
     Yt = torch.as_tensor(Y)
     opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    kinds = [t.kind for t in tasks]
     train_idx = torch.as_tensor(train_rows)
     valid_idx = torch.as_tensor(valid_rows)
     gen = torch.Generator().manual_seed(seed)
 
     best_loss, best_state, bad_epochs, history = float("inf"), None, 0, []
+    reference: dict[str, float] | None = None
     for epoch in range(config.max_epochs):
         net.train()
         perm = train_idx[torch.randperm(len(train_idx), generator=gen)]
         for start in range(0, len(perm), config.batch_size):
             b = perm[start:start + config.batch_size]
-            loss, _ = _loss(net, num[b], missing[b], cat[b], Yt[b], kinds, config, gen)
+            loss, _ = _loss(net, num[b], missing[b], cat[b], Yt[b], tasks, config, gen)
             opt.zero_grad()
             loss.backward()
             opt.step()
         net.eval()
         with torch.no_grad():
             v = valid_idx
-            val_loss, parts = _loss(net, num[v], missing[v], cat[v], Yt[v], kinds, config,
-                                    torch.Generator().manual_seed(seed + 1))
-        history.append({"epoch": epoch + 1, "valid_loss": float(val_loss), **parts})
+            _, parts = _loss(net, num[v], missing[v], cat[v], Yt[v], tasks, config,
+                             torch.Generator().manual_seed(seed + 1))
+        # Early stopping watches every task equally: each validation loss relative to its first-epoch value
+        # (the learned weights keep shrinking the weighted total even when no task improves).
+        reference = reference or {k: max(v, 1e-8) for k, v in parts.items()}
+        val_loss = float(np.mean([parts[k] / reference[k] for k in parts]))
+        history.append({"epoch": epoch + 1, "valid_score": val_loss, **parts})
         if progress:
             progress((epoch + 1) / config.max_epochs)
-        if float(val_loss) < best_loss - 1e-4:
-            best_loss, bad_epochs = float(val_loss), 0
+        if val_loss < best_loss - 1e-4:
+            best_loss, bad_epochs = val_loss, 0
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         else:
             bad_epochs += 1
@@ -229,9 +235,28 @@ def fit_multitask(
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
-    log.info("multi-task network: %d epochs, best validation loss %.4f", len(history), best_loss)
+    tasks = _with_smearing(net, prep, tasks, X[valid_rows], Y[valid_rows])
+    log.info("multi-task network: %d epochs, best relative validation loss %.4f", len(history), best_loss)
     return MultitaskModel(net=net, prep=prep, tasks=tasks, config=config,
-                          history={"epochs": len(history), "best_valid_loss": best_loss, "curve": history})
+                          history={"epochs": len(history), "best_valid_score": best_loss, "curve": history})
+
+
+def _with_smearing(net: MultiTaskNet, prep: InputPrep, tasks: list[Task], X_valid: np.ndarray,
+                   Y_valid: np.ndarray) -> list[Task]:
+    """Set each log-scaled task's smearing factor from its validation residuals."""
+    if not any(t.log_scaled for t in tasks):
+        return tasks
+    with torch.inference_mode():
+        _, heads, _ = net(*prep.tensors(X_valid))
+    out = []
+    for i, task in enumerate(tasks):
+        if task.log_scaled:
+            residual = (Y_valid[:, i] - heads[:, i].numpy()) * task.std
+            residual = residual[~np.isnan(residual)]
+            factor = float(np.mean(np.exp(np.clip(residual, -20, 20)))) if residual.size else 1.0
+            task = replace(task, smearing=factor)
+        out.append(task)
+    return out
 
 
 def fit_input_prep(X: np.ndarray, fmap: FeatureMap) -> InputPrep:
@@ -272,7 +297,7 @@ def _mask(shape: tuple[int, ...], rate: float, gen: torch.Generator) -> torch.Te
 
 
 def _loss(net: MultiTaskNet, num: torch.Tensor, missing: torch.Tensor, cat: torch.Tensor, Y: torch.Tensor,
-          kinds: list[str], config: MultitaskConfig, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+          tasks: list[Task], config: MultitaskConfig, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
     """Balanced loss of every head plus masked-feature reconstruction.
 
     A random share of each customer's features is hidden from the encoder and must be rebuilt from the
@@ -285,12 +310,12 @@ def _loss(net: MultiTaskNet, num: torch.Tensor, missing: torch.Tensor, cat: torc
     cat_in = cat.masked_fill(mask_cat, 0)
     _, heads, recon = net(num_in, missing_in, cat_in)
     losses = []
-    for i, kind in enumerate(kinds):
+    for i, task in enumerate(tasks):
         y, out = Y[:, i], heads[:, i]
         present = ~torch.isnan(y)
         if not present.any():
             losses.append(torch.zeros((), dtype=heads.dtype))
-        elif kind == "binary":
+        elif task.kind == "binary":
             losses.append(F.binary_cross_entropy_with_logits(out[present], y[present]))
         else:
             losses.append(F.mse_loss(out[present], y[present]))
@@ -309,7 +334,8 @@ def _loss(net: MultiTaskNet, num: torch.Tensor, missing: torch.Tensor, cat: torc
     recon_loss = torch.stack(rec_terms).mean() if rec_terms else torch.zeros((), dtype=heads.dtype)
     all_losses = torch.stack([*losses, recon_loss])
     total = (torch.exp(-net.log_vars) * all_losses + net.log_vars).sum()
-    parts = {name: float(v) for name, v in zip([*kinds, "reconstruction"], all_losses.detach(), strict=True)}
+    names = [f"loss_{t.name}" for t in tasks] + ["loss_reconstruction"]
+    parts = {name: float(v) for name, v in zip(names, all_losses.detach(), strict=True)}
     return total, parts
 
 

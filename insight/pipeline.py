@@ -81,9 +81,10 @@ def train(
         fmap = features.fit_feature_map(data, table.schema, fit_rows=splits.train)
         X = features.encode(data, fmap)
     with clock("fitting the churn model"):
-        model = churn.fit_churn_model(X[splits.train], y[splits.train], X[splits.valid], y[splits.valid],
-                                      feature_names=fmap.names, categorical=fmap.categorical_indices,
-                                      config=config.churn, seed=config.seed, threads=config.threads)
+        fit_rows = np.concatenate([splits.train, splits.valid])
+        model = churn.fit_churn_model(X[fit_rows], y[fit_rows], feature_names=fmap.names,
+                                      categorical=fmap.categorical_indices, config=config.churn, seed=config.seed,
+                                      threads=config.threads)
         raw = model.raw_score(X)
         probability = model.calibration(raw)
     with clock("computing SHAP values"):
@@ -112,6 +113,7 @@ def train(
         names = {p["id"]: p["name"] for p in segment_profiles}
         customers["segment_name"] = customers["segment_id"].map(names)
     metrics = evaluation(y, probability, heads, data, spec, splits, mt.tasks)
+    metrics["lightgbm"]["search"] = model.search
     segment_report = {**clustering.info, "projection": projection.info,
                       **recovery_report(customers, spec.id_column, truth, X, clustering.labels, config.seed)}
     metrics["segments"] = segment_report
@@ -154,14 +156,21 @@ def train(
     return path
 
 
-def split_rows(y: np.ndarray, config: TrainConfig) -> Splits:
-    """Stratified train / validation / test rows among customers whose churn label is known."""
+def split_rows(y: np.ndarray, config: TrainConfig, *, test_size: float | None = None) -> Splits:
+    """Stratified train / validation / test rows among customers whose churn label is known.
+
+    `test_size=0` gives no test rows (cross-validation holds its own fold out).
+    """
     from sklearn.model_selection import train_test_split
 
+    test_size = config.test_size if test_size is None else test_size
     labelled = np.flatnonzero(~np.isnan(y))
-    rest, test = train_test_split(labelled, test_size=config.test_size, stratify=y[labelled],
-                                  random_state=config.seed)
-    valid_share = config.valid_size / (1 - config.test_size)
+    if test_size > 0:
+        rest, test = train_test_split(labelled, test_size=test_size, stratify=y[labelled],
+                                      random_state=config.seed)
+    else:
+        rest, test = labelled, np.array([], dtype=np.int64)
+    valid_share = config.valid_size / (1 - test_size)
     train, valid = train_test_split(rest, test_size=valid_share, stratify=y[rest], random_state=config.seed)
     return Splits(train=np.sort(train), valid=np.sort(valid), test=np.sort(test))
 
@@ -210,8 +219,7 @@ def evaluation(y: np.ndarray, probability: np.ndarray, heads: dict[str, np.ndarr
 
     test, train = splits.test, splits.train
     out: dict[str, Any] = {
-        "lightgbm": {"test": binary_metrics(y[test], probability[test]),
-                     "valid": binary_metrics(y[splits.valid], probability[splits.valid])},
+        "lightgbm": {"test": binary_metrics(y[test], probability[test])},
         "multitask": {spec.target: binary_metrics(y[test], heads[spec.target][test])},
         "split_sizes": {"train": int(len(train)), "valid": int(len(splits.valid)), "test": int(len(test))},
     }
