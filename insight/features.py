@@ -115,7 +115,7 @@ def encode_column(col: pd.Series, feat: Feature) -> np.ndarray:
         lookup = {c: i for i, c in enumerate(feat.categories)}
         other = lookup.get(OTHER, lookup.get(f"{OTHER} "))
         text = col.astype("string")
-        codes = pd.Categorical(text, categories=list(feat.categories)).codes.astype(np.float64)
+        codes = pd.Index(list(feat.categories), dtype="string").get_indexer(text).astype(np.float64)
         present = text.notna().to_numpy()
         codes[(codes < 0) & present] = np.nan if other is None else other
         codes[~present] = np.nan

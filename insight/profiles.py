@@ -63,7 +63,8 @@ def segment_profiles(
         diff = contrast(sample, sample_labels == seg, features)
         profile["distinctive"] = [
             {"feature": r.feature, "description": r.description, "effect": round(float(r.effect), 4),
-             "p_adjusted": float(r.p_adjusted), "value": r.value, "role": r.role}
+             "p_adjusted": float(r.p_adjusted), "value": r.value if isinstance(r.value, str) else None,
+             "role": r.role}
             for r in diff.head(TOP_FEATURES).itertuples() if r.significant
         ]
         mean_shap = shap_values[inside].mean(axis=0)

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
+MANIFEST_DIGEST = "manifest_sha256"
 LATEST = "LATEST"
 RUNS_DIR_ENV = "INSIGHT_RUNS_DIR"
 
@@ -82,6 +83,8 @@ class RunWriter:
         files = {p.name: {"sha256": sha256_of(p), "bytes": p.stat().st_size}
                  for p in sorted(self.tmp.iterdir()) if p.is_file()}
         full = {"schema_version": SCHEMA_VERSION, "run_id": self.run_id, **manifest, "files": files}
+        full = json.loads(json.dumps(jsonable(full), default=_json_default, allow_nan=False))  # as stored
+        full[MANIFEST_DIGEST] = manifest_digest(full)
         self.write_json(MANIFEST, full)
         final = self.runs_dir / self.run_id
         os.replace(self.tmp, final)
@@ -104,6 +107,12 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """sha256 of a manifest's content without its own digest, independent of formatting."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_DIGEST}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def verify_run(path: Path) -> list[str]:
     """Problems with a run folder (empty list when every file matches its checksum)."""
     path = Path(path)
@@ -120,6 +129,8 @@ def verify_run(path: Path) -> list[str]:
         return [f"{path.name}: run format version {manifest.get('schema_version')} is not {SCHEMA_VERSION}; "
                 "retrain it with this version of insight"]
     problems = []
+    if MANIFEST_DIGEST in manifest and manifest[MANIFEST_DIGEST] != manifest_digest(manifest):
+        problems.append("manifest.json: its content does not match its checksum (the manifest was edited)")
     for name, meta in manifest.get("files", {}).items():
         file = path / name
         if not file.exists():

@@ -177,11 +177,18 @@ def clean_target(series: pd.Series, name: str, positive_label: str | None = None
     if pd.api.types.is_numeric_dtype(s):
         values = set(pd.unique(s.dropna()))
         labels = {str(v) for v in values}
-        if not values <= {0, 1}:
+        if not values <= {0, 1} and (positive_label is None or len(values) > 2):
             raise InputError(f"target {name!r} must be binary (churned or not) but has values "
                              f"{sorted(labels)[:6]}; pass a 0/1 or yes/no column as --target.")
         y = s.astype("float64")
         positive = "1"
+        if positive_label is not None:  # an explicit --positive also applies to numbers (e.g. 0 = churned)
+            number = pd.to_numeric(pd.Series([positive_label.strip()]), errors="coerce").iloc[0]
+            if pd.isna(number) or number not in values:
+                raise InputError(f"--positive {positive_label!r} is not a value of target {name!r} "
+                                 f"(values: {sorted(labels)}).")
+            y = (s == number).astype("float64").where(s.notna())
+            positive = positive_label.strip()
     else:
         text = s.astype("string").str.strip()
         text = text.mask(text == "")
@@ -202,11 +209,16 @@ def clean_target(series: pd.Series, name: str, positive_label: str | None = None
                 positive = hits[0]
             elif len(values) == 2 and len(negs) == 1:
                 positive = next(v for v in values if v not in negs)
+            elif not values or values == negs:
+                positive = ""  # no churners at all: the one-class check below says so
             else:
                 raise InputError(f"cannot tell which value of target {name!r} means churned (values: {values}); "
                                  "pass --positive VALUE.")
         y = (lower == positive).astype("float64").where(lower.notna())
     labelled = y.dropna()
+    if labelled.empty:
+        raise InputError(f"target {name!r} has no values (every cell is empty); choose the churn column as "
+                         "--target.")
     if labelled.nunique() < 2:
         only = "churned" if labelled.size and labelled.iloc[0] == 1 else "not churned"
         raise InputError(f"target {name!r} has one class only (every labelled customer is {only}); the churn "

@@ -1,0 +1,197 @@
+"""insight.pipeline: train() end to end, on the session's demo and Telco runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from insight.config import ChurnConfig, DataSpec, TrainConfig
+from insight.demo import demo_spec
+from insight.errors import InputError
+from insight.pipeline import (
+    RISK_BANDS,
+    fingerprint,
+    risk_band_thresholds,
+    risk_bands,
+    split_rows,
+    train,
+)
+from insight.runs import LATEST, list_runs, verify_run
+
+RUN_FILES = {"manifest.json", "churn_model.txt", "calibration.json", "features.json", "multitask.pt",
+             "multitask.json", "customers.parquet", "shap.parquet", "latent.parquet", "segments.json"}
+
+
+def _manifest(run: Path) -> dict:
+    return json.loads((run / "manifest.json").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["demo_run", "telco_run"])
+def test_every_file_of_the_run_format(which: str, request: pytest.FixtureRequest) -> None:
+    run: Path = request.getfixturevalue(which)
+    assert {p.name for p in run.iterdir()} == RUN_FILES
+    manifest = _manifest(run)
+    assert set(manifest["files"]) == RUN_FILES - {"manifest.json"}
+    assert verify_run(run) == []
+    assert manifest["run_id"] == run.name
+    for key in ("created", "source", "spec", "config", "metrics", "features", "versions", "risk_bands",
+                "churn_rate", "global_importance", "dropped_columns", "timings_seconds"):
+        assert key in manifest, key
+    assert "churn_model.txt" in manifest["files"] and manifest["files"]["multitask.pt"]["bytes"] > 1000
+    assert (run / "churn_model.txt").read_text().startswith("tree")  # LightGBM text, not a pickle
+
+
+@pytest.mark.slow
+def test_customers_table(demo_run: Path, demo_small: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    customers = pd.read_parquet(demo_run / "customers.parquet")
+    raw, _ = demo_small
+    spec = demo_spec()
+    documented = [spec.id_column, *spec.targets, "churn_probability", "risk_band", "segment_id",
+                  "segment_name", "x", "y", "reason_1"]
+    for col in documented:
+        assert col in customers.columns, col
+    assert customers[spec.id_column].tolist() == raw[spec.id_column].tolist()
+    assert customers["churn_probability"].between(0, 1).all()
+    assert set(customers["risk_band"].astype(str)) <= set(RISK_BANDS)
+    assert customers["segment_name"].str.len().gt(0).all()
+    assert np.isfinite(customers[["x", "y"]].to_numpy()).all()
+    assert customers["reason_1"].str.contains(r" — (?:raises|lowers|barely)").all()
+    assert set(customers["split"]) == {"train", "valid", "test"}
+    for aux in spec.aux_targets:
+        assert f"predicted_{aux}" in customers.columns
+    # risk bands follow the probability
+    order = customers.groupby("risk_band", observed=True)["churn_probability"].agg(["min", "max"])
+    assert (order["max"].shift(1).dropna().to_numpy() <= order["min"].iloc[1:].to_numpy()).all()
+    # revenue at risk = probability x revenue
+    np.testing.assert_allclose(customers["revenue_at_risk"],
+                               customers["churn_probability"] * customers["revenue_next_12m"].clip(lower=0))
+
+
+@pytest.mark.slow
+def test_latent_table(demo_run: Path) -> None:
+    latent = pd.read_parquet(demo_run / "latent.parquet")
+    dims = [c for c in latent.columns if c.startswith("z")]
+    assert 8 <= len(dims) <= 32
+    assert np.isfinite(latent[dims].to_numpy()).all()
+    customers = pd.read_parquet(demo_run / "customers.parquet", columns=["customer_id"])
+    assert latent["customer_id"].tolist() == customers["customer_id"].tolist()
+
+
+@pytest.mark.slow
+def test_metrics_in_the_manifest(demo_run: Path) -> None:
+    metrics = _manifest(demo_run)["metrics"]
+    test = metrics["lightgbm"]["test"]
+    assert test["roc_auc"] > 0.7
+    assert 0 <= test["ece"] < 0.15
+    assert metrics["multitask"]["churned"]["roc_auc"] > 0.65
+    sizes = metrics["split_sizes"]
+    assert sizes["train"] + sizes["valid"] + sizes["test"] == 1500
+    seg = metrics["segments"]
+    assert seg["n_segments"] >= 2 and seg["projection"]["trustworthiness"] >= 0.9
+    assert seg["planted_segments"] == 6
+    # a floor that catches a broken segmentation (segments unrelated to the planted ones score ~0)
+    assert seg["ari_vs_planted"] > 0.3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["demo_run", "telco_run"])
+def test_shap_additivity_against_the_customers_table(which: str, request: pytest.FixtureRequest) -> None:
+    run: Path = request.getfixturevalue(which)
+    manifest = _manifest(run)
+    id_column = manifest["spec"]["id_column"]
+    shap = pd.read_parquet(run / "shap.parquet")
+    customers = pd.read_parquet(run / "customers.parquet",
+                                columns=[id_column, "churn_score", "churn_probability"])
+    assert shap[id_column].tolist() == customers[id_column].tolist()
+    assert [c for c in shap.columns if c not in (id_column, "base_value")] == manifest["features"]
+    total = shap[manifest["features"]].to_numpy().sum(axis=1) + shap["base_value"].to_numpy()
+    np.testing.assert_allclose(total, customers["churn_score"], rtol=0, atol=1e-6)
+    assert stats.spearmanr(total, customers["churn_probability"]).statistic >= 0.999
+
+
+@pytest.mark.slow
+def test_telco_run(telco_run: Path, runs_dir: Path) -> None:
+    manifest = _manifest(telco_run)
+    assert manifest["metrics"]["lightgbm"]["test"]["roc_auc"] > 0.8
+    assert "customerID" not in manifest["features"] and "Churn" not in manifest["features"]
+    assert "TotalCharges" in manifest["features"]
+    customers = pd.read_parquet(telco_run / "customers.parquet")
+    assert customers["TotalCharges"].dtype == np.float64  # numbers stored as text with blanks
+    assert set(customers["Churn"].unique()) == {0.0, 1.0}
+    assert customers["SeniorCitizen"].isin([0.0, 1.0]).all()
+    features = json.loads((telco_run / "features.json").read_text())
+    roles = {c["name"]: c["role"] for c in features["schema"]["columns"]}
+    assert roles["Partner"] == "boolean" and roles["Contract"] == "categorical"
+    assert manifest["spec"]["revenue_column"] == "MonthlyCharges"  # guessed from "charges"
+    assert manifest["metrics"]["multitask"]["tenure"]["r2"] > manifest["metrics"]["multitask"]["tenure"][
+        "r2_of_train_mean"]
+    assert (runs_dir / LATEST).read_text().strip() == telco_run.name
+
+
+@pytest.mark.slow
+def test_failed_training_leaves_no_run(telco_run: Path, runs_dir: Path,
+                                       demo_small: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    before = sorted(p.name for p in runs_dir.iterdir())
+    latest = (runs_dir / LATEST).read_text()
+    customers, _ = demo_small
+    with pytest.raises(InputError, match="one class only"):
+        train(customers.assign(churned="No"), demo_spec(), TrainConfig(), runs_dir=runs_dir)
+
+    def fail_late(stage: str, done: float) -> None:  # a crash after the churn model is fitted
+        if stage == "computing SHAP values":
+            raise RuntimeError("crash in the middle of training")
+
+    cheap = TrainConfig(threads=1, churn=ChurnConfig(num_leaves_grid=(4,), inner_folds=2, max_rounds=200))
+    with pytest.raises(RuntimeError, match="crash in the middle"):
+        train(customers, demo_spec(), cheap, runs_dir=runs_dir, progress=fail_late)
+    assert sorted(p.name for p in runs_dir.iterdir()) == before
+    assert (runs_dir / LATEST).read_text() == latest
+    assert telco_run in list_runs(runs_dir)
+
+
+def test_split_rows_is_stratified_and_disjoint() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.2).astype(float)
+    y[rng.random(2000) < 0.05] = np.nan
+    splits = split_rows(y, TrainConfig(seed=0))
+    parts = [splits.train, splits.valid, splits.test]
+    joined = np.concatenate(parts)
+    assert len(np.unique(joined)) == len(joined) == int((~np.isnan(y)).sum())
+    assert abs(len(splits.test) / len(joined) - 0.2) < 0.01
+    assert abs(len(splits.valid) / len(joined) - 0.15) < 0.01
+    rates = [np.mean(y[p]) for p in parts]
+    assert max(rates) - min(rates) < 0.01
+    labels = splits.labels(len(y))
+    assert (labels[np.isnan(y)] == "unlabelled").all()
+    again = split_rows(y, TrainConfig(seed=0))
+    assert np.array_equal(again.test, splits.test)
+
+
+def test_risk_bands() -> None:
+    thresholds = risk_band_thresholds(0.2)
+    assert thresholds == pytest.approx({"medium": 0.1, "high": 0.3, "very high": 0.5})
+    bands = risk_bands(np.array([0.05, 0.1, 0.2, 0.35, 0.9]), thresholds)
+    assert list(bands.astype(str)) == ["low", "medium", "medium", "high", "very high"]
+    assert bands.ordered
+    assert max(risk_band_thresholds(0.6).values()) <= 0.95
+
+
+def test_fingerprint() -> None:
+    a = pd.DataFrame({"id": [1, 2], "x": ["a", "b"]})
+    assert fingerprint(a) == fingerprint(a.copy())
+    assert fingerprint(a) != fingerprint(a.assign(x=["a", "c"]))
+    assert fingerprint(a) != fingerprint(a.rename(columns={"x": "y"}))
+
+
+def test_bad_spec_fails_before_any_work(tmp_path: Path,
+                                        demo_small: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    customers, _ = demo_small
+    with pytest.raises(InputError, match="did you mean 'customer_id'"):
+        train(customers, DataSpec(id_column="customer_ID", target="churned"), runs_dir=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
