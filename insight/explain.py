@@ -114,3 +114,42 @@ def global_importance(values: np.ndarray, names: list[str]) -> pd.DataFrame:
     imp = np.abs(values).mean(axis=0)
     return (pd.DataFrame({"feature": names, "mean_abs_shap": imp})
             .sort_values("mean_abs_shap", ascending=False, ignore_index=True))
+
+
+def strongest_interaction(feature: str, shap: pd.DataFrame, values: pd.DataFrame) -> str | None:
+    """The feature that best explains the spread of `feature`'s SHAP values at equal `feature` values.
+
+    A cheap stand-in for SHAP interaction values (the heuristic of shap's `approximate_interactions`): the
+    SHAP values of `feature` minus their mean within quantile bins of `feature`, correlated with every other
+    feature (numbers as they are, categories by their codes).
+    """
+    x = _as_number(values[feature])
+    if np.isnan(x).all():
+        return None
+    ranks = pd.Series(x).rank(pct=True).fillna(1.01).to_numpy()
+    bins = np.minimum((ranks * 10).astype(int), 10)
+    s = shap[feature].to_numpy(dtype=float)
+    bin_means = pd.Series(s).groupby(bins).transform("mean").to_numpy()
+    residual = s - bin_means
+    best, best_score = None, 0.0
+    for other in values.columns:
+        if other == feature or other not in shap.columns:
+            continue
+        v = _as_number(values[other])
+        ok = ~np.isnan(v)
+        if ok.sum() < 10 or np.std(v[ok]) == 0 or np.std(residual[ok]) == 0:
+            continue
+        score = abs(float(np.corrcoef(residual[ok], v[ok])[0, 1]))
+        if score > best_score:
+            best, best_score = other, score
+    return best
+
+
+def _as_number(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.astype("int64").where(series.notna()).to_numpy(dtype=float, na_value=np.nan)
+    codes = pd.factorize(series, use_na_sentinel=True)[0].astype(float)
+    codes[codes < 0] = np.nan
+    return codes

@@ -189,3 +189,15 @@ def test_shap_frame_and_global_importance() -> None:
     imp = global_importance(values, ["x", "y"])
     assert imp["feature"].tolist() == ["y", "x"]
     assert imp["mean_abs_shap"].tolist() == pytest.approx([0.6, 0.5])
+
+
+def test_strongest_interaction_finds_the_planted_partner() -> None:
+    from insight.explain import strongest_interaction
+
+    rng = np.random.default_rng(1)
+    n = 2000
+    values = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.choice(["x", "y"], n)})
+    # a's effect flips sign with c: the spread of a's SHAP at equal a is explained by c, not b
+    sign = np.where(values["c"] == "x", 1.0, -1.0)
+    shap = pd.DataFrame({"a": values["a"] * sign * 0.5, "b": values["b"] * 0.1, "c": sign * 0.05})
+    assert strongest_interaction("a", shap, values) == "c"
