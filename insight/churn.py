@@ -134,7 +134,8 @@ def fit_churn_model(
 def search_tree_size(X: np.ndarray, y: np.ndarray, *, feature_names: list[str], categorical: list[int],
                      config: ChurnConfig, seed: int, threads: int | None) -> SearchResult:
     """Inner stratified k-fold CV of each `num_leaves` candidate (simplest first) with early stopping;
-    the best out-of-fold log loss wins. Candidates after the time budget runs out are skipped."""
+    the best out-of-fold log loss wins. The search stops at the first candidate that does not improve, or
+    when the time budget runs out."""
     import lightgbm as lgb
     from sklearn.metrics import log_loss
     from sklearn.model_selection import StratifiedKFold
@@ -165,8 +166,9 @@ def search_tree_size(X: np.ndarray, y: np.ndarray, *, feature_names: list[str], 
         loss = float(log_loss(ys, 1 / (1 + np.exp(-oof)), labels=[0, 1]))
         n_iter = max(1, int(round(float(np.mean(iterations)))))
         tried.append({"num_leaves": leaves, "oof_log_loss": round(loss, 5), "iterations": n_iter})
-        if best is None or loss < best[0] - 1e-6:
-            best = (loss, leaves, n_iter, oof)
+        if best is not None and loss >= best[0] - 1e-6:
+            break  # larger trees stopped helping: the loss is U-shaped in tree size
+        best = (loss, leaves, n_iter, oof)
     assert best is not None
     _, leaves, n_iter, oof = best
     report = {"chosen_num_leaves": leaves, "iterations": n_iter, "candidates": tried,

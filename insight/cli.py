@@ -57,6 +57,9 @@ def train_command(
     actionable: Annotated[list[str] | None, typer.Option("--actionable", help="A feature the business can "
                                                                              "change (what-if suggestions).")] = None,
     positive: Annotated[str | None, typer.Option("--positive", help="The target value that means churned.")] = None,
+    revenue: Annotated[str | None, typer.Option("--revenue", help="The column with a customer's value, for "
+                                                                 "revenue at risk (default: a money-like "
+                                                                 "aux target).")] = None,
     table: Annotated[str | None, typer.Option("--table", help="Database table to read.")] = None,
     query: Annotated[str | None, typer.Option("--query", help="SQL query to read.")] = None,
     truth: Annotated[Path | None, typer.Option("--truth", help="CSV of planted segments (id, segment) to report "
@@ -68,7 +71,8 @@ def train_command(
     from insight.config import DataSpec
 
     spec = DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux or ()), keep=tuple(keep or ()),
-                    exclude=tuple(exclude or ()), actionable=tuple(actionable or ()), positive_label=positive)
+                    exclude=tuple(exclude or ()), actionable=tuple(actionable or ()), positive_label=positive,
+                    revenue_column=revenue)
     path = _train(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed)
     typer.echo(path.name)
 

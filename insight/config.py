@@ -27,8 +27,9 @@ class DataSpec:
     positive_label: str | None = None
     """The target value that means 'churned', when it is not obvious (yes/true/1/churned...)."""
     revenue_column: str | None = None
-    """The column holding a customer's value, for revenue at risk; by default the first aux target whose
-    name mentions revenue, value or spend."""
+    """The column holding a customer's value, for revenue at risk (churn probability x value); by default
+    the first aux target whose name mentions revenue, value, spend, charges... For an aux target the
+    multi-task head's prediction is used, since the outcome itself is unknown for customers yet to come."""
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -63,10 +64,10 @@ class ChurnConfig:
     min_data_per_group: int = 50
     cat_smooth: float = 20.0
     max_rounds: int = 3000
-    early_stopping_rounds: int = 150
-    inner_folds: int = 4
-    search_seconds: float = 90.0
-    max_search_rows: int = 200_000
+    early_stopping_rounds: int = 100
+    inner_folds: int = 5
+    search_seconds: float = 60.0
+    max_search_rows: int = 100_000
 
 
 @dataclass(frozen=True)

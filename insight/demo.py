@@ -164,7 +164,7 @@ def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
     trial_converted = rng.random(n) < np.where(is_["enterprise"], 0.2, 0.6)
 
     # --- churn: segment baselines plus each segment's own driver, plus mild global effects ---
-    base = np.array([-0.9, -2.9, -4.3, -2.0, -2.4, -1.6])[seg]
+    base = np.array([-1.2, -3.0, -4.3, -2.2, -2.6, -1.8])[seg]
     monthly = billing == "monthly"
     logit = base + 0.5 * monthly + 0.6 * ~auto_renew - 0.012 * tenure_months
     logit += is_["hobbyist"] * (0.045 * (last_login_days_ago - 8) - 0.08 * (logins_30d - 5))
@@ -221,6 +221,14 @@ def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
         "payment_failures_12m": payment_failures,
         "nps_score": nps,
         "trial_converted": np.where(trial_converted, "Yes", "No"),
+        # account details that vary from customer to customer but say nothing about segment or churn
+        "preferred_language": rng.choice(["en", "de", "fr", "ja", "ko", "pt", "es", "pl"], n,
+                                         p=[.45, .1, .08, .09, .06, .08, .09, .05]),
+        "newsletter_opt_in": rng.random(n) < 0.4,
+        "marketing_emails_opened_90d": rng.poisson(3.0, n),
+        "profile_completeness_pct": np.round(rng.uniform(20, 100, n)),
+        "beta_features_enabled": np.where(rng.random(n) < 0.25, "Yes", "No"),
+        "timezone_offset_hours": rng.integers(-10, 11, n),
         TARGET: np.where(churned, "Yes", "No"),
         "revenue_next_12m": revenue,
         "seat_change_next_12m": seat_change,

@@ -15,7 +15,7 @@ import io
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -68,8 +68,6 @@ class Task:
     log_scaled: bool = False
     mean: float = 0.0
     std: float = 1.0
-    smearing: float = 1.0
-    """Duan's smearing factor: turns a mean on the log scale back into a mean in the target's units."""
 
     def encode(self, y: np.ndarray) -> np.ndarray:
         if self.kind == "binary":
@@ -81,7 +79,7 @@ class Task:
         if self.kind == "binary":
             return 1.0 / (1.0 + np.exp(-out))
         v = out * self.std + self.mean
-        return np.clip(np.exp(v) * self.smearing - 1.0, 0.0, None) if self.log_scaled else v
+        return np.clip(np.expm1(v), 0.0, None) if self.log_scaled else v
 
 
 class MultiTaskNet(nn.Module):
@@ -235,28 +233,9 @@ def fit_multitask(
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
-    tasks = _with_smearing(net, prep, tasks, X[valid_rows], Y[valid_rows])
     log.info("multi-task network: %d epochs, best relative validation loss %.4f", len(history), best_loss)
     return MultitaskModel(net=net, prep=prep, tasks=tasks, config=config,
                           history={"epochs": len(history), "best_valid_score": best_loss, "curve": history})
-
-
-def _with_smearing(net: MultiTaskNet, prep: InputPrep, tasks: list[Task], X_valid: np.ndarray,
-                   Y_valid: np.ndarray) -> list[Task]:
-    """Set each log-scaled task's smearing factor from its validation residuals."""
-    if not any(t.log_scaled for t in tasks):
-        return tasks
-    with torch.inference_mode():
-        _, heads, _ = net(*prep.tensors(X_valid))
-    out = []
-    for i, task in enumerate(tasks):
-        if task.log_scaled:
-            residual = (Y_valid[:, i] - heads[:, i].numpy()) * task.std
-            residual = residual[~np.isnan(residual)]
-            factor = float(np.mean(np.exp(np.clip(residual, -20, 20)))) if residual.size else 1.0
-            task = replace(task, smearing=factor)
-        out.append(task)
-    return out
 
 
 def fit_input_prep(X: np.ndarray, fmap: FeatureMap) -> InputPrep:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import platform
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import pandas as pd
 
 from insight.config import DataSpec, TrainConfig
 from insight.errors import InputError
+from insight.metrics import binary_metrics
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ STAGES = {  # stage -> (start, end) share of the whole job, for progress bars
     "writing the run": (0.96, 1.00),
 }
 RISK_BANDS = ("low", "medium", "high", "very high")
-REVENUE_WORDS = ("revenue", "value", "spend", "sales", "arr", "mrr", "ltv", "charges", "amount")
+REVENUE_WORDS = frozenset({"revenue", "value", "spend", "sales", "arr", "mrr", "ltv", "charges", "amount", "income"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def train(
     `truth` (optional, never used as input) holds planted segments keyed by the id column, for reporting
     how well the segments recover them.
     """
-    from insight import churn, explain, features, multitask, profiles, runs, schema, segments
+    from insight import baseline, churn, explain, features, multitask, profiles, runs, schema, segments
 
     config = config or TrainConfig()
     timings: dict[str, float] = {}
@@ -77,6 +79,10 @@ def train(
         data = table.frame
         y = data[spec.target].to_numpy(dtype=np.float64)
         splits = split_rows(y, config)
+        revenue_column = spec.revenue_column or guess_revenue_column(spec.aux_targets)
+        if revenue_column and revenue_column not in data.columns:
+            raise InputError(f"--revenue column {revenue_column!r} is not a feature or aux target of this table "
+                             "(dropped columns cannot be used).")
     with clock("encoding features"):
         fmap = features.fit_feature_map(data, table.schema, fit_rows=splits.train)
         X = features.encode(data, fmap)
@@ -87,8 +93,12 @@ def train(
                                       threads=config.threads)
         raw = model.raw_score(X)
         probability = model.calibration(raw)
+        logistic_probability = baseline.fit_logistic_baseline(X[fit_rows], y[fit_rows], fmap).probability(X)
     with clock("computing SHAP values"):
         shap_values, base = explain.shap_values(model, X, threads=config.threads)
+        additivity_error = float(np.max(np.abs(shap_values.sum(axis=1) + base - raw))) if len(raw) else 0.0
+        if additivity_error > 1e-6:
+            log.warning("SHAP values miss the raw score by up to %.2g", additivity_error)
         reasons = explain.reason_frame(X, shap_values, raw, fmap, model.calibration)
     with clock("training the multi-task network"):
         targets = {spec.target: y, **{a: data[a].to_numpy(dtype=np.float64) for a in spec.aux_targets}}
@@ -102,7 +112,6 @@ def train(
         projection = segments.project(latent, config=config.segments, seed=config.seed)
     with clock("finding segments"):
         clustering = segments.cluster(latent, projection, config=config.segments, seed=config.seed)
-    revenue_column = spec.revenue_column or _guess_revenue_column(spec.aux_targets)
     customers = customer_table(frame, data, spec, table.schema, probability, raw, heads, reasons, clustering.labels,
                                projection.xy, splits, revenue_column=revenue_column)
     with clock("profiling segments"):
@@ -114,6 +123,9 @@ def train(
         customers["segment_name"] = customers["segment_id"].map(names)
     metrics = evaluation(y, probability, heads, data, spec, splits, mt.tasks)
     metrics["lightgbm"]["search"] = model.search
+    metrics["lightgbm"]["shap_additivity_max_error"] = additivity_error
+    metrics["logistic"] = {"test": binary_metrics(y[splits.test], logistic_probability[splits.test])}
+    customers["logistic_churn_probability"] = logistic_probability
     segment_report = {**clustering.info, "projection": projection.info,
                       **recovery_report(customers, spec.id_column, truth, X, clustering.labels, config.seed)}
     metrics["segments"] = segment_report
@@ -200,7 +212,7 @@ def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_
     out["churn_score"] = raw_score
     out["risk_band"] = risk_bands(probability, risk_band_thresholds(float(np.nanmean(data[spec.target]))))
     if revenue_column:
-        out["revenue_at_risk"] = probability * data[revenue_column].fillna(0).clip(lower=0).to_numpy()
+        out["revenue_at_risk"] = probability * customer_value(data, heads, revenue_column)
     out["mt_churn_probability"] = heads[spec.target]
     for aux in spec.aux_targets:
         out[f"predicted_{aux}"] = heads[aux]
@@ -273,11 +285,20 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _guess_revenue_column(aux_targets: tuple[str, ...]) -> str | None:
+def guess_revenue_column(aux_targets: tuple[str, ...]) -> str | None:
+    """The first aux target whose name has a money word as a token ('revenue_next_12m', 'MonthlyCharges')."""
     for name in aux_targets:
-        if any(word in name.lower() for word in REVENUE_WORDS):
+        spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).lower()
+        if set(re.split(r"[^a-z0-9]+", spaced)) & REVENUE_WORDS:
             return name
     return None
+
+
+def customer_value(data: pd.DataFrame, heads: dict[str, np.ndarray], revenue_column: str) -> np.ndarray:
+    """What a customer is worth, for revenue at risk: the multi-task head's prediction when the revenue
+    column is an aux target (an outcome, unknown for customers still to be scored), else the column."""
+    values = heads[revenue_column] if revenue_column in heads else data[revenue_column].to_numpy(dtype=np.float64)
+    return np.clip(np.nan_to_num(values, nan=0.0), 0.0, None)
 
 
 class _Clock:
@@ -306,9 +327,3 @@ class _Clock:
     def _report(self, stage: str, done: float) -> None:
         if self.progress:
             self.progress(stage, done)
-
-
-def require_columns(frame: pd.DataFrame, columns: list[str]) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(f"missing columns: {', '.join(missing)}")

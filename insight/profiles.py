@@ -57,9 +57,8 @@ def segment_profiles(
             "expected_churners": float(prob.sum()),
             "targets": {a: _mean(frame.loc[inside, a]) for a in aux_targets},
         }
-        if revenue_column:
-            revenue = frame.loc[inside, revenue_column].fillna(0)
-            profile["revenue_at_risk"] = float((prob * revenue).sum())
+        if revenue_column and "revenue_at_risk" in frame.columns:
+            profile["revenue_at_risk"] = float(frame.loc[inside, "revenue_at_risk"].sum())
         diff = contrast(sample, sample_labels == seg, features)
         profile["distinctive"] = [
             {"feature": r.feature, "description": r.description, "effect": round(float(r.effect), 4),

@@ -68,9 +68,9 @@ def test_customers_table(demo_run: Path, demo_small: tuple[pd.DataFrame, pd.Data
     # risk bands follow the probability
     order = customers.groupby("risk_band", observed=True)["churn_probability"].agg(["min", "max"])
     assert (order["max"].shift(1).dropna().to_numpy() <= order["min"].iloc[1:].to_numpy()).all()
-    # revenue at risk = probability x revenue
+    # revenue at risk = probability x the revenue head's prediction (the outcome is unknown for new customers)
     np.testing.assert_allclose(customers["revenue_at_risk"],
-                               customers["churn_probability"] * customers["revenue_next_12m"].clip(lower=0))
+                               customers["churn_probability"] * customers["predicted_revenue_next_12m"].clip(lower=0))
 
 
 @pytest.mark.slow
@@ -195,3 +195,11 @@ def test_bad_spec_fails_before_any_work(tmp_path: Path,
     with pytest.raises(InputError, match="did you mean 'customer_id'"):
         train(customers, DataSpec(id_column="customer_ID", target="churned"), runs_dir=tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
+
+
+def test_revenue_column_is_guessed_from_whole_words() -> None:
+    from insight.pipeline import guess_revenue_column
+
+    assert guess_revenue_column(("tenure", "MonthlyCharges")) == "MonthlyCharges"
+    assert guess_revenue_column(("seat_change", "revenue_next_12m")) == "revenue_next_12m"
+    assert guess_revenue_column(("days_to_arrival", "carrier_score")) is None  # 'arr' only inside words
