@@ -274,6 +274,7 @@ def _setup_logging(level: int) -> None:
 
     handler = RichHandler(console=_console(), show_time=False, show_path=False, markup=False)
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    logging.getLogger("insight").setLevel(level)  # a host (the dashboard) may have set its own level
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -3,11 +3,18 @@
 A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return can be run as a formula by Excel,
 LibreOffice or Google Sheets (CSV injection). Such text cells, and such column names, get a leading single
 quote, which spreadsheets show as plain text. Numbers are left alone: a negative number is not a formula.
+
+A selection export (customers picked on the segment map, or one segment) records where it came from in three
+columns at the end of every row, `export_run_id`, `export_selection` and `exported_at`, rather than in
+comment lines above the header: spreadsheets, CRM imports and `pandas.read_csv` all take the first line as
+the header, and a row-level record survives sorting, filtering and copying rows into another sheet.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -61,3 +68,57 @@ def _readable_dates(frame: pd.DataFrame) -> pd.DataFrame:
             has_time = bool((col.dropna() != col.dropna().dt.normalize()).any())
             frame[name] = col.dt.strftime("%Y-%m-%d %H:%M:%S" if has_time else "%Y-%m-%d")
     return frame
+
+
+SELECTION_LEAD = ("churn_probability", "risk_band", "segment_name", "reason_1", "reason_2", "reason_3")
+"""Columns a selection export starts with, right after the customer id."""
+SELECTION_METADATA = ("export_run_id", "export_selection", "exported_at")
+"""Columns a selection export ends with: which run, which selection, when (UTC)."""
+_METHODS = {"lasso": "lasso", "box": "box selection", "box+lasso": "box and lasso selection",
+            "click": "clicked points"}
+
+
+def selection_method(selection: Mapping[str, Any] | None) -> str:
+    """How points were chosen on a plotly chart, from Streamlit's selection state: 'lasso', 'box',
+    'box+lasso' (both, with shift held) or 'click' (points clicked one by one)."""
+    selection = selection or {}
+    box, lasso = bool(selection.get("box")), bool(selection.get("lasso"))
+    if box and lasso:
+        return "box+lasso"
+    return "lasso" if lasso else "box" if box else "click"
+
+
+def describe_selection(count: int, *, method: str | None = None, segment: str | None = None) -> str:
+    """How a set of customers was chosen, in words: 'lasso of 656 customers on the segment map', or
+    "segment 'Students · high churn' (1,234 customers)" when `segment` is given."""
+    if segment is not None:
+        return f"segment '{segment}' ({count:,} customers)"
+    if method not in _METHODS:
+        raise ValueError(f"unknown selection method {method!r}; expected one of {sorted(_METHODS)}")
+    return f"{_METHODS[method]} of {count:,} customers on the segment map"
+
+
+def selection_frame(rows: pd.DataFrame, *, id_column: str, run_id: str, selection: str,
+                    exported_at: dt.datetime | None = None) -> pd.DataFrame:
+    """The rows of selected customers ready to export: the id, churn probability, risk band, segment and
+    reasons first, every other column after them, then the metadata columns (SELECTION_METADATA).
+
+    Raises ValueError when `rows` lacks the id column. Rows keep their order.
+    """
+    if id_column not in rows.columns:
+        raise ValueError(f"the rows to export have no id column {id_column!r}")
+    when = (exported_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    lead = [id_column, *(c for c in SELECTION_LEAD if c in rows.columns and c != id_column)]
+    rest = [c for c in rows.columns if c not in lead and c not in SELECTION_METADATA]
+    out = rows.loc[:, [*lead, *rest]].reset_index(drop=True)
+    out["export_run_id"] = str(run_id)
+    out["export_selection"] = str(selection)
+    out["exported_at"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out
+
+
+def selection_csv(rows: pd.DataFrame, *, id_column: str, run_id: str, selection: str,
+                  exported_at: dt.datetime | None = None) -> bytes:
+    """`selection_frame` as sanitised CSV (see csv_bytes)."""
+    return csv_bytes(selection_frame(rows, id_column=id_column, run_id=run_id, selection=selection,
+                                     exported_at=exported_at))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -10,8 +11,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insight.export import FORMULA_PREFIXES, csv_bytes, sanitize_cell, sanitize_frame
-from insight.store import RiskFilter, RunStore
+from insight.export import (
+    FORMULA_PREFIXES,
+    SELECTION_METADATA,
+    csv_bytes,
+    describe_selection,
+    sanitize_cell,
+    sanitize_frame,
+    selection_csv,
+    selection_frame,
+    selection_method,
+)
+from insight.store import ColumnFilter, RiskFilter, RunStore
 
 HOSTILE = ["=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR", '=HYPERLINK("http://x","y")']
 
@@ -86,3 +97,106 @@ def test_csv_writes_dates_plainly_and_keeps_numbers() -> None:
     rows = _cells(csv_bytes(frame))
     assert rows[1] == ["2025-03-04", "2025-03-04 10:30:00", "-1.5"]
     assert rows[2][0] == ""
+
+
+# ---------------------------------------------------------------------- selection export
+
+
+def test_selection_method_reads_streamlits_selection_state() -> None:
+    lasso = [{"x": [0, 1, 1], "y": [0, 0, 1]}]
+    assert selection_method({"points": [{}], "box": [], "lasso": lasso}) == "lasso"
+    assert selection_method({"points": [{}], "box": [{"x": [0, 1], "y": [0, 1]}], "lasso": []}) == "box"
+    assert selection_method({"points": [{}], "box": [{"x": [0, 1]}], "lasso": [{"x": [0]}]}) == "box+lasso"
+    assert selection_method({"points": [{}], "box": [], "lasso": []}) == "click"
+    assert selection_method(None) == "click"
+
+
+def test_a_selection_is_described_in_words() -> None:
+    assert describe_selection(656, method="lasso") == "lasso of 656 customers on the segment map"
+    assert describe_selection(1234, method="box") == "box selection of 1,234 customers on the segment map"
+    assert describe_selection(3, method="click") == "clicked points of 3 customers on the segment map"
+    assert describe_selection(2500, segment="Students · high churn") == \
+        "segment 'Students · high churn' (2,500 customers)"
+    with pytest.raises(ValueError, match="unknown selection method"):
+        describe_selection(5, method="magic")
+
+
+def _selected_rows() -> pd.DataFrame:
+    return pd.DataFrame({
+        "plan": ["=cmd", "Studio"],
+        "reason_2": ["-less", "b"],
+        "customer_id": ["@C1", "C2"],
+        "churn_probability": [0.9, 0.4],
+        "risk_band": pd.Categorical(["very high", "high"]),
+        "segment_name": ["+Students", "Studios"],
+        "reason_1": ["Support tickets: 6 (typical 0) — raises risk by 9 points", "a"],
+        "seats": [1, 12],
+    })
+
+
+def test_selection_frame_leads_with_id_risk_and_reasons_and_ends_with_metadata() -> None:
+    rows = _selected_rows()
+    when = dt.datetime(2026, 3, 4, 10, 30, 5, tzinfo=dt.UTC)
+    out = selection_frame(rows, id_column="customer_id", run_id="20260304-demo",
+                          selection="lasso of 2 customers", exported_at=when)
+    assert list(out.columns) == ["customer_id", "churn_probability", "risk_band", "segment_name", "reason_1",
+                                 "reason_2", "plan", "seats", *SELECTION_METADATA]
+    assert out["customer_id"].tolist() == ["@C1", "C2"]  # row order kept
+    assert set(out["export_run_id"]) == {"20260304-demo"}
+    assert set(out["export_selection"]) == {"lasso of 2 customers"}
+    assert set(out["exported_at"]) == {"2026-03-04T10:30:05Z"}
+    assert rows.columns[0] == "plan"  # the input is not modified
+    with pytest.raises(ValueError, match="no id column 'id'"):
+        selection_frame(rows, id_column="id", run_id="r", selection="s")
+
+
+def test_selection_time_is_utc() -> None:
+    local = dt.datetime(2026, 3, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    out = selection_frame(_selected_rows(), id_column="customer_id", run_id="r", selection="s",
+                          exported_at=local)
+    assert out["exported_at"].iloc[0] == "2026-03-04T10:00:00Z"
+    now = selection_frame(_selected_rows(), id_column="customer_id", run_id="r", selection="s")
+    stamp = dt.datetime.strptime(now["exported_at"].iloc[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    assert abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) < 60
+
+
+def test_selection_csv_is_sanitised_and_parses_with_the_first_line_as_header() -> None:
+    data = selection_csv(_selected_rows(), id_column="customer_id", run_id="run-1",
+                         selection="box selection of 2 customers on the segment map")
+    rows = _cells(data)
+    assert rows[0][:4] == ["customer_id", "churn_probability", "risk_band", "segment_name"]
+    assert rows[0][-3:] == list(SELECTION_METADATA)
+    assert [r[0] for r in rows[1:]] == ["'@C1", "C2"]
+    for row in rows[1:]:
+        assert row[-3:-1] == ["run-1", "box selection of 2 customers on the segment map"]
+        for cell in row:
+            assert not cell.startswith(FORMULA_PREFIXES), row
+    frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    assert len(frame) == 2 and frame["export_run_id"].eq("run-1").all()
+
+
+def test_selection_export_of_a_real_run(demo_run: Path) -> None:
+    """The path the segments page takes: the map's ids (or a segment) -> store query -> selection_csv."""
+    from insight.runs import open_run
+
+    store = RunStore.from_run(open_run(demo_run))
+    customers = pd.read_parquet(demo_run / "customers.parquet")
+    picked = customers.sample(40, random_state=1)["customer_id"]
+    by_id = RiskFilter(conditions=(ColumnFilter("customer_id", "in", values=tuple(picked)),))
+    table = store.risk_table(by_id, limit=None)
+    frame = pd.read_csv(io.BytesIO(selection_csv(table, id_column="customer_id", run_id=demo_run.name,
+                                                 selection=describe_selection(40, method="lasso"))),
+                        encoding="utf-8-sig")
+    assert set(frame["customer_id"]) == set(picked) and len(frame) == 40
+    assert list(frame.columns[:7]) == ["customer_id", "churn_probability", "risk_band", "segment_name",
+                                       "reason_1", "reason_2", "reason_3"]
+    assert frame["churn_probability"].is_monotonic_decreasing
+    assert set(customers.columns) <= set(frame.columns)  # every column the risk table exports
+    assert frame["export_selection"].eq("lasso of 40 customers on the segment map").all()
+
+    segment = int(customers["segment_id"].mode()[0])
+    table = store.risk_table(RiskFilter(segments=(segment,)), limit=None)
+    frame = pd.read_csv(io.BytesIO(selection_csv(table, id_column="customer_id", run_id=demo_run.name,
+                                                 selection="segment")), encoding="utf-8-sig")
+    assert len(frame) == int((customers["segment_id"] == segment).sum())
+    assert frame["segment_id"].eq(segment).all() and frame["export_run_id"].eq(demo_run.name).all()
