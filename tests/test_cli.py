@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -87,11 +88,18 @@ def test_bad_input_exits_2_with_one_error_line(case: str, demo_csvs: Path, tmp_p
     assert not runs.exists() or not any(runs.iterdir())
 
 
+def console_script() -> str:
+    """The `insight` script of the environment running the tests (it need not be on PATH)."""
+    beside = Path(sys.executable).parent / "insight"
+    found = str(beside) if beside.exists() else shutil.which("insight")
+    assert found, "the `insight` console script is not installed (pip install -e .)"
+    return found
+
+
 def test_bad_input_as_a_real_process(tmp_path: Path) -> None:
     """The console script's exit status and stderr, as a shell or CI sees them."""
     runs = tmp_path / "runs"
-    insight = shutil.which("insight")
-    assert insight, "the `insight` console script is not installed"
+    insight = console_script()
     proc = subprocess.run([insight, "train", str(tmp_path / "absent.csv"), "--id", "customer_id", "--target",
                            "churned", "--runs-dir", str(runs)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
@@ -102,8 +110,7 @@ def test_bad_input_as_a_real_process(tmp_path: Path) -> None:
 
 
 def test_console_script_demo_data(tmp_path: Path) -> None:
-    insight = shutil.which("insight")
-    assert insight, "the `insight` console script is not installed"
+    insight = console_script()
     proc = subprocess.run([insight, "demo-data", "--out", str(tmp_path), "--rows", "150"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
