@@ -266,6 +266,11 @@ def write_demo_data(out_dir: Path, *, rows: int = 20_000, seed: int = 0) -> tupl
     return customers_path, truth_path
 
 
+def default_actionable(columns: object) -> tuple[str, ...]:
+    """The demo data's levers (billing, discount, renewal, support...) when a table has the demo's columns."""
+    return ACTIONABLE if set(ACTIONABLE) <= set(columns) else ()  # type: ignore[call-overload]
+
+
 def demo_spec() -> DataSpec:
     """How to train on the demo data: churn plus both auxiliary targets."""
     return DataSpec(id_column=ID_COLUMN, target=TARGET, aux_targets=AUX_TARGETS, actionable=ACTIONABLE)

@@ -151,7 +151,8 @@ def train(
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "source": {"name": source_name, "rows": int(len(frame)), "columns": int(frame.shape[1]),
                            "fingerprint": fingerprint(frame)},
-                "spec": {**spec.to_dict(), "revenue_column": revenue_column},
+                "spec": {**spec.to_dict(), "revenue_column": revenue_column,
+                         "actionable": actionable_features(spec, fmap.names)},
                 "config": config.to_dict(),
                 "metrics": metrics,
                 "features": fmap.names,
@@ -283,6 +284,14 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def actionable_features(spec: DataSpec, features: list[str]) -> list[str]:
+    """The features what-if suggestions may change: --actionable, else the demo data's levers if present."""
+    from insight.demo import default_actionable
+
+    chosen = spec.actionable or default_actionable(features)
+    return [f for f in chosen if f in features]
 
 
 def guess_revenue_column(aux_targets: tuple[str, ...]) -> str | None:

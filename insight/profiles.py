@@ -4,6 +4,7 @@ readable names built from those facts."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import numpy as np
@@ -88,31 +89,49 @@ def churn_level(rate: float | None, overall: float) -> str:
     return "average churn"
 
 
-def describe_trait(item: dict[str, Any]) -> str:
-    """One distinctive fact as a short phrase: 'Enterprise plan', 'Many support tickets 90d'."""
+def describe_trait(item: dict[str, Any]) -> str | None:
+    """One distinctive fact as a short phrase ('Enterprise plan', 'High support tickets', 'No auto renew'), or
+    None for a fact that names nobody (a category the segment lacks)."""
     name, role, effect = item["feature"], item["role"], item["effect"]
-    words = label(name).lower()
+    words = name_words(name)
     if role == "boolean":
-        return f"{label(name)}" if effect > 0 else f"No {words}"
+        return words[:1].upper() + words[1:] if effect > 0 else f"No {words}"
     if role == "categorical":
+        if effect <= 0:
+            return None
         value = str(item["value"])
-        return f"{value[:1].upper()}{value[1:]} {words}" if effect > 0 else f"Rarely {value} {words}"
+        return f"{value[:1].upper()}{value[1:]} {words}"
     if role == "date":
         return f"{'Recent' if effect > 0 else 'Early'} {words}"
     return f"{'High' if effect > 0 else 'Low'} {words}"
 
 
+def name_words(column: str) -> str:
+    """A column name shortened for segment names: 'support_tickets_90d' -> 'support tickets',
+    'discount_pct' -> 'discount', 'billing_cycle' -> 'billing'."""
+    words = [w for w in label(column).lower().split() if not re.fullmatch(r"\d+[dwmy]|pct|percent|cycle|method",
+                                                                          w)]
+    return " ".join(words) or label(column).lower()
+
+
 def unique_names(profiles: list[dict[str, Any]]) -> list[str]:
-    """'Enterprise plan, invoice payment method · low churn', unique across segments."""
+    """'Enterprise plan, invoice payment · low churn': the two most distinctive facts that name members
+    (categories first) and the churn level; unique across segments."""
     names: list[str] = []
     for p in profiles:
         if p["id"] == UNASSIGNED:
             names.append(UNASSIGNED_NAME)
             continue
-        traits = [describe_trait(t) for t in p["distinctive"]]
+        facts = [(t, describe_trait(t)) for t in p["distinctive"]]
+        facts = [f for f in facts if f[1]]
+        # categories and flags describe who the members are; lead with them, keep the effect-size order
+        facts.sort(key=lambda f: f[0]["role"] not in ("categorical", "boolean"))
+        traits = [text for _, text in facts]
+        name = f"Segment {p['id']} · {p['churn_level']}"
         for used in range(2, max(2, len(traits)) + 1):
-            body = ", ".join([traits[0], *[t[:1].lower() + t[1:] for t in traits[1:used]]]) if traits else \
-                f"Segment {p['id']}"
+            if not traits:
+                break
+            body = ", ".join([traits[0], *[t[:1].lower() + t[1:] for t in traits[1:used]]])
             name = f"{body} · {p['churn_level']}"
             if name not in names:
                 break

@@ -203,3 +203,14 @@ def test_revenue_column_is_guessed_from_whole_words() -> None:
     assert guess_revenue_column(("tenure", "MonthlyCharges")) == "MonthlyCharges"
     assert guess_revenue_column(("seat_change", "revenue_next_12m")) == "revenue_next_12m"
     assert guess_revenue_column(("days_to_arrival", "carrier_score")) is None  # 'arr' only inside words
+
+
+def test_actionable_defaults_to_the_demo_levers_only_on_demo_columns() -> None:
+    from insight.demo import ACTIONABLE
+    from insight.pipeline import actionable_features
+
+    spec = DataSpec(id_column="customer_id", target="churned")
+    assert actionable_features(spec, [*ACTIONABLE, "seats"]) == list(ACTIONABLE)
+    assert actionable_features(spec, ["tenure", "Contract"]) == []
+    chosen = DataSpec(id_column="id", target="y", actionable=("Contract", "gone"))
+    assert actionable_features(chosen, ["tenure", "Contract"]) == ["Contract"]

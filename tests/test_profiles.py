@@ -122,12 +122,17 @@ def test_describe_trait() -> None:
         "Auto renew"
     assert describe_trait({"feature": "auto_renew", "role": "boolean", "effect": -0.4, "value": "yes"}) == \
         "No auto renew"
-    assert describe_trait({"feature": "plan", "role": "categorical", "effect": -0.3, "value": "pro"}) == \
-        "Rarely pro plan"
+    assert describe_trait({"feature": "plan", "role": "categorical", "effect": 0.3, "value": "pro"}) == "Pro plan"
+    # a category the segment lacks names nobody: it is left out of names
+    assert describe_trait({"feature": "plan", "role": "categorical", "effect": -0.3, "value": "pro"}) is None
+    assert describe_trait({"feature": "billing_cycle", "role": "categorical", "effect": 0.9,
+                           "value": "monthly"}) == "Monthly billing"
     assert describe_trait({"feature": "signup_date", "role": "date", "effect": 0.3, "value": None}) == \
         "Recent signup date"
     tickets = {"feature": "support_tickets_90d", "role": "numeric", "effect": 1.2, "value": None}
-    assert describe_trait(tickets) == "High support tickets 90d"
+    assert describe_trait(tickets) == "High support tickets"
+    assert describe_trait({"feature": "discount_pct", "role": "numeric", "effect": 0.8, "value": None}) == \
+        "High discount"
 
 
 def test_churn_level() -> None:
