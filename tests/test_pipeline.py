@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from insight.config import ChurnConfig, DataSpec, TrainConfig
+from insight.config import ChurnConfig, DataSpec, SegmentConfig, TrainConfig
 from insight.demo import demo_spec
 from insight.errors import InputError
 from insight.pipeline import (
@@ -214,3 +214,19 @@ def test_actionable_defaults_to_the_demo_levers_only_on_demo_columns() -> None:
     assert actionable_features(spec, ["tenure", "Contract"]) == []
     chosen = DataSpec(id_column="id", target="y", actionable=("Contract", "gone"))
     assert actionable_features(chosen, ["tenure", "Contract"]) == ["Contract"]
+
+
+@pytest.mark.slow
+def test_retraining_with_the_same_seed_gives_the_same_segments(demo_small: tuple, tmp_path: Path) -> None:
+    """Segment ids, names and map positions are stable when the same data is retrained with the same seed."""
+    customers, _ = demo_small
+    config = TrainConfig(seed=3, threads=1, churn=ChurnConfig(num_leaves_grid=(8,), inner_folds=3),
+                         segments=SegmentConfig(fit_sample=1500, trustworthiness_sample=500))
+    first = train(customers, demo_spec(), config, runs_dir=tmp_path / "a")
+    second = train(customers, demo_spec(), config, runs_dir=tmp_path / "b")
+    names = [json.loads((run / "segments.json").read_text())["segments"] for run in (first, second)]
+    assert [(s["id"], s["name"], s["size"]) for s in names[0]] == [(s["id"], s["name"], s["size"]) for s in names[1]]
+    a, b = (pd.read_parquet(run / "customers.parquet") for run in (first, second))
+    assert (a["segment_id"] == b["segment_id"]).all()
+    np.testing.assert_allclose(a[["x", "y"]], b[["x", "y"]], atol=1e-5)
+    np.testing.assert_allclose(a["churn_probability"], b["churn_probability"], atol=1e-12)
