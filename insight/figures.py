@@ -15,7 +15,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from insight.explain import label
-from insight.metrics import calibration_frame, lift_frame, pr_curve_frame, roc_curve_frame
+from insight.metrics import (
+    calibration_frame,
+    lift_frame,
+    pr_curve_frame,
+    roc_curve_frame,
+    threshold_report,
+)
 
 RISK_BANDS = ("low", "medium", "high", "very high")
 BAND_COLORS = {"low": "#4C9A6A", "medium": "#E3B23C", "high": "#E07B39", "very high": "#C0392B"}
@@ -250,6 +256,200 @@ def _short(text: str, limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# ---------------------------------------------------------------------- the customer map
+
+MAP_CATEGORIES = 10
+"""A categorical colouring shows this many most frequent values; the others share one colour."""
+MISSING = "missing"
+
+
+def color_kind(values: pd.Series, role: str | None = None) -> str:
+    """How a column colours the map: 'continuous' for numbers and dates, 'discrete' for categories, flags,
+    0/1 columns and text."""
+    if role in ("categorical", "boolean") or isinstance(values.dtype, pd.CategoricalDtype) \
+            or pd.api.types.is_bool_dtype(values):
+        return "discrete"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "continuous"
+    if pd.api.types.is_numeric_dtype(values):
+        known = pd.unique(values.dropna())
+        return "discrete" if len(known) and set(np.asarray(known, dtype=float).tolist()) <= {0.0, 1.0} \
+            else "continuous"
+    return "discrete"
+
+
+def map_values(values: pd.Series, role: str | None = None) -> pd.Series:
+    """Column values as a person reads them in a hover or legend ('yes'/'no' for flags and 0/1 columns,
+    dates without time, 1,234 / 12.5 / 0.042, as `display_value`); missing values 'missing'."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").fillna(MISSING).astype(object)
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if numeric and (role == "boolean" or (role is None and color_kind(values) == "discrete")):
+        v = values.to_numpy(dtype=float)
+        return pd.Series(np.where(np.isnan(v), MISSING, np.where(v >= 0.5, "yes", "no")), index=values.index,
+                         dtype=object)
+    if numeric and role != "categorical":
+        return pd.Series(_format_numbers(values.to_numpy(dtype=float)), index=values.index, dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    shown = np.array([display_value(v, role) for v in uniques] + [MISSING], dtype=object)
+    return pd.Series(shown[codes], index=values.index)
+
+
+def _format_numbers(v: np.ndarray) -> np.ndarray:
+    """`display_value` of many numbers at once: whole numbers 1,234; from 100 no decimals; from 1 one; below 1
+    two significant digits; NaN 'missing'."""
+    out = np.full(v.shape, MISSING, dtype=object)
+    known = ~np.isnan(v)
+    whole = known & (v == np.round(v)) & (np.abs(v) < 1e15)
+    big = known & ~whole & (np.abs(v) >= 100)
+    mid = known & ~whole & ~big & (np.abs(v) >= 1)
+    small = known & ~whole & ~big & ~mid
+    out[whole] = [f"{int(x):,}" for x in v[whole]]
+    out[big] = [f"{x:,.0f}" for x in v[big]]
+    out[mid] = [f"{x:,.1f}" for x in v[mid]]
+    out[small] = [f"{x:.2g}" for x in v[small]]
+    return out
+
+
+def map_hover_text(points: pd.DataFrame, columns: Sequence[str] = (), *, roles: dict[str, str] | None = None,
+                   segment: bool = True) -> pd.Series:
+    """Each customer's hover lines on the map (the id is shown apart): segment (with `segment`), churn
+    probability and the values of `columns` ('top_reason' reads 'Main reason: <feature>')."""
+    roles = roles or {}
+    p = pd.to_numeric(points["churn_probability"], errors="coerce")
+    rounded = (p * 100).round().astype("Int64").astype(str).where(p.notna(), MISSING)
+    lines = [("Churn probability: " + rounded + " %").astype(object)]
+    if segment:
+        lines.insert(0, ("Segment: " + points["segment_name"].astype(str)).astype(object))
+    for column in dict.fromkeys(columns):
+        if column not in points or column in ("segment", "segment_id", "segment_name", "churn_probability"):
+            continue
+        if column == "top_reason":
+            codes, uniques = pd.factorize(points[column], use_na_sentinel=True)
+            shown = np.array([label(str(u)) for u in uniques] + [MISSING], dtype=object)[codes]
+            lines.append(("Main reason: " + pd.Series(shown, index=points.index)).astype(object))
+        else:
+            shown = map_values(points[column], roles.get(column))
+            lines.append((f"{label(column)}: " + shown).astype(object))
+    out = lines[0]
+    for line in lines[1:]:
+        out = out + "<br>" + line
+    return out
+
+
+def customer_map(points: pd.DataFrame, *, id_column: str, color_by: str = "segment",
+                 roles: dict[str, str] | None = None, hover: Sequence[str] = (),
+                 density: pd.DataFrame | None = None, height: int = 620) -> go.Figure:
+    """The customer map (WebGL): one dot per customer in `points`, the customer id as each point's customdata
+    (read back by `ids_from_selection`), a hover with id, segment, churn probability and the `hover` columns
+    (and the colouring column).
+
+    `color_by`: 'segment', or any column of `points`: numbers and dates on a continuous scale (churn
+    probability on a fixed 0-100 % scale), one trace per segment so that the legend can hide segments, and
+    missing values grey; categories, flags and 0/1 columns one trace per value (the most frequent ones, the
+    rest 'other'). `density` (from `RunStore.map_density`): a shaded layer of where all customers lie, under
+    the points, for maps that draw only a sample.
+    """
+    roles = roles or {}
+    columns = [*hover, *([color_by] if color_by not in ("segment", "churn_probability") else [])]
+    discrete = color_by != "segment" and color_kind(points[color_by], roles.get(color_by)) == "discrete"
+    text = map_hover_text(points, columns, roles=roles, segment=discrete).to_numpy()
+    names = points["segment_name"].astype(str).to_numpy()
+    fig = go.Figure()
+    if density is not None and not density.empty:
+        fig.add_trace(density_layer(density))
+    size = 3 if density is not None or len(points) > 50_000 else (4 if len(points) > 5_000 else 5)
+    opacity = 0.55 if density is not None else 0.8
+
+    def scatter(mask: np.ndarray, name: str, marker: dict[str, Any], **kwargs: Any) -> None:
+        part = points[mask]
+        segment = "" if discrete else f"Segment: {names[mask][0]}<br>".replace("%", "%%")
+        fig.add_trace(go.Scattergl(
+            x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers", name=name,
+            customdata=part[id_column].astype(str).to_numpy(), text=text[mask],
+            hovertemplate=f"<b>%{{customdata}}</b><br>{segment}%{{text}}<extra></extra>",
+            marker={"size": size, "opacity": opacity, **marker}, **kwargs))
+
+    segments = sorted(points["segment_id"].unique())
+    by_segment = {s: (points["segment_id"] == s).to_numpy() for s in segments}
+    legend: dict[str, Any] = {"orientation": "v", "x": 1.01, "y": 1, "xanchor": "left",
+                              "itemsizing": "constant", "title": {"text": "Segment"}}
+    if color_by == "segment":
+        colors = segment_colors(segments)
+        for seg, mask in by_segment.items():
+            scatter(mask, _short(str(names[mask][0])), {"color": colors[int(seg)]})
+    elif not discrete:
+        numbers, title, tickformat = _map_numbers(points[color_by], color_by)
+        known = ~np.isnan(numbers)
+        if color_by == "churn_probability":
+            scale, low, high = "YlOrRd", 0.0, 1.0
+        else:
+            scale = "Viridis"
+            low, high = np.nanquantile(numbers, [0.02, 0.98]) if known.any() else (0.0, 1.0)
+            if high <= low:  # mostly one value: span the whole range instead
+                low, high = (np.nanmin(numbers), np.nanmax(numbers) + 1e-9) if known.any() else (0.0, 1.0)
+        fig.update_layout(coloraxis={"colorscale": scale, "cmin": float(low), "cmax": float(high),
+                                     "colorbar": {"title": _short(title, 30), "tickformat": tickformat}})
+        shown_missing = False
+        for seg, mask in by_segment.items():
+            scatter(mask & known, _short(str(names[mask][0])),
+                    {"color": numbers[mask & known], "coloraxis": "coloraxis"}, legendgroup=f"s{seg}")
+            if (mask & ~known).any():
+                scatter(mask & ~known, f"{label(color_by)} missing", {"color": UNASSIGNED_COLOR},
+                        legendgroup="missing", showlegend=not shown_missing)
+                shown_missing = True
+        legend = {"orientation": "h", "x": 0, "y": -0.01, "xanchor": "left", "yanchor": "top",
+                  "itemsizing": "constant", "title": {"text": "Segments (click to hide)"}}
+    else:
+        groups = pd.Series(map_values(points[color_by], roles.get(color_by)).to_numpy())
+        order = [g for g in groups.value_counts().index if g != MISSING]
+        if color_by == "risk_band":
+            order = [b for b in RISK_BANDS if b in set(order)]
+        top = order[:MAP_CATEGORIES]
+        groups = groups.where(groups.isin([*top, MISSING]), "other")
+        for i, name in enumerate([*top, "other", MISSING]):
+            mask = (groups == name).to_numpy()
+            if not mask.any():
+                continue
+            color = BAND_COLORS.get(name) if color_by == "risk_band" else None
+            if color is None:
+                fixed = {"other": NEUTRAL, MISSING: UNASSIGNED_COLOR}
+                color = fixed.get(name, SEGMENT_COLORS[i % len(SEGMENT_COLORS)])
+            scatter(mask, _short(name, 30), {"color": color})
+        legend["title"] = {"text": _short(label(color_by), 30)}
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    fig.update_layout(dragmode="lasso", legend=legend, plot_bgcolor="rgba(0,0,0,0)", height=height,
+                      margin=MARGIN, title={"text": "Customer map: similar customers sit close together",
+                                            "x": 0})
+    return fig
+
+
+def _map_numbers(values: pd.Series, name: str) -> tuple[np.ndarray, str, str]:
+    """A column as numbers for a colour scale (dates as fractional years), the scale's title and tick
+    format."""
+    if name == "churn_probability":
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float), "Churn<br>probability", ".0%"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        years = values.dt.year + (values.dt.dayofyear - 1) / 365.25
+        return years.to_numpy(dtype=float, na_value=np.nan), f"{label(name)}<br>(year)", ".1f"
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float), label(name), ""
+
+
+def density_layer(density: pd.DataFrame) -> go.Heatmap:
+    """A shaded grid of how many customers lie where (frame from `RunStore.map_density`), on a log scale,
+    for drawing under a sample of the map's points; not selectable and without hover."""
+    nx, ny = int(density["ix"].max()) + 1, int(density["iy"].max()) + 1
+    x_step, y_step = float(density["x_step"].iloc[0]), float(density["y_step"].iloc[0])
+    x0 = float(density["x"].iloc[0] - (density["ix"].iloc[0] + 0.5) * x_step)
+    y0 = float(density["y"].iloc[0] - (density["iy"].iloc[0] + 0.5) * y_step)
+    z = np.full((ny, nx), np.nan)
+    z[density["iy"].to_numpy(), density["ix"].to_numpy()] = np.log10(density["customers"].to_numpy() + 1.0)
+    return go.Heatmap(x=x0 + (np.arange(nx) + 0.5) * x_step, y=y0 + (np.arange(ny) + 0.5) * y_step, z=z,
+                      colorscale=[[0, "rgba(200,210,225,0.25)"], [1, "rgba(40,60,110,0.85)"]], zsmooth="best",
+                      showscale=False, hoverinfo="skip", name="all customers (density)")
+
+
 # ---------------------------------------------------------------------- model quality
 
 
@@ -267,6 +467,41 @@ def roc_figure(y: np.ndarray, p: np.ndarray, *, name: str = "Churn model") -> go
     fig.update_xaxes(title="False-positive rate (stayers flagged)", range=[0, 1], tickformat=".0%")
     fig.update_yaxes(title="True-positive rate (churners caught)", range=[0, 1.02], tickformat=".0%")
     return _layout(fig, "ROC curve", legend="bottom right")
+
+
+MODEL_COLORS = (ACCENT, "#DC7633", "#2E9E6A", "#8E44AD")
+
+
+def roc_comparison_figure(y: np.ndarray, scores: dict[str, np.ndarray], *,
+                          threshold: float | None = None) -> go.Figure:
+    """ROC curves of several models on the same customers (the first, the model of record, drawn boldest),
+    each with its area; with `threshold`, the first model's operating point there is marked."""
+    from sklearn.metrics import roc_auc_score
+
+    two_classes = len(np.unique(y)) > 1
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": NEUTRAL}, name="Random")
+    for i, (name, p) in enumerate(scores.items()):
+        if not two_classes:
+            break
+        curve = roc_curve_frame(y, p)
+        auc = roc_auc_score(y, p)
+        fig.add_scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", name=f"{name} (AUC {auc:.3f})",
+                        line={"color": MODEL_COLORS[i % len(MODEL_COLORS)], "width": 2.5 if i == 0 else 1.5,
+                              "dash": "solid" if i == 0 else "dash"},
+                        hovertemplate=f"{name}: caught %{{y:.0%}} of churners, %{{x:.0%}} false alarms"
+                                      "<extra></extra>")
+    if threshold is not None and scores and two_classes:
+        name, p = next(iter(scores.items()))
+        at = threshold_report(y, p, threshold)
+        fig.add_scatter(x=[at["fpr"]], y=[at["tpr"]], mode="markers", name=f"Threshold {threshold:.0%}",
+                        marker={"size": 12, "color": BAND_COLORS["very high"], "line": {"color": "white",
+                                                                                       "width": 1.5}},
+                        hovertemplate=f"{name} at {threshold:.0%}: caught %{{y:.0%}} of churners, "
+                                      "%{x:.0%} false alarms<extra></extra>")
+    fig.update_xaxes(title="False-positive rate (stayers flagged)", range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(title="True-positive rate (churners caught)", range=[0, 1.02], tickformat=".0%")
+    return _layout(fig, "ROC curves of the three models", legend="bottom right")
 
 
 def pr_figure(y: np.ndarray, p: np.ndarray, *, name: str = "Churn model") -> go.Figure:
@@ -334,3 +569,109 @@ def gains_figure(y: np.ndarray, p: np.ndarray, *, groups: int = 10) -> go.Figure
     fig.update_xaxes(title="Share of customers contacted (riskiest first)", range=[0, 1], tickformat=".0%")
     fig.update_yaxes(title="Share of churners caught", range=[0, 1.02], tickformat=".0%")
     return _layout(fig, "Cumulative gains", legend="bottom right")
+
+
+# ---------------------------------------------------------------------- dependence and targeting
+
+
+def _is_numeric(col: pd.Series, role: str | None) -> bool:
+    return role not in ("categorical", "boolean") and (pd.api.types.is_numeric_dtype(col)
+                                                         or pd.api.types.is_datetime64_any_dtype(col))
+
+
+def dependence_plot(shap: pd.DataFrame, values: pd.DataFrame, feature: str, *, color_by: str | None = None,
+                    roles: dict[str, str] | None = None, seed: int = 0) -> go.Figure:
+    """One dot per sampled customer: the value of `feature` (x) against its SHAP value (y), coloured by the
+    value of `color_by` (low blue to high red for numbers, one colour per category otherwise).
+
+    Numbers and dates keep their axis (customers missing the value are left out); categories and flags sit
+    side by side, jittered, with 'missing' as a category of its own. `shap` and `values` hold the same
+    customers in the same order (from `RunStore.shap_sample_where`)."""
+    roles = roles or {}
+    role = roles.get(feature)
+    x_raw, y = values[feature], shap[feature].to_numpy(dtype=float)
+    numeric = _is_numeric(x_raw, role)
+    keep = x_raw.notna().to_numpy() if numeric else np.ones(len(x_raw), dtype=bool)
+    shown = [display_value(v, role) for v in x_raw.tolist()]
+    if numeric:
+        x = x_raw
+        ticks: dict[str, Any] = {}
+    else:
+        names = list(pd.Series(shown).value_counts().index)
+        code = {n: i for i, n in enumerate(names)}
+        x = pd.Series([code[s] for s in shown], dtype=float) + np.random.default_rng(seed).uniform(
+            -0.3, 0.3, len(shown))
+        ticks = {"tickvals": list(range(len(names))), "ticktext": names}
+    colour = values[color_by] if color_by and color_by in values.columns else None
+    c_role = roles.get(color_by) if color_by else None
+    hover = [f"{label(feature)} = {s}" + (f"<br>{label(color_by)} = {display_value(c, c_role)}"
+                                          if colour is not None else "") + f"<br>SHAP {v:+.3f}"
+             for s, c, v in zip(shown, colour.tolist() if colour is not None else [None] * len(shown), y,
+                                strict=True)]
+    frame = pd.DataFrame({"x": x.to_numpy(), "y": y, "text": hover})
+    fig = go.Figure()
+    if colour is not None and _is_numeric(colour, c_role):
+        rank = colour.rank(pct=True).to_numpy(dtype=float)
+        has = ~np.isnan(rank)
+        for mask, marker, name in (
+            (keep & ~has, {"color": UNASSIGNED_COLOR}, f"{label(color_by)} missing"),
+            (keep & has, {"color": rank[keep & has], "colorscale": "RdBu_r", "cmin": 0, "cmax": 1,
+                          "colorbar": {"title": _short(label(color_by), 18), "tickvals": [0, 1],
+                                       "ticktext": ["low", "high"], "len": 0.6}}, label(color_by)),
+        ):
+            part = frame[mask]
+            fig.add_scatter(x=part["x"], y=part["y"], mode="markers", name=name, text=part["text"],
+                            showlegend=False, hovertemplate="%{text}<extra></extra>",
+                            marker={"size": 5, "opacity": 0.7, **marker})
+    elif colour is not None:
+        groups = pd.Series([display_value(c, c_role) for c in colour.tolist()])
+        top = list(groups.value_counts().index[:len(SEGMENT_COLORS) - 1])
+        groups = groups.where(groups.isin(top), "other")
+        for i, name in enumerate([*top, "other"]):
+            mask = keep & (groups == name).to_numpy()
+            if mask.any():
+                part = frame[mask]
+                fig.add_scatter(x=part["x"], y=part["y"], mode="markers", name=_short(name, 24),
+                                text=part["text"], hovertemplate="%{text}<extra></extra>",
+                                marker={"size": 5, "opacity": 0.7,
+                                        "color": SEGMENT_COLORS[i] if name != "other" else NEUTRAL})
+        fig.update_layout(legend_title_text=_short(label(color_by), 24))
+    else:
+        part = frame[keep]
+        fig.add_scatter(x=part["x"], y=part["y"], mode="markers", text=part["text"], showlegend=False,
+                        hovertemplate="%{text}<extra></extra>", marker={"size": 5, "opacity": 0.7,
+                                                                       "color": ACCENT})
+    fig.add_hline(y=0, line_color="#888", line_width=1)
+    fig.update_xaxes(title=label(feature), **ticks)
+    fig.update_yaxes(title="Impact on the risk score (SHAP): above 0 raises risk")
+    title = f"How {label(feature).lower()} moves churn risk"
+    if color_by:
+        title += f", coloured by {label(color_by).lower()}"
+    return _layout(fig, title, height=420)
+
+
+def benefit_curve_figure(curve: pd.DataFrame, *, best: int, max_points: int = 600) -> go.Figure:
+    """Expected net benefit (with the value saved and the offers' cost) by how many of the riskiest customers
+    are contacted (frame from `insight.targeting.benefit_curve`), the best cut marked. Long curves are drawn
+    from an even subset of their points (the best cut always among them)."""
+    n = len(curve)
+    rows = np.unique(np.r_[np.linspace(0, n - 1, min(n, max_points)).round().astype(int), best]) if n else []
+    data = curve.iloc[rows] if n else curve
+    fig = go.Figure()
+    fig.add_scatter(x=data["contacted"], y=data["expected_value_saved"], mode="lines", name="Value saved",
+                    line={"color": BAND_COLORS["low"], "dash": "dot"},
+                    hovertemplate="%{x:,} contacted: %{y:,.0f} expected value saved<extra></extra>")
+    fig.add_scatter(x=data["contacted"], y=data["cost"], mode="lines", name="Cost of the offers",
+                    line={"color": NEUTRAL, "dash": "dot"},
+                    hovertemplate="%{x:,} contacted: offers cost %{y:,.0f}<extra></extra>")
+    fig.add_scatter(x=data["contacted"], y=data["net_benefit"], mode="lines", name="Net benefit",
+                    line={"color": ACCENT, "width": 3},
+                    hovertemplate="%{x:,} contacted: net benefit %{y:,.0f}<extra></extra>")
+    if n:
+        top = curve.loc[curve["contacted"] == best, "net_benefit"]
+        fig.add_vline(x=best, line_dash="dash", line_color=BAND_COLORS["very high"])
+        fig.add_annotation(x=best, y=float(top.iloc[0]) if len(top) else 0, text=f"best: contact {best:,}",
+                           showarrow=True, arrowhead=2, ax=40, ay=-30, font={"size": 12})
+    fig.update_xaxes(title="Customers contacted (riskiest first)", rangemode="tozero")
+    fig.update_yaxes(title="Expected amount")
+    return _layout(fig, "Expected net benefit by how many customers get the offer", legend="top left")

@@ -113,3 +113,89 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     centre = (phat + z * z / (2 * n)) / denom
     half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
     return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+
+
+def threshold_report(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
+    """The confusion matrix when customers with `p` >= `threshold` are flagged, with its rates.
+
+    Counts tp, fp, fn, tn; n, churners, stayers and flagged; share_flagged; precision, recall (= tpr), fpr,
+    tnr (specificity), fnr, accuracy and f1. A rate whose denominator is zero is NaN (no churners: no
+    recall; nobody flagged: no precision).
+    """
+    c = confusion_at(y, p, threshold)
+    tp, fp, fn, tn = c["tp"], c["fp"], c["fn"], c["tn"]
+    n, churners, stayers, flagged = tp + fp + fn + tn, tp + fn, fp + tn, tp + fp
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b else float("nan")
+
+    precision, recall = ratio(tp, flagged), ratio(tp, churners)
+    f1 = ratio(2 * precision * recall, precision + recall) if flagged and churners else float("nan")
+    return {"threshold": float(threshold), "tp": tp, "fp": fp, "fn": fn, "tn": tn, "n": n,
+            "churners": churners, "stayers": stayers, "flagged": flagged, "share_flagged": ratio(flagged, n),
+            "precision": precision, "recall": recall, "tpr": recall, "fpr": ratio(fp, stayers),
+            "tnr": ratio(tn, stayers), "fnr": ratio(fn, churners), "accuracy": ratio(tp + tn, n), "f1": f1}
+
+
+def compare_models(y: np.ndarray, scores: dict[str, np.ndarray], *, threshold: float | None = None
+                   ) -> pd.DataFrame:
+    """`binary_metrics` of several models' probabilities on the same customers, one row per model (in the
+    order given; column `model`); with `threshold`, also each model's precision, recall and share flagged
+    there."""
+    rows = []
+    for name, p in scores.items():
+        row: dict[str, Any] = {"model": name, **binary_metrics(y, p)}
+        if threshold is not None:
+            at = threshold_report(y, p, threshold)
+            row.update(precision=at["precision"], recall=at["recall"], share_flagged=at["share_flagged"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def head_kinds(multitask: dict[str, dict[str, Any]], *, target: str) -> dict[str, str]:
+    """The multi-task network's auxiliary heads (every head but `target`'s) and their kind, 'regression' or
+    'binary', read off their held-out metrics in the manifest (R² for one, ROC AUC for the other)."""
+    kinds = {}
+    for name, m in multitask.items():
+        if name == target:
+            continue
+        if "r2" in m:
+            kinds[name] = "regression"
+        elif "roc_auc" in m:
+            kinds[name] = "binary"
+    return kinds
+
+
+def head_baselines(frame: pd.DataFrame, kinds: dict[str, str], train_means: dict[str, float]
+                   ) -> pd.DataFrame:
+    """Does each auxiliary head beat predicting the training mean, on these customers?
+
+    `frame` holds each target and its head's prediction (`predicted_<target>`). Regression heads: the head's
+    R² against the R² of the training mean (the head wins when its squared error is smaller). Binary heads:
+    the head's ROC AUC against 0.5, what any constant such as the training mean scores. One row per head:
+    target, kind, measure, model, baseline, beats (None when it cannot be told: fewer than two known values,
+    or one class only), n.
+    """
+    rows = []
+    for name, kind in kinds.items():
+        predicted = f"predicted_{name}"
+        if name not in frame or predicted not in frame:
+            continue
+        y = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+        pred = pd.to_numeric(frame[predicted], errors="coerce").to_numpy(dtype=float)
+        known = ~np.isnan(y) & ~np.isnan(pred)
+        y, pred = y[known], pred[known]
+        model = baseline = float("nan")
+        if kind == "regression":
+            measure = "R²"
+            if len(y) >= 2 and name in train_means:
+                m = regression_metrics(y, pred, float(train_means[name]))
+                model, baseline = m["r2"], m["r2_of_train_mean"]
+        else:
+            measure, baseline = "ROC AUC", 0.5
+            if len(np.unique(y)) == 2:
+                model = binary_metrics(y, pred)["roc_auc"]
+        beats = None if np.isnan(model) or np.isnan(baseline) else bool(model > baseline)
+        rows.append({"target": name, "kind": kind, "measure": measure, "model": model, "baseline": baseline,
+                     "beats": beats, "n": int(len(y))})
+    return pd.DataFrame(rows, columns=["target", "kind", "measure", "model", "baseline", "beats", "n"])

@@ -29,6 +29,13 @@ RISK_BANDS = ("low", "medium", "high", "very high")
 CATEGORY_LIMIT = 50
 """Text columns with at most this many distinct values are filtered by membership, others by 'contains'."""
 INTERNAL_COLUMNS = frozenset({"x", "y", "churn_score", "segment_id"})
+RISK_LEAD = ("churn_probability", "risk_band", "revenue_at_risk", "segment_name", "reason_1", "reason_2",
+             "reason_3")
+"""The risk table's first columns after the customer id (those the run has), in this order."""
+TOP_REASON = "top_reason"
+"""The feature behind each customer's first reason."""
+LONG_LIST = 500
+"""Membership filters with more values than this bind them as one list (a lasso can hold 100,000 ids)."""
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                  "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
 
@@ -183,6 +190,25 @@ class RunStore:
         """Columns a person may filter on (map coordinates and raw scores left out)."""
         return [c for c in self.column_types if c not in INTERNAL_COLUMNS and not c.startswith("__")]
 
+    def lead_columns(self) -> list[str]:
+        """The risk table's columns in display order: id, churn probability, risk band, revenue at risk (when
+        the run has revenue), segment and the three reasons."""
+        return [self.id_column, *(c for c in RISK_LEAD if c in self.column_types and c != self.id_column)]
+
+    def export_columns(self) -> list[str]:
+        """Every column of customers.parquet, the risk table's lead columns first."""
+        lead = self.lead_columns()
+        return [*lead, *(c for c in self.column_types if c not in lead)]
+
+    def top_reasons(self) -> pd.DataFrame:
+        """The features that are some customer's main reason (top_reason), with how many customers each,
+        most frequent first; empty when the run has no top_reason column."""
+        if TOP_REASON not in self.column_types:
+            return pd.DataFrame({"feature": pd.Series(dtype="object"), "customers": pd.Series(dtype="int64")})
+        c = self.col(TOP_REASON)
+        return self.query(f"SELECT CAST({c} AS VARCHAR) AS feature, count(*) AS customers FROM {CUSTOMERS} "
+                          f"WHERE {c} IS NOT NULL GROUP BY ALL ORDER BY customers DESC, feature")
+
     def distinct_values(self, column: str, *, limit: int = 200) -> pd.DataFrame:
         """The values of `column` with their counts, most frequent first (missing values left out)."""
         c = self.col(column)
@@ -231,10 +257,13 @@ class RunStore:
         if cond.kind == "in":
             values = [_python(v) for v in cond.values]
             known = [v for v in values if v is not None]
-            parts = [f"{c} IN ({', '.join('?' * len(known))})"] if known else []
+            # a long list (a lasso's ids) travels as one list parameter: 100k placeholders take seconds
+            many = len(known) > LONG_LIST and len({type(v) for v in known}) == 1
+            listed = f"{c} IN (SELECT UNNEST(?))" if many else f"{c} IN ({', '.join('?' * len(known))})"
+            parts = [listed] if known else []
             if len(known) < len(values):
                 parts.append(f"{c} IS NULL" + (f" OR isnan({c})" if self._is_float(cond.column) else ""))
-            return ("(" + " OR ".join(parts) + ")") if parts else "TRUE", known
+            return ("(" + " OR ".join(parts) + ")") if parts else "TRUE", [known] if many else known
         if cond.kind == "contains":
             if not cond.text:
                 return "TRUE", []
@@ -359,6 +388,34 @@ class RunStore:
                 parts.append(f"mode({c}) AS {quote_ident(name)}")
         return self._scalar_row(f"SELECT {', '.join(parts)} FROM {CUSTOMERS}") if parts else {}
 
+    def segment_reference(self, segment_id: int, features: list[str]) -> dict[str, Any]:
+        """One segment's typical value of each feature (median for numbers and dates, mode otherwise)."""
+        parts = []
+        for name in features:
+            c, kind = self.col(name), self.column_kinds.get(name)
+            if kind == "number":
+                parts.append(f"median({c}) FILTER (WHERE {self._known(name)}) AS {quote_ident(name)}")
+            elif kind == "date":
+                parts.append(f"quantile_disc({c}, 0.5) AS {quote_ident(name)}")
+            else:
+                parts.append(f"mode({c}) AS {quote_ident(name)}")
+        if not parts:
+            return {}
+        return self._scalar_row(f"SELECT {', '.join(parts)} FROM {CUSTOMERS} WHERE segment_id = ?",
+                                [int(segment_id)])
+
+    def customers_by_ids(self, ids: list[Any], columns: list[str]) -> pd.DataFrame:
+        """The customers whose ids are in `ids` (compared as text), in the order of `ids`; unknown ids are
+        left out."""
+        idc = self.col(self.id_column)
+        cols = list(dict.fromkeys([self.id_column, *columns]))
+        wanted = [str(i) for i in ids]
+        frame = self.query(f"SELECT {', '.join(self.col(c) for c in cols)} FROM {CUSTOMERS} "
+                           f"WHERE CAST({idc} AS VARCHAR) IN (SELECT UNNEST(?))", [wanted])
+        order = {k: i for i, k in enumerate(wanted)}
+        rank = frame[self.id_column].astype(str).map(order)
+        return frame.assign(_rank=rank).sort_values("_rank").drop(columns="_rank").reset_index(drop=True)
+
     def percentiles(self, customer_id: Any, features: list[str]) -> dict[str, float | None]:
         """Where the customer stands on each number/date feature: the share of customers below them (ties
         count half), 0-100; None for missing values and for categories."""
@@ -390,20 +447,68 @@ class RunStore:
 
     def shap_sample(self, features: list[str], n: int, *, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
         """SHAP values and the matching feature values of up to `n` sampled customers, rows aligned by id."""
+        return self.shap_sample_where(features, n, None, seed=seed)
+
+    def shap_sample_where(self, features: list[str], n: int, flt: RiskFilter | None = None, *,
+                          seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Like `shap_sample`, drawn only from the customers `flt` matches (all customers when None): SHAP
+        values and feature values of up to `n` of them, rows aligned and ordered by id."""
         idc = self.col(self.id_column)
-        ids = self.query(f"SELECT {idc} AS id FROM {CUSTOMERS} ORDER BY {self._sample_order()} LIMIT ?",
-                         [int(seed), int(n)])["id"].tolist()
-        if not ids or not self.has_shap:
-            return pd.DataFrame(columns=features), pd.DataFrame(columns=features)
+        w = self.where(flt)
+        empty = pd.DataFrame(columns=features), pd.DataFrame(columns=features)
+        if not self.has_shap:
+            return empty
         bad = [f for f in features if f not in self.shap_features]
         if bad:
             raise ValueError(f"no SHAP values for {bad}")
+        ids = self.query(f"SELECT {idc} AS id FROM {CUSTOMERS} WHERE {w.sql} ORDER BY {self._sample_order()} "
+                         "LIMIT ?", [*w.params, int(seed), int(n)])["id"].tolist()
+        if not ids:
+            return empty
         shap_cols = ", ".join(f"s.{quote_ident(f)}" for f in features)
         values = self.query(f"SELECT {idc}, {', '.join(self.col(f) for f in features)} FROM {CUSTOMERS} "
                             f"WHERE {idc} IN (SELECT UNNEST(?)) ORDER BY {idc}", [ids])
         shap = self.query(f"SELECT s.{idc}, {shap_cols} FROM {SHAP} s WHERE s.{idc} IN (SELECT UNNEST(?)) "
                           f"ORDER BY s.{idc}", [ids])
         return shap.reset_index(drop=True), values.reset_index(drop=True)
+
+    def shap_importance(self, flt: RiskFilter | None = None) -> pd.DataFrame:
+        """Mean |SHAP| per feature over the customers `flt` matches (all when None), largest first: columns
+        feature, mean_abs_shap; empty when no customer matches or the run has no SHAP values."""
+        features = self.shap_features
+        if not features:
+            return pd.DataFrame({"feature": pd.Series(dtype="object"), "mean_abs_shap": pd.Series(dtype=float)})
+        w = self.where(flt)
+        idc = self.col(self.id_column)
+        means = ", ".join(f"avg(abs({quote_ident(f)})) AS {quote_ident(f)}" for f in features)
+        row = self.query(f"SELECT count(*) AS __n, {means} FROM {SHAP} "
+                         f"WHERE {idc} IN (SELECT {idc} FROM {CUSTOMERS} WHERE {w.sql})", w.params).iloc[0]
+        if int(row["__n"]) == 0:
+            return pd.DataFrame({"feature": pd.Series(dtype="object"), "mean_abs_shap": pd.Series(dtype=float)})
+        frame = pd.DataFrame({"feature": features, "mean_abs_shap": [float(row[f]) for f in features]})
+        return frame.sort_values("mean_abs_shap", ascending=False, ignore_index=True)
+
+    @property
+    def value_column(self) -> str | None:
+        """What one customer is worth, as revenue at risk counts it: the multi-task network's prediction
+        (`predicted_<revenue>`) when the revenue column is an auxiliary target, else the revenue column;
+        None when the run has no revenue column."""
+        if not self.has_revenue or not self.revenue_column:
+            return None
+        predicted = f"predicted_{self.revenue_column}"
+        if predicted in self.column_types:
+            return predicted
+        return self.revenue_column if self.revenue_column in self.column_types else None
+
+    def probability_and_value(self) -> pd.DataFrame:
+        """Every customer's churn probability and value (value_column, missing and negative values as 0;
+        NULL for every row when the run has no revenue), ranked by probability (ties by id)."""
+        value = self.value_column
+        value_sql = f"greatest(CASE WHEN {self._known(value)} THEN {self.col(value)} ELSE 0 END, 0)" if value \
+            else "NULL"
+        return self.query(f"SELECT {self.col(self.id_column)} AS id, churn_probability, "
+                          f"CAST({value_sql} AS DOUBLE) AS value FROM {CUSTOMERS} "
+                          f"ORDER BY churn_probability DESC NULLS LAST, {self.col(self.id_column)}")
 
     def map_points(self, *, limit: int, extra: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
         """Map positions with segment, probability and target (plus `extra` columns) of at most `limit`
@@ -418,6 +523,84 @@ class RunStore:
         extra = ", mt_churn_probability" if "mt_churn_probability" in self.column_types else ""
         return self.query(f"SELECT CAST({target} AS DOUBLE) AS y, churn_probability{extra} FROM {CUSTOMERS} "
                           f"WHERE split = 'test' AND {self._known(self.target)}")
+
+    # ------------------------------------------------------------------ model quality and the map
+
+    def test_frame(self, *, aux: list[str] | None = None) -> pd.DataFrame:
+        """Held-out test customers with a known label, for model quality overall and per segment: id,
+        segment_id, y (the label as 0/1), the probabilities of the three models (churn_probability,
+        mt_churn_probability, logistic_churn_probability: those the run has), and each `aux` target with its
+        head's prediction (predicted_<aux>) where the run has both."""
+        scores = [c for c in ("churn_probability", "mt_churn_probability", "logistic_churn_probability")
+                  if c in self.column_types]
+        heads = [c for a in (aux or []) if a in self.column_types and f"predicted_{a}" in self.column_types
+                 for c in (a, f"predicted_{a}")]
+        cols = ", ".join(self.col(c) for c in dict.fromkeys([*scores, *heads]))
+        return self.query(f"SELECT {self.col(self.id_column)} AS id, segment_id, "
+                          f"CAST({self.col(self.target)} AS DOUBLE) AS y, {cols} FROM {CUSTOMERS} "
+                          f"WHERE split = 'test' AND {self._known(self.target)} ORDER BY id")
+
+    def train_means(self, columns: list[str]) -> dict[str, float | None]:
+        """The mean of each number column over the training customers (split 'train'): the baseline every
+        auxiliary head must beat."""
+        known = [c for c in columns if self.column_kinds.get(c) == "number"]
+        if not known:
+            return {}
+        parts = ", ".join(f"avg(CAST({self.col(c)} AS DOUBLE)) FILTER (WHERE {self._known(c)}) "
+                          f"AS {quote_ident(c)}" for c in known)
+        return self._scalar_row(f"SELECT {parts} FROM {CUSTOMERS} WHERE split = 'train'")
+
+    def map_density(self, *, bins: int = 120) -> pd.DataFrame:
+        """How many customers fall in each cell of a `bins` x `bins` grid over the map (empty cells left
+        out): ix, iy, x, y (the cell's centre), x_step, y_step (its size), customers. For maps too large to
+        draw every customer."""
+        frame = self.query(
+            f"WITH b AS (SELECT min(x) AS x0, max(x) AS x1, min(y) AS y0, max(y) AS y1 FROM {CUSTOMERS} "
+            "WHERE x IS NOT NULL AND y IS NOT NULL), "
+            "g AS (SELECT "
+            "least(CAST(floor((c.x - b.x0) / greatest(b.x1 - b.x0, 1e-9) * ?) AS INTEGER), ? - 1) AS ix, "
+            "least(CAST(floor((c.y - b.y0) / greatest(b.y1 - b.y0, 1e-9) * ?) AS INTEGER), ? - 1) AS iy "
+            f"FROM {CUSTOMERS} c, b WHERE c.x IS NOT NULL AND c.y IS NOT NULL) "
+            "SELECT ix, iy, count(*) AS customers, any_value(b.x0) AS x0, any_value(b.x1) AS x1, "
+            "any_value(b.y0) AS y0, any_value(b.y1) AS y1 FROM g, b GROUP BY ix, iy ORDER BY iy, ix",
+            [int(bins)] * 4)
+        x_step = (frame["x1"] - frame["x0"]) / bins
+        y_step = (frame["y1"] - frame["y0"]) / bins
+        frame["x"] = frame["x0"] + (frame["ix"] + 0.5) * x_step
+        frame["y"] = frame["y0"] + (frame["iy"] + 0.5) * y_step
+        frame["x_step"], frame["y_step"] = x_step, y_step
+        return frame[["ix", "iy", "x", "y", "x_step", "y_step", "customers"]]
+
+    def shap_contrast(self, flt: RiskFilter | None = None, *, ids: list[Any] | None = None) -> pd.DataFrame:
+        """Mean SHAP value of every feature among the chosen customers and among the rest: what drives the
+        chosen group's risk (a positive mean raises it). Chosen: those `flt` matches and, with `ids`, whose
+        id (as text) is listed. Columns feature, selected, rest, difference, customers_selected,
+        customers_rest; the largest |difference| first. Empty when the run has no SHAP values."""
+        columns = ["feature", "selected", "rest", "difference", "customers_selected", "customers_rest"]
+        features = self.shap_features
+        if not features:
+            return pd.DataFrame(columns=columns)
+        w = self.where(flt)
+        idc = self.col(self.id_column)
+        chosen, params = w.sql, list(w.params)
+        if ids is not None:
+            chosen = f"({chosen}) AND CAST({idc} AS VARCHAR) IN (SELECT UNNEST(?))"
+            params.append([str(i) for i in ids])
+        means = ", ".join(f"avg(s.{quote_ident(f)}) AS {quote_ident(f)}" for f in features)
+        frame = self.query(f"SELECT (s.{idc} IN (SELECT {idc} FROM {CUSTOMERS} WHERE {chosen})) AS __chosen, "
+                           f"count(*) AS __n, {means} FROM {SHAP} s GROUP BY ALL", params)
+        groups = {bool(r["__chosen"]): r for _, r in frame.iterrows()}
+        inside, outside = groups.get(True), groups.get(False)
+        out = pd.DataFrame({
+            "feature": features,
+            "selected": [float(inside[f]) if inside is not None else np.nan for f in features],
+            "rest": [float(outside[f]) if outside is not None else np.nan for f in features],
+        })
+        out["difference"] = out["selected"] - out["rest"].fillna(0.0)
+        out["customers_selected"] = int(inside["__n"]) if inside is not None else 0
+        out["customers_rest"] = int(outside["__n"]) if outside is not None else 0
+        order = out["difference"].abs().sort_values(ascending=False, na_position="last").index
+        return out.reindex(order).reset_index(drop=True)[columns]
 
 
 def compare_groups(frame: pd.DataFrame, selected: np.ndarray, *, target: str,

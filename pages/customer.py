@@ -1,4 +1,5 @@
-"""Customer: one customer's churn risk, the reasons behind it, and how they compare with everyone else."""
+"""Customer: one customer's churn risk and its reasons, how they compare with their segment and everyone, the
+customers most like them, what-if edits and the change most likely to keep them."""
 
 from __future__ import annotations
 
@@ -6,25 +7,26 @@ import streamlit as st
 
 from insight import figures
 from insight.ui import format as fmt
-from insight.ui import loaders, shell, tables, widgets
+from insight.ui import loaders, shell, tables, whatif, widgets
 from insight.ui.pickers import customer_picker
+
+SIMILAR = 10
 
 with shell.page("Customer") as active:
     store, revenue = active.store, active.revenue_column
-    widgets.page_header("Customer", "Look up one customer: how likely they are to churn, and why.")
+    widgets.page_header("Customer", "Look up one customer: how likely they are to churn, why, and what could "
+                                    "change it.")
     customer_id = customer_picker(store)
     row = store.customer(customer_id) if customer_id else None
     if row is None:
         st.stop()
 
-    outcome = row.get(active.target)
-    known = fmt.DASH if outcome is None else ("Churned" if outcome >= 0.5 else "Stayed")
     widgets.metric_row([
         widgets.Metric("Churn probability", fmt.pct(row["churn_probability"])),
         widgets.Metric("Risk band", str(row["risk_band"]).capitalize()),
         widgets.Metric("Revenue at risk", fmt.amount(row.get("revenue_at_risk")) if revenue else fmt.DASH,
                        f"Churn probability × {revenue}" if revenue else "No revenue column in this run."),
-        widgets.Metric("Known outcome", known,
+        widgets.Metric("Known outcome", tables.outcome(row.get(active.target)),
                        f"Used for: {row.get('split', 'unknown')}. Test customers were not seen in training."),
     ])
     st.markdown(f"**Segment:** {row.get('segment_name') or 'Unassigned'}")
@@ -48,19 +50,48 @@ with shell.page("Customer") as active:
                        "Percentages in brackets are the matching churn probabilities.")
     with right:
         features = [f for f in active.features if f in store.column_types]
-        comparison = tables.customer_comparison(
-            features, row, loaders.feature_reference(active.key, active),
-            store.percentiles(customer_id, features), shap, active.roles)
-        st.dataframe(comparison, hide_index=True, key="customer_comparison", height=560, column_config={
+        segment = loaders.segment_reference(active.key, int(row["segment_id"]), tuple(features), active)
+        profile = tables.customer_profile(features, row, segment, loaders.feature_reference(active.key, active),
+                                          store.percentiles(customer_id, features), shap, active.roles)
+        st.dataframe(profile, hide_index=True, key="customer_comparison", height=560, column_config={
             "Feature": st.column_config.TextColumn("Feature", width="medium"),
-            "This customer": st.column_config.TextColumn("This customer", width="small"),
-            "Typical customer": st.column_config.TextColumn("Typical", width="small"),
             "Percentile": st.column_config.ProgressColumn(
                 "Percentile", min_value=0, max_value=100, format="%.0f", width="small",
-                help="Share of customers with a lower value (for dates: an earlier date)."),
+                help="Share of all customers with a lower value (for dates: an earlier date)."),
             "Effect on risk": st.column_config.NumberColumn(
                 "Effect on risk", format="%+.3f", width="small",
                 help="SHAP value on the log-odds risk score; positive raises risk."),
         })
-        st.caption("The customer's values beside the typical customer (median, or most common value for "
-                   "categories), strongest effect on this customer's risk first.")
+        st.caption("The customer's values beside the typical member of their segment and the typical customer "
+                   "overall (median, or most common value for categories), strongest effect first.")
+
+    st.subheader("Customers most like this one")
+    index = loaders.latent_index(active.key, active)
+    near = index.similar(customer_id, SIMILAR) if index is not None else None
+    if near is None or near.empty:
+        st.info("This run has no latent space to compare customers in.")
+    else:
+        similar = tables.similar_table(near, store.customers_by_ids(
+            near["id"].tolist(), ["churn_probability", "segment_name", active.target, "reason_1"]),
+            id_column=active.id_column, target=active.target)
+        st.dataframe(similar, hide_index=True, key="customer_similar", column_config={
+            "Churn probability": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+            "Main reason": st.column_config.TextColumn(width="large"),
+            "Distance": st.column_config.NumberColumn(format="%.2f", help="In the multi-task latent space.")})
+        happened = similar["What happened"].value_counts()
+        st.caption(f"Nearest in the multi-task network's latent space, which places customers close together "
+                   f"when they look alike in what predicts churn and value. Of these {len(similar)}: "
+                   f"{happened.get('Churned', 0)} churned, {happened.get('Stayed', 0)} stayed, "
+                   f"{happened.get('Not known yet', 0)} without a known outcome.")
+
+    st.subheader("What if…")
+    st.caption("Change any of the customer's facts and score them again with the saved churn model.")
+    edits = whatif.whatif_form(active, row)
+    if edits is not None:
+        whatif.whatif_result(active, row, edits)
+
+    st.subheader("Suggested action")
+    st.caption("The single change to features the business can act on that lowers this customer's risk the "
+               "most, scored by the churn model. A model's what-if is a prediction, not a promise: the change "
+               "shows what the model has learnt, not what an intervention is certain to do.")
+    whatif.suggestion_panel(active, row)

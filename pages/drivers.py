@@ -1,12 +1,14 @@
-"""Drivers: what pushes churn risk up or down across all customers (SHAP)."""
+"""Drivers: what pushes churn risk up or down (SHAP), for every customer, one segment or the risk table's
+current filter: importance, a beeswarm and dependence plots coloured by the strongest interaction."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from insight import figures
+from insight.explain import label, strongest_interaction
+from insight.ui import filters, loaders, shell, tables, widgets
 from insight.ui import format as fmt
-from insight.ui import loaders, shell, tables, widgets
 
 SAMPLE = 2_000
 
@@ -15,10 +17,18 @@ with shell.page("Drivers") as active:
         "Drivers of churn",
         "Which customer facts the churn model relies on most, and in which direction they move risk. "
         "Computed with exact SHAP values of the model for every customer.")
-    importance = active.importance
-    if importance.empty:
+    if active.importance.empty:
         st.info("This run has no feature importance.")
         st.stop()
+    scope, flt = filters.scope_picker(active)
+    scope_key = repr(flt)
+    importance = active.importance if flt is None else loaders.scoped_importance(active.key, scope_key, active,
+                                                                                  flt)
+    if importance.empty:
+        st.info(f"No customer in {scope}: nothing to explain.")
+        st.stop()
+    ranked = [f for f in importance["feature"] if f in active.store.shap_features]
+    shap, values = loaders.scoped_shap_sample(active.key, scope_key, tuple(ranked), SAMPLE, active, flt)
 
     left, right = st.columns([2, 3], gap="large")
     with left:
@@ -26,20 +36,29 @@ with shell.page("Drivers") as active:
         top = st.slider("Features to show", min_value=min(5, n), max_value=min(30, n), value=min(15, n),
                         key="drivers_top")
         st.plotly_chart(figures.importance_bar(importance, top=top), key="drivers_importance")
-        st.caption("How much each feature moves the risk score on average, whichever way it pushes. "
-                   "Longer bars matter more.")
+        st.caption(f"How much each feature moves the risk score on average for {scope}, whichever way it "
+                   "pushes. Longer bars matter more.")
     with right:
-        features = [f for f in importance["feature"].head(top) if f in active.store.shap_features]
-        shap, values = loaders.shap_sample(active.key, tuple(features), SAMPLE, active)
+        features = ranked[:top]
         st.plotly_chart(figures.beeswarm(shap, values, features, roles=active.roles), key="drivers_beeswarm")
-        st.caption(f"Each dot is one of {fmt.count(len(shap))} randomly chosen customers. Dots right of the "
-                   "line raise that customer's risk, dots left of it lower it; the colour shows whether the "
-                   "customer's value is low (blue) or high (red). Grey: categories and missing values.")
+        st.caption(f"Each dot is one of {fmt.count(len(shap))} randomly chosen customers of {scope}. Dots right "
+                   "of the line raise that customer's risk, dots left of it lower it; the colour shows whether "
+                   "the customer's value is low (blue) or high (red). Grey: categories and missing values.")
+
+    st.subheader("One feature up close")
+    feature = st.selectbox("Feature", ranked, key="drivers_feature", format_func=label)
+    partner = strongest_interaction(feature, shap, values) if len(shap) else None
+    st.plotly_chart(figures.dependence_plot(shap, values, feature, color_by=partner, roles=active.roles),
+                    key="drivers_dependence")
+    st.caption(f"Each dot is a sampled customer of {scope}: their {label(feature).lower()} and how much it moves "
+               "their risk score. " + (f"The colour is {label(partner).lower()}, the feature that best explains "
+                                       "why customers with the same value are affected differently."
+                                       if partner else ""))
 
     st.subheader("In words")
     sentences = tables.driver_directions(shap, values, features[:8], active.roles)
     st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(sentences, start=1)))
-    st.caption("Read off the sampled customers above, most important feature first.")
+    st.caption(f"Read off the sampled customers of {scope} above, most important feature first.")
     dropped = active.manifest.get("dropped_columns", [])
     if dropped:
         with st.expander(f"{len(dropped)} columns were not used by the model"):

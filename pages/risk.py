@@ -7,7 +7,7 @@ import math
 import streamlit as st
 
 from insight.explain import label
-from insight.export import csv_bytes
+from insight.export import csv_bytes, parquet_bytes
 from insight.ui import filters, shell, widgets
 from insight.ui import format as fmt
 
@@ -21,6 +21,7 @@ with shell.page("Churn risk") as active:
         "then export the list for a retention campaign.")
     with st.expander("Filters", expanded=True, icon=":material/filter_alt:"):
         flt = filters.risk_filter(active)
+    filters.remember(active, flt)  # the Drivers page can explain the same customers
 
     matched, totals = store.count(flt), store.totals(flt)
     widgets.metric_row([
@@ -48,8 +49,7 @@ with shell.page("Churn risk") as active:
     page = page_col.number_input(f"Page (of {fmt.count(pages)})", min_value=1, max_value=pages, step=1,
                                  key="risk_page")
 
-    shown = [active.id_column, "churn_probability", "risk_band", "segment_name",
-             *(["revenue_at_risk"] if revenue else []), "reason_1"]
+    shown = store.lead_columns()  # id, probability, band, revenue at risk, segment, reasons
     shown += [c for c in [*(f.column for f in flt.conditions), sort_by] if c not in shown]
     first = (int(page) - 1) * page_size
     rows = store.risk_table(flt, columns=shown, sort_by=sort_by, descending=descending, offset=first,
@@ -60,12 +60,21 @@ with shell.page("Churn risk") as active:
                f"{fmt.count(matched)}. Probabilities are calibrated: of customers at 30 %, about 3 in 10 "
                "churn.")
 
-    def export() -> bytes:
-        """Every filtered row with every column, sorted like the table, safe to open in a spreadsheet."""
-        return csv_bytes(store.risk_table(flt, sort_by=sort_by, descending=descending, limit=None))
+    def export(kind: str) -> bytes:
+        """Every filtered row with every column (the table's first), sorted like the table; CSV cells that a
+        spreadsheet could run as a formula start with a single quote."""
+        rows = store.risk_table(flt, columns=store.export_columns(), sort_by=sort_by, descending=descending,
+                                limit=None)
+        return csv_bytes(rows) if kind == "csv" else parquet_bytes(rows)
 
-    st.download_button(f"Export {fmt.count(matched)} customers as CSV", data=export, key="risk_export",
-                       file_name=f"churn-risk-{active.id}.csv", mime="text/csv", icon=":material/download:",
-                       disabled=matched == 0,
-                       help="All columns of the filtered customers. Cells that a spreadsheet could run as a "
-                            "formula are prefixed with a single quote.")
+    csv_col, parquet_col = st.columns(2)
+    csv_col.download_button(f"Export {fmt.count(matched)} customers as CSV", data=lambda: export("csv"),
+                            key="risk_export", file_name=f"churn-risk-{active.id}.csv", mime="text/csv",
+                            icon=":material/download:", disabled=matched == 0, width="stretch",
+                            help="All columns of the filtered customers, for spreadsheets. Cells that a "
+                                 "spreadsheet could run as a formula are prefixed with a single quote.")
+    parquet_col.download_button(
+        f"Export {fmt.count(matched)} customers as Parquet", data=lambda: export("parquet"),
+        key="risk_export_parquet", file_name=f"churn-risk-{active.id}.parquet",
+        mime="application/vnd.apache.parquet", icon=":material/download:", disabled=matched == 0, width="stretch",
+        help="The same rows with exact values and types, for Python, R or a database.")

@@ -127,8 +127,47 @@ def test_display_value(value: object, role: str | None, shown: str) -> None:
 
 def test_library_layers_do_not_import_streamlit_or_heavy_libraries() -> None:
     code = ("import sys, insight.store, insight.figures, insight.export, insight.ui.context, "
-            "insight.ui.tables, insight.ui.format\n"
+            "insight.ui.tables, insight.ui.format, insight.latent, insight.targeting\n"
             "heavy = ('streamlit', 'torch', 'umap', 'shap', 'lightgbm')\n"
             "print(sorted(m for m in heavy if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_dependence_plot_shows_every_sampled_customer(store: RunStore, roles: dict[str, str]) -> None:
+    from insight.explain import strongest_interaction
+
+    shap, values = store.shap_sample(store.shap_features, 400)
+    numeric = figures.dependence_plot(shap, values, "seats", color_by="plan", roles=roles)
+    _valid(numeric)
+    known = values["seats"].notna()
+    assert sum(len(t.x) for t in numeric.data) == int(known.sum())
+    xs = np.concatenate([np.asarray(t.x, dtype=float) for t in numeric.data])
+    ys = np.concatenate([np.asarray(t.y, dtype=float) for t in numeric.data])
+    pairs = set(zip(values.loc[known, "seats"], shap.loc[known, "seats"], strict=True))
+    assert set(zip(xs, ys, strict=True)) == pairs  # each dot is (value, SHAP) of one customer
+    assert {t.name for t in numeric.data} <= set(values["plan"].dropna()) | {"other", "missing"}
+
+    partner = strongest_interaction("billing_cycle", shap, values)
+    category = figures.dependence_plot(shap, values, "billing_cycle", color_by=partner, roles=roles)
+    _valid(category)
+    assert sum(len(t.x) for t in category.data) == len(values)  # categories keep missing values
+    ticks = set(category.layout.xaxis.ticktext)
+    assert ticks == {figures.display_value(v, "categorical") for v in values["billing_cycle"]}
+    assert "Billing cycle" in category.layout.xaxis.title.text
+    flag = figures.dependence_plot(shap, values, "auto_renew", roles=roles)
+    assert set(flag.layout.xaxis.ticktext) <= {"yes", "no", "missing"}
+
+
+def test_benefit_curve_figure_marks_the_best_cut() -> None:
+    from insight.targeting import OfferEconomics, benefit_curve, best_cut
+
+    p = np.random.default_rng(0).random(50_000)
+    curve = benefit_curve(p, None, OfferEconomics(cost_per_contact=10, save_rate=0.3, value_per_customer=100))
+    k = best_cut(curve)
+    fig = figures.benefit_curve_figure(curve, best=k)
+    _valid(fig)
+    net = next(t for t in fig.data if t.name == "Net benefit")
+    assert len(net.x) <= 601 and k in set(net.x)  # drawn from a subset that keeps the best cut
+    assert max(net.y) == pytest.approx(curve["net_benefit"].max())
+    assert fig.layout.shapes[0].x0 == k

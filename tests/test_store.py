@@ -229,3 +229,84 @@ def test_fast_on_a_hundred_thousand_customers(tmp_path: Path, demo_frame: pd.Dat
     elapsed = time.perf_counter() - started
     assert store.count() == len(big) >= 100_000
     assert elapsed < 5.0, f"queries over {len(big):,} rows took {elapsed:.1f} s"
+
+
+# ---------------------------------------------------------------------- explanations that lead to action
+
+
+def test_lead_columns_come_first_and_exports_keep_every_column(demo_store: RunStore, telco_store: RunStore,
+                                                                demo_frame: pd.DataFrame) -> None:
+    assert demo_store.lead_columns() == ["customer_id", "churn_probability", "risk_band", "revenue_at_risk",
+                                         "segment_name", "reason_1", "reason_2", "reason_3"]
+    assert telco_store.lead_columns()[0] == "customerID"
+    columns = demo_store.export_columns()
+    assert columns[:8] == demo_store.lead_columns()
+    assert sorted(columns) == sorted(demo_frame.columns) and len(set(columns)) == len(columns)
+
+
+def test_main_reason_filter_selects_exactly_those_customers(demo_store: RunStore,
+                                                             demo_frame: pd.DataFrame) -> None:
+    reasons = demo_store.top_reasons()
+    counts = demo_frame["top_reason"].value_counts()
+    assert dict(zip(reasons["feature"], reasons["customers"], strict=True)) == counts.to_dict()
+    assert reasons["customers"].is_monotonic_decreasing
+    second = str(reasons["feature"].iloc[1])
+    flt = RiskFilter(conditions=(ColumnFilter("top_reason", "in", values=(second,)),))
+    rows = demo_store.risk_table(flt, limit=None)
+    expected = demo_frame[demo_frame["top_reason"] == second]
+    assert demo_store.count(flt) == len(rows) == len(expected)
+    assert set(rows["customer_id"]) == set(expected["customer_id"])
+    assert rows["churn_probability"].is_monotonic_decreasing
+
+
+def test_segment_reference_is_the_segments_median_and_mode(demo_store: RunStore,
+                                                          demo_frame: pd.DataFrame) -> None:
+    segment = int(demo_frame["segment_id"].value_counts().index[-1])
+    members = demo_frame[demo_frame["segment_id"] == segment]
+    typical = demo_store.segment_reference(segment, ["seats", "monthly_fee", "plan"])
+    assert typical["seats"] == pytest.approx(members["seats"].median())
+    assert typical["monthly_fee"] == pytest.approx(members["monthly_fee"].median())
+    assert typical["plan"] in set(members["plan"].mode())
+
+
+def test_customers_by_ids_keeps_the_order_asked_for(demo_store: RunStore, demo_frame: pd.DataFrame) -> None:
+    ids = demo_frame["customer_id"].sample(7, random_state=1).tolist()
+    rows = demo_store.customers_by_ids([*ids, "no-such-id"], ["churn_probability", "segment_name"])
+    assert rows["customer_id"].tolist() == ids
+    expected = demo_frame.set_index("customer_id").loc[ids, "churn_probability"].to_numpy()
+    assert rows["churn_probability"].to_numpy() == pytest.approx(expected)
+
+
+def test_scoped_shap_importance_and_sample(demo_store: RunStore, demo_run: Path,
+                                           demo_frame: pd.DataFrame) -> None:
+    shap = pd.read_parquet(demo_run / "shap.parquet")
+    features = demo_store.shap_features
+    everyone = demo_store.shap_importance()
+    assert everyone.set_index("feature")["mean_abs_shap"].to_dict() == pytest.approx(
+        shap[features].abs().mean().to_dict())
+    segment = int(demo_frame["segment_id"].value_counts().index[0])
+    members = set(demo_frame.loc[demo_frame["segment_id"] == segment, "customer_id"])
+    flt = RiskFilter(segments=(segment,))
+    scoped = demo_store.shap_importance(flt)
+    expected = shap[shap["customer_id"].isin(members)][features].abs().mean()
+    assert scoped.set_index("feature")["mean_abs_shap"].to_dict() == pytest.approx(expected.to_dict())
+    assert scoped["mean_abs_shap"].is_monotonic_decreasing
+    assert demo_store.shap_importance(RiskFilter(bands=("no such band",))).empty
+    values_shap, values = demo_store.shap_sample_where(["seats", "plan"], 10_000, flt)
+    assert len(values_shap) == len(values) == len(members)
+    assert set(values["customer_id"]) == members
+    assert values_shap["customer_id"].tolist() == values["customer_id"].tolist()
+
+
+def test_probability_and_value_ranks_every_customer(demo_store: RunStore, telco_store: RunStore,
+                                                    demo_frame: pd.DataFrame) -> None:
+    assert demo_store.value_column == "predicted_revenue_next_12m"
+    assert telco_store.value_column == "predicted_MonthlyCharges"
+    ranked = demo_store.probability_and_value()
+    assert len(ranked) == len(demo_frame) and ranked["churn_probability"].is_monotonic_decreasing
+    truth = demo_frame.set_index("customer_id").loc[ranked["id"], "predicted_revenue_next_12m"]
+    assert ranked["value"].to_numpy() == pytest.approx(truth.clip(lower=0).fillna(0).to_numpy())
+    # revenue at risk is probability x that value
+    merged = demo_frame.set_index("customer_id").loc[ranked["id"]]
+    assert (ranked["churn_probability"] * ranked["value"]).to_numpy() == pytest.approx(
+        merged["revenue_at_risk"].to_numpy())

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from insight.features import FeatureMap
 from insight.runs import Run, open_run
 from insight.store import RunStore
 
@@ -86,6 +87,16 @@ class ActiveRun:
     @property
     def roles(self) -> dict[str, str]:
         return self.store.roles
+
+    @property
+    def actionable(self) -> list[str]:
+        """Features the business can change (--actionable, or the demo data's levers), for suggestions."""
+        return [f for f in self.spec.get("actionable") or [] if f in self.features]
+
+    @cached_property
+    def feature_map(self) -> FeatureMap:
+        """The churn model's features with their roles and categories (features.json)."""
+        return FeatureMap.from_dict(self.run.json("features.json"))
 
     @property
     def thresholds(self) -> dict[str, float]:

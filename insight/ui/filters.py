@@ -10,7 +10,7 @@ import streamlit as st
 
 from insight.explain import label
 from insight.figures import display_value
-from insight.store import RISK_BANDS, ColumnFilter, RiskFilter
+from insight.store import RISK_BANDS, TOP_REASON, ColumnFilter, RiskFilter
 from insight.ui import loaders
 from insight.ui.context import ActiveRun
 
@@ -20,13 +20,15 @@ def risk_filter(active: ActiveRun) -> RiskFilter:
     store = active.store
     segments = loaders.segment_summary(active.key, active).sort_values("segment_id")
     names = dict(zip(segments["segment_id"].astype(int), segments["segment_name"].astype(str), strict=True))
-    band_col, seg_col = st.columns([2, 3])
+    band_col, seg_col, reason_col = st.columns([2, 3, 3])
     bands = band_col.pills("Risk band", list(RISK_BANDS), selection_mode="multi", key="filter_bands",
                            format_func=str.capitalize, help="No band selected shows every band.")
     chosen_segments = seg_col.multiselect("Segment", list(names), key="filter_segments",
                                           format_func=lambda s: names.get(s, str(s)),
                                           placeholder="All segments")
-    columns = [c for c in store.filterable_columns() if c not in ("risk_band", "segment_name")]
+    with reason_col:
+        reason = top_reason_control(active)
+    columns = [c for c in store.filterable_columns() if c not in ("risk_band", "segment_name", TOP_REASON)]
     picked = st.multiselect("Filter on other columns", columns, key="filter_columns", format_func=label,
                             placeholder="Choose columns to filter on…")
     conditions = []
@@ -36,8 +38,56 @@ def risk_filter(active: ActiveRun) -> RiskFilter:
                 condition = _column_control(active, name)
             if condition is not None:
                 conditions.append(condition)
+    if reason is not None:
+        conditions.insert(0, reason)
     return RiskFilter(bands=tuple(bands or ()), segments=tuple(int(s) for s in chosen_segments),
                       conditions=tuple(conditions))
+
+
+def top_reason_control(active: ActiveRun) -> ColumnFilter | None:
+    """'Main reason is …': customers whose strongest reason is one of the chosen features (top_reason)."""
+    reasons = loaders.top_reasons(active.key, active)
+    if reasons.empty:
+        return None
+    counts = dict(zip(reasons["feature"], reasons["customers"], strict=True))
+    chosen = st.multiselect("Main reason is", list(counts), key="filter_top_reason", placeholder="Any reason",
+                            format_func=lambda f: f"{label(f)} ({counts.get(f, 0):,})",
+                            help="Customers whose strongest reason (the first one listed) is about this "
+                                 "feature. In brackets: how many customers have it as their main reason.")
+    return ColumnFilter(TOP_REASON, "in", values=tuple(chosen)) if chosen else None
+
+
+CURRENT_FILTER = "_risk_filter_current"
+"""Session state key of the risk table's current filter, for other pages (Drivers) to reuse."""
+
+
+def remember(active: ActiveRun, flt: RiskFilter) -> None:
+    """Keep the risk table's filter for other pages; an empty filter is forgotten."""
+    if flt == RiskFilter():
+        st.session_state.pop(CURRENT_FILTER, None)
+    else:
+        st.session_state[CURRENT_FILTER] = (active.id, flt)
+
+
+def current(active: ActiveRun) -> RiskFilter | None:
+    """The filter last set on the risk table for this run, or None."""
+    kept = st.session_state.get(CURRENT_FILTER)
+    return kept[1] if kept and kept[0] == active.id else None
+
+
+def describe(flt: RiskFilter) -> str:
+    """A filter in words: 'risk band very high · main reason: Monthly fee · plan'."""
+    parts = []
+    if flt.bands:
+        parts.append("risk band " + ", ".join(flt.bands))
+    if flt.segments:
+        parts.append(f"{len(flt.segments)} segment{'s' if len(flt.segments) > 1 else ''}")
+    for cond in flt.conditions:
+        if cond.column == TOP_REASON:
+            parts.append("main reason: " + ", ".join(label(str(v)) for v in cond.values))
+        else:
+            parts.append(label(cond.column))
+    return " · ".join(parts) or "all customers"
 
 
 def _column_control(active: ActiveRun, name: str) -> ColumnFilter | None:
@@ -85,3 +135,26 @@ def _floor(v: float) -> float:
 
 def _ceil(v: float) -> float:
     return float(math.ceil(v)) if abs(v) >= 10 else v
+
+
+SCOPES = ("All customers", "One segment", "Risk-table filter")
+
+
+def scope_picker(active: ActiveRun, *, key: str = "drivers") -> tuple[str, RiskFilter | None]:
+    """Which customers a page explains: everyone, one segment, or the risk table's current filter (offered
+    when one is set). Returns the scope in words and its filter (None for everyone)."""
+    kept = current(active)
+    options = list(SCOPES if kept is not None else SCOPES[:2])
+    left, right = st.columns([2, 3])
+    scope = left.segmented_control("Customers", options, key=f"{key}_scope", default=options[0], required=True,
+                                   help="Explain every customer, one segment, or the customers the Churn risk "
+                                        "page's filters currently select.")
+    if scope == "One segment":
+        segments = loaders.segment_summary(active.key, active).sort_values("segment_id")
+        names = dict(zip(segments["segment_id"].astype(int), segments["segment_name"].astype(str), strict=True))
+        chosen = right.selectbox("Segment", list(names), key=f"{key}_segment", format_func=lambda s: names[s])
+        return f"segment '{names[int(chosen)]}'", RiskFilter(segments=(int(chosen),))
+    if scope == SCOPES[2] and kept is not None:
+        right.markdown(f"**Risk-table filter:** {describe(kept)}")
+        return f"the risk table's filter ({describe(kept)})", kept
+    return "all customers", None

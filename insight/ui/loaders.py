@@ -4,12 +4,18 @@ query results are cached data, keyed by the run's fingerprint so that a changed 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from insight.errors import RunError
+from insight.latent import LatentIndex
+from insight.store import RiskFilter
 from insight.ui.context import ActiveRun, open_active_run, run_fingerprint
+
+if TYPE_CHECKING:
+    from insight.scoring import SavedChurnModel
 
 
 @st.cache_resource(max_entries=8, show_spinner="Checking the run's files…")
@@ -95,3 +101,66 @@ def selection_contrast(key: str, ids: tuple[str, ...], _active: ActiveRun) -> pd
     mask = points[_active.id_column].astype(str).isin(set(ids)).to_numpy()
     features = {f: _active.roles[f] for f in _active.features if f in points.columns and f in _active.roles}
     return contrast(points, mask, features)
+
+
+# ---------------------------------------------------------------------- explanations that lead to action
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the churn model…")
+def saved_model(key: str, _active: ActiveRun) -> SavedChurnModel:
+    """The run's churn model for re-scoring edited rows (imports LightGBM: call it only when needed)."""
+    from insight.scoring import SavedChurnModel
+
+    del key
+    return SavedChurnModel.from_run(_active.run)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the customers' latent space…")
+def latent_index(key: str, _active: ActiveRun) -> LatentIndex | None:
+    """Every customer's latent vector (latent.parquet), shared by all sessions; None when the run has none."""
+    del key
+    path = _active.run.file("latent.parquet")
+    return LatentIndex.from_parquet(path, id_column=_active.id_column) if path.exists() else None
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def top_reasons(key: str, _active: ActiveRun) -> pd.DataFrame:
+    """The features that are some customer's main reason, with counts, most frequent first."""
+    del key
+    return _active.store.top_reasons()
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def segment_reference(key: str, segment_id: int, features: tuple[str, ...], _active: ActiveRun) -> dict:
+    """One segment's typical value of every feature."""
+    del key
+    return _active.store.segment_reference(segment_id, list(features))
+
+
+@st.cache_data(max_entries=64, show_spinner="Averaging SHAP values…")
+def scoped_importance(key: str, scope: str, _active: ActiveRun, _flt: RiskFilter | None) -> pd.DataFrame:
+    """Mean |SHAP| per feature over the customers of a scope (`scope` names `_flt`: repr of the filter)."""
+    del key, scope
+    return _active.store.shap_importance(_flt)
+
+
+@st.cache_data(max_entries=64, show_spinner="Sampling customers…")
+def scoped_shap_sample(key: str, scope: str, features: tuple[str, ...], n: int, _active: ActiveRun,
+                       _flt: RiskFilter | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SHAP and feature values of up to `n` customers of a scope (`scope` names `_flt`)."""
+    del key, scope
+    return _active.store.shap_sample_where(list(features), n, _flt)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def probability_and_value(key: str, _active: ActiveRun) -> pd.DataFrame:
+    """Every customer's churn probability and value, riskiest first (for targeting)."""
+    del key
+    return _active.store.probability_and_value()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def population_sample(key: str, columns: tuple[str, ...], _active: ActiveRun, n: int = 5_000) -> pd.DataFrame:
+    """Up to `n` customers' values of `columns` (the population a suggestion draws numeric values from)."""
+    del key
+    return _active.store.sample(list(columns), n)

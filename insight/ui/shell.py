@@ -26,6 +26,7 @@ from insight.ui.demo import demo_button
 PAGES = (  # file in pages/, title, icon
     ("overview.py", "Overview", ":material/dashboard:"),
     ("risk.py", "Churn risk", ":material/format_list_numbered:"),
+    ("targeting.py", "Targeting", ":material/campaign:"),
     ("customer.py", "Customer", ":material/person_search:"),
     ("drivers.py", "Drivers", ":material/insights:"),
     ("segments.py", "Segments", ":material/scatter_plot:"),

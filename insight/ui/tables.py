@@ -117,3 +117,56 @@ def regression_table(heads: dict[str, dict[str, Any]]) -> pd.DataFrame:
                           "R² (training mean)": m.get("r2_of_train_mean"),
                           "Mean absolute error": m.get("mae"), "Customers": m.get("n")}
                          for name, m in heads.items() if "r2" in m])
+
+
+def customer_profile(features: list[str], values: dict[str, Any], segment: dict[str, Any],
+                     typical: dict[str, Any], percentiles: dict[str, float | None], shap: pd.Series | None,
+                     roles: dict[str, str]) -> pd.DataFrame:
+    """One row per feature: the customer's value, their segment's and all customers' typical value (median,
+    or most common value for categories), the customer's percentile among all customers and the feature's
+    effect on their risk score; strongest effect first."""
+    frame = customer_comparison(features, values, typical, percentiles, shap, roles)
+    by_label = {label(name): display_value(segment.get(name), roles.get(name)) for name in features}
+    frame.insert(2, "Their segment", frame["Feature"].map(by_label))
+    return frame.rename(columns={"Typical customer": "All customers"})
+
+
+def outcome(value: Any) -> str:
+    """A known churn label in words: 'Churned', 'Stayed', or 'Not known yet' when missing."""
+    if value is None or pd.isna(value):
+        return "Not known yet"
+    return "Churned" if float(value) >= 0.5 else "Stayed"
+
+
+def similar_table(neighbours: pd.DataFrame, rows: pd.DataFrame, *, id_column: str, target: str) -> pd.DataFrame:
+    """The customers nearest in the latent space (columns id, distance) with their churn probability,
+    segment, what happened to them and their main reason, nearest first."""
+    info = rows.set_index(rows[id_column].astype(str))
+    ids = neighbours["id"].astype(str)
+    info = info.reindex(ids)
+    return pd.DataFrame({
+        "Customer": ids.to_numpy(),
+        "Churn probability": info["churn_probability"].to_numpy(dtype=float),
+        "Segment": info["segment_name"].astype("string").fillna("Unassigned").to_numpy(),
+        "What happened": [outcome(v) for v in info[target].tolist()],
+        "Main reason": info["reason_1"].astype("string").to_numpy() if "reason_1" in info else None,
+        "Distance": neighbours["distance"].to_numpy(dtype=float),
+    })
+
+
+def target_list(rows: pd.DataFrame, *, id_column: str, value: Any, cost: float, save_rate: float) -> pd.DataFrame:
+    """The customers to contact, riskiest first: id, churn probability, risk band, value of keeping them,
+    expected benefit of the offer (probability × save rate × value − cost) and the three reasons.
+
+    `value` is one amount for everyone or a column of `rows` holding each customer's value."""
+    worth = rows[value].astype(float).clip(lower=0).fillna(0.0) if isinstance(value, str) \
+        else pd.Series(float(value), index=rows.index)
+    out = pd.DataFrame({id_column: rows[id_column], "churn_probability": rows["churn_probability"]})
+    if "risk_band" in rows:
+        out["risk_band"] = rows["risk_band"].astype("string")
+    out["value"] = worth.round(2)
+    out["expected_benefit"] = (rows["churn_probability"] * save_rate * worth - cost).round(2)
+    for name in ("reason_1", "reason_2", "reason_3"):
+        if name in rows:
+            out[name] = rows[name]
+    return out.reset_index(drop=True)

@@ -117,8 +117,11 @@ def risk_columns(id_column: str, shown: Sequence[str]) -> dict[str, Any]:
                                                              min_value=0, max_value=1),
         "risk_band": st.column_config.TextColumn("Risk band"),
         "segment_name": st.column_config.TextColumn("Segment", width="medium"),
-        "revenue_at_risk": st.column_config.NumberColumn("Revenue at risk", format="localized"),
+        "revenue_at_risk": st.column_config.NumberColumn(
+            "Revenue at risk", format="localized", help="Expected revenue lost: churn probability × revenue."),
         "reason_1": st.column_config.TextColumn("Main reason", width="large"),
+        "reason_2": st.column_config.TextColumn("Second reason", width="large"),
+        "reason_3": st.column_config.TextColumn("Third reason", width="large"),
     }
     config.update({c: label(c) for c in shown if c not in config})
     return config

@@ -6,17 +6,23 @@ tests write into the shared folder cannot change which run is the latest here.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from insight.explain import label
 from insight.runs import set_latest
 from insight.ui import format as fmt
 
@@ -165,7 +171,7 @@ def test_customer_page_explains_one_customer(monkeypatch: pytest.MonkeyPatch, ap
     assert metric(at, "Churn probability") == fmt.pct(chosen["churn_probability"])
     reasons = " ".join(m.value for m in at.markdown)
     assert chosen["reason_1"] in reasons
-    comparison = table_with(at, "Typical customer")
+    comparison = table_with(at, "All customers")
     assert len(comparison) == len(json.loads((demo_run / "manifest.json").read_text())["features"])
 
     at.text_input(key="customer_search").set_value("C0000").run()
@@ -303,3 +309,285 @@ def test_the_demo_button_builds_a_run(monkeypatch: pytest.MonkeyPatch, tmp_path:
     at.run()
     assert_clean(at, "after building the demo run")
     assert metric(at, "Customers") == "600"
+
+
+# ---------------------------------------------------------------------- explanations that lead to action
+
+
+@pytest.fixture()
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], Any]]:
+    """The data callables of the app's deferred download buttons, by file name, captured as Streamlit's
+    media file manager registers them (and still registered there): a browser's click runs exactly these.
+    AppTest has no other way to read a deferred download."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    captured: dict[str, Callable[[], Any]] = {}
+    register = MediaFileManager.add_deferred
+
+    def add_deferred(self: MediaFileManager, data_callable: Callable[[], Any], *args: Any, **kwargs: Any) -> str:
+        captured[kwargs.get("file_name") or str(args[2] if len(args) > 2 else "")] = data_callable
+        return register(self, data_callable, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return captured
+
+
+def open_page(monkeypatch: pytest.MonkeyPatch, runs: Path, run: Path, page: str, **params: str) -> AppTest:
+    at = new_app(monkeypatch, runs)
+    at.query_params["run"] = run.name
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert_clean(at, page)
+    return at
+
+
+def plotly_figure(at: AppTest, key: str) -> dict[str, Any]:
+    """The plotly JSON of the chart with widget key `key` (its id ends with the key)."""
+    for chart in at.get("plotly_chart"):
+        if chart.proto.id.endswith(key):
+            return json.loads(chart.proto.spec)
+    raise AssertionError(f"no chart {key!r}")
+
+
+def array(value: Any) -> np.ndarray:
+    """A plotly JSON array: a plain list, or plotly's typed-array encoding ({"dtype", "bdata"[, "shape"]})."""
+    if isinstance(value, dict) and "bdata" in value:
+        import base64
+
+        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return data.reshape([int(n) for n in str(shape).split(",")]) if shape else data
+    return np.asarray(value)
+
+
+def resign(run: Path, changed: str) -> None:
+    """Update a copied run's manifest after changing one of its files, as a new training would have written
+    it (the checksums then match again)."""
+    from insight.runs import MANIFEST_DIGEST, manifest_digest, sha256_of
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["files"][changed] = {"sha256": sha256_of(run / changed), "bytes": (run / changed).stat().st_size}
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
+    (run / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def test_risk_table_filters_by_main_reason_and_exports_parquet(monkeypatch: pytest.MonkeyPatch,
+                                                               app_runs: Path, demo_run: Path,
+                                                               downloads: dict) -> None:
+    frame = pd.read_parquet(demo_run / "customers.parquet")
+    reason = frame["top_reason"].value_counts().index[1]
+    at = open_page(monkeypatch, app_runs, demo_run, "pages/risk.py")
+    control = at.multiselect(key="filter_top_reason")
+    assert f"{label(reason)} ({(frame['top_reason'] == reason).sum():,})" in control.options  # readable
+    control.set_value([reason]).run()
+    assert_clean(at, "risk, main reason")
+    expected = frame[frame["top_reason"] == reason].sort_values(["churn_probability", "customer_id"],
+                                                                ascending=[False, True])
+    assert metric(at, "Customers shown") == fmt.count(len(expected))
+    table = table_with(at, "top_reason")
+    assert list(table.columns[:8]) == ["customer_id", "churn_probability", "risk_band", "revenue_at_risk",
+                                       "segment_name", "reason_1", "reason_2", "reason_3"]
+    assert set(table["top_reason"]) == {reason}
+
+    labels = [b.label for b in at.download_button]
+    assert f"Export {fmt.count(len(expected))} customers as Parquet" in labels
+    exported = pd.read_parquet(io.BytesIO(downloads[f"churn-risk-{demo_run.name}.parquet"]()))
+    assert list(exported.columns[:8]) == list(table.columns[:8])
+    assert sorted(exported.columns) == sorted(frame.columns)  # every column
+    pd.testing.assert_frame_equal(exported[list(frame.columns)].astype({"risk_band": str}),
+                                  expected.reset_index(drop=True).astype({"risk_band": str}),
+                                  check_dtype=False)
+    csv_rows = pd.read_csv(io.BytesIO(downloads[f"churn-risk-{demo_run.name}.csv"]()), encoding="utf-8-sig")
+    assert csv_rows["customer_id"].tolist() == expected["customer_id"].tolist()
+
+
+def test_csv_exports_neutralise_formulas(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, demo_run: Path,
+                                         downloads: dict) -> None:
+    """A customer id '=HYPERLINK("http://x","y")' reaches the CSV of the risk table and of the target list as
+    text: the cell starts with a single quote, so a spreadsheet does not run it."""
+    hostile = '=HYPERLINK("http://x","y")'
+    run = tmp_path / "runs" / demo_run.name
+    shutil.copytree(demo_run, run)
+    frame = pd.read_parquet(run / "customers.parquet")
+    riskiest = frame["churn_probability"].idxmax()
+    frame.loc[riskiest, "customer_id"] = hostile
+    frame.to_parquet(run / "customers.parquet", index=False)
+    resign(run, "customers.parquet")
+    set_latest(run.parent, run.name)
+
+    at = open_page(monkeypatch, run.parent, run, "pages/risk.py")
+    for name in (f"churn-risk-{run.name}.csv", f"target-list-{run.name}.csv"):
+        if name.startswith("target"):
+            at.switch_page("pages/targeting.py").run()
+            assert_clean(at, "targeting")
+        text = downloads[name]().decode("utf-8-sig")
+        cells = list(csv.reader(io.StringIO(text)))
+        assert cells[1][0] == "'" + hostile, name  # the riskiest customer, first
+        assert not any(c.startswith(("=", "+", "@", "\t", "\r")) for row in cells for c in row), name
+        assert pd.read_csv(io.StringIO(text))["customer_id"].iloc[0] == "'" + hostile
+
+
+def test_customer_page_compares_with_segment_and_lists_similar_customers(
+        monkeypatch: pytest.MonkeyPatch, app_runs: Path, demo_run: Path) -> None:
+    from insight.similar import nearest
+
+    frame = pd.read_parquet(demo_run / "customers.parquet")
+    chosen = frame.iloc[100]
+    at = open_page(monkeypatch, app_runs, demo_run, "pages/customer.py", customer=chosen["customer_id"])
+    profile = table_with(at, "Their segment").set_index("Feature")
+    members = frame[frame["segment_id"] == chosen["segment_id"]]
+    assert profile.loc["Seats", "Their segment"] == fmt_value(members["seats"].median())
+    assert profile.loc["Seats", "All customers"] == fmt_value(frame["seats"].median())
+
+    latent = pd.read_parquet(demo_run / "latent.parquet")
+    row = int(np.flatnonzero(latent["customer_id"] == chosen["customer_id"])[0])
+    idx, _ = nearest(latent.filter(like="z").to_numpy(dtype=np.float32), row, 10)
+    expected = latent["customer_id"].iloc[idx].tolist()
+    similar = table_with(at, "What happened")
+    assert similar["Customer"].tolist() == expected
+    truth = frame.set_index("customer_id").loc[expected]
+    assert similar["What happened"].tolist() == ["Churned" if y == 1 else "Stayed" for y in truth["churned"]]
+    assert similar["Churn probability"].to_numpy() == pytest.approx(truth["churn_probability"].to_numpy())
+
+
+def fmt_value(value: float) -> str:
+    from insight.figures import display_value
+
+    return display_value(float(value), "numeric")
+
+
+def test_what_if_rescores_the_edited_customer_as_the_model_does(monkeypatch: pytest.MonkeyPatch,
+                                                                app_runs: Path, demo_run: Path) -> None:
+    """The planted mechanism: professionals' support trouble drives churn. Editing the tickets, resolution
+    time and satisfaction of such a customer raises their risk, by exactly what the saved model says."""
+    from insight.runs import open_run
+    from insight.scoring import SavedChurnModel
+    from insight.whatif import what_if
+
+    frame = pd.read_parquet(demo_run / "customers.parquet")
+    pros = frame[frame["plan"].isin(["Pro", "Studio"]) & (frame["support_tickets_90d"] <= 1)]
+    chosen = pros.sort_values("churn_probability").iloc[len(pros) // 2]
+    at = open_page(monkeypatch, app_runs, demo_run, "pages/customer.py", customer=chosen["customer_id"])
+    edits = {"support_tickets_90d": 12.0, "avg_resolution_hours": 120.0, "csat_score": 1.0}
+    for name, value in edits.items():
+        at.number_input(key=f"whatif_in_{name}").set_value(value)
+    next(b for b in at.button if b.label == "Score the edited customer").click().run()
+    assert_clean(at, "what-if")
+
+    expected = what_if(SavedChurnModel.from_run(open_run(demo_run)), chosen, edits)
+    assert metric(at, "Churn probability after the edits") == fmt.pct(expected["churn_probability"])
+    assert expected["churn_probability"] > chosen["churn_probability"] + 0.05  # the planted direction
+    shown = " ".join(m.value for m in at.markdown)
+    assert expected["reason_1"] in shown and "Support tickets 90d 1 → 12" in shown or \
+        "Support tickets 90d 0 → 12" in shown
+    waterfall = plotly_figure(at, "whatif_waterfall")
+    assert array(waterfall["data"][0]["x"])[-1] == pytest.approx(expected["churn_score"])
+
+
+def test_suggestion_is_the_models_best_single_change(monkeypatch: pytest.MonkeyPatch, app_runs: Path,
+                                                     demo_run: Path) -> None:
+    from insight.demo import ACTIONABLE
+    from insight.figures import display_value
+    from insight.runs import open_run
+    from insight.scoring import SavedChurnModel
+    from insight.whatif import suggest, what_if
+
+    frame = pd.read_parquet(demo_run / "customers.parquet")
+    saved = SavedChurnModel.from_run(open_run(demo_run))
+    chosen = frame.sort_values(["churn_probability", "customer_id"], ascending=[False, True]).iloc[0]
+    at = open_page(monkeypatch, app_runs, demo_run, "pages/customer.py", customer=chosen["customer_id"])
+    assert at.multiselect(key="whatif_levers").value == list(ACTIONABLE)
+    at.button(key="whatif_suggest").click().run()
+    assert_clean(at, "suggestion")
+    found = suggest(saved, chosen, list(ACTIONABLE), population=frame)
+    assert found is not None
+    after = what_if(saved, chosen, {found.feature: found.proposed})["churn_probability"]
+    assert found.probability_after == pytest.approx(after, abs=1e-12)
+    role = "boolean" if found.feature == "auto_renew" else None
+    assert [s.value for s in at.success] == [
+        f"**Change {label(found.feature)} from {display_value(found.current, role)} to "
+        f"{display_value(found.proposed, role)}**: risk {fmt.pct(found.probability_before)} → {fmt.pct(after)} "
+        f"({found.drop_points:.1f} points lower)."]
+
+
+def test_telco_customers_get_suggestions_once_levers_are_chosen(monkeypatch: pytest.MonkeyPatch,
+                                                                app_runs: Path, telco_run: Path) -> None:
+    frame = pd.read_parquet(telco_run / "customers.parquet")
+    chosen = frame[frame["Contract"] == "Month-to-month"].sort_values("churn_probability").iloc[-1]
+    at = open_page(monkeypatch, app_runs, telco_run, "pages/customer.py", customer=chosen["customerID"])
+    assert at.multiselect(key="whatif_levers").value == []  # Telco declares no actionable features
+    assert at.button(key="whatif_suggest").disabled
+    assert "Contract" in at.multiselect(key="whatif_levers").options
+    at.multiselect(key="whatif_levers").set_value(["Contract"]).run()
+    at.button(key="whatif_suggest").click().run()
+    assert_clean(at, "telco suggestion")
+    assert at.success and at.success[0].value.startswith("**Change Contract from Month-to-month to ")
+
+
+def test_drivers_dependence_for_a_chosen_feature_and_segment(monkeypatch: pytest.MonkeyPatch, app_runs: Path,
+                                                             demo_run: Path) -> None:
+    frame = pd.read_parquet(demo_run / "customers.parquet")
+    shap = pd.read_parquet(demo_run / "shap.parquet")
+    segment = int(frame["segment_id"].value_counts().index[-1])
+    members = frame[frame["segment_id"] == segment]
+    at = open_page(monkeypatch, app_runs, demo_run, "pages/drivers.py")
+    assert at.segmented_control(key="drivers_scope").options == ["All customers", "One segment"]
+    at.segmented_control(key="drivers_scope").set_value("One segment").run()
+    at.selectbox(key="drivers_segment").set_value(segment).run()
+    at.selectbox(key="drivers_feature").set_value("monthly_fee").run()
+    assert_clean(at, "drivers, segment scope")
+
+    importance = plotly_figure(at, "drivers_importance")["data"][0]
+    in_segment = shap[shap["customer_id"].isin(members["customer_id"])]
+    top = in_segment.drop(columns=["customer_id", "base_value"]).abs().mean().sort_values().tail(len(array(importance["x"])))
+    assert array(importance["x"]) == pytest.approx(top.to_numpy())  # the segment's own importance
+    dependence = plotly_figure(at, "drivers_dependence")
+    assert "monthly fee" in dependence["layout"]["title"]["text"]
+    points = sum(len(array(t["x"])) for t in dependence["data"])
+    assert points == int(members["monthly_fee"].notna().sum())  # every customer of the small segment
+
+
+def test_drivers_can_explain_the_risk_tables_filter(monkeypatch: pytest.MonkeyPatch, app_runs: Path,
+                                                    demo_run: Path) -> None:
+    frame = pd.read_parquet(demo_run / "customers.parquet")
+    at = open_page(monkeypatch, app_runs, demo_run, "pages/risk.py")
+    at.pills(key="filter_bands").set_value(["very high"]).run()
+    at.switch_page("pages/drivers.py").run()
+    at.segmented_control(key="drivers_scope").set_value("Risk-table filter").run()
+    assert_clean(at, "drivers, risk filter scope")
+    beeswarm = plotly_figure(at, "drivers_beeswarm")
+    dots = sum(len(array(t["x"])) for t in beeswarm["data"])
+    features = len(array(beeswarm["layout"]["yaxis"]["tickvals"]))
+    assert dots == features * int((frame["risk_band"].astype(str) == "very high").sum())
+
+
+def test_targeting_recommends_the_best_cut(monkeypatch: pytest.MonkeyPatch, app_runs: Path, demo_run: Path,
+                                           downloads: dict) -> None:
+    from insight.targeting import OfferEconomics, benefit_curve, best_cut
+
+    frame = pd.read_parquet(demo_run / "customers.parquet").sort_values(
+        ["churn_probability", "customer_id"], ascending=[False, True])
+    at = open_page(monkeypatch, app_runs, demo_run, "pages/targeting.py")
+    value = frame["predicted_revenue_next_12m"].clip(lower=0)
+    assert at.number_input(key="target_value").value == pytest.approx(round(value.mean(), 2))
+    at.number_input(key="target_cost").set_value(40.0)
+    at.slider(key="target_save_rate").set_value(25)
+    at.number_input(key="target_value").set_value(300.0).run()
+    assert_clean(at, "targeting")
+    p = frame["churn_probability"].to_numpy()
+    k = best_cut(benefit_curve(p, None, OfferEconomics(cost_per_contact=40, save_rate=0.25,
+                                                       value_per_customer=300)))
+    assert 0 < k < len(frame)
+    assert metric(at, "Customers to contact") == fmt.count(k)
+    export = pd.read_csv(io.BytesIO(downloads[f"target-list-{demo_run.name}.csv"]()), encoding="utf-8-sig")
+    assert export["customer_id"].tolist() == frame["customer_id"].head(k).tolist()
+    assert list(export.columns) == ["customer_id", "churn_probability", "risk_band", "value", "expected_benefit",
+                                    "reason_1", "reason_2", "reason_3"]
+    assert (export["value"] == 300).all() and export["reason_1"].notna().all()
+
+    at.toggle(key="target_own_value").set_value(True).run()
+    assert_clean(at, "targeting, own values")
+    own = best_cut(benefit_curve(p, value.to_numpy(), OfferEconomics(cost_per_contact=40, save_rate=0.25)))
+    assert metric(at, "Customers to contact") == fmt.count(own)

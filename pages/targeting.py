@@ -1,0 +1,86 @@
+"""Targeting: whom to offer a retention deal. Expected net benefit by how many of the riskiest customers are
+contacted, the best cut, and that target list with its reasons as CSV."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from insight import figures
+from insight.explain import label
+from insight.export import csv_bytes
+from insight.targeting import OfferEconomics, benefit_curve, best_cut
+from insight.ui import format as fmt
+from insight.ui import loaders, shell, tables, widgets
+
+PREVIEW = 20
+
+with shell.page("Targeting") as active:
+    store = active.store
+    widgets.page_header(
+        "Targeting",
+        "Whom to contact with a retention offer: the riskiest customers first, as many as the offer pays for. "
+        "Set what the offer costs, how many churners it keeps and what a kept customer is worth.")
+    ranked = loaders.probability_and_value(active.key, active)
+    value_column = store.value_column
+    own = ranked["value"].to_numpy(dtype=float) if value_column else None
+    typical = float(ranked["value"].mean()) if value_column else 100.0
+
+    cost_col, rate_col, value_col = st.columns(3)
+    cost = cost_col.number_input("Cost per offer", min_value=0.0, value=round(typical / 10, 2), step=1.0,
+                                 key="target_cost", help="What one contact costs: the discount, the call, "
+                                                         "the gift.")
+    save_rate = rate_col.slider("Share of contacted churners it saves", min_value=0, max_value=100, value=30,
+                                step=1, format="%d %%", key="target_save_rate") / 100
+    each = value_column is not None and value_col.toggle(
+        f"Each customer's own {label(value_column).lower()}", key="target_own_value",
+        help="Value every customer by their own predicted revenue instead of one amount for all.")
+    value = value_col.number_input("Value of a saved customer", min_value=0.0, value=round(typical, 2),
+                                   step=10.0, key="target_value", disabled=each)
+    if value_column:
+        st.caption(f"The default value is the mean {label(value_column).lower()} over all customers "
+                   f"({fmt.amount(typical)}); the default cost a tenth of it. Adjust both to your offer.")
+    else:
+        st.caption("This run has no revenue column: enter what keeping one customer is worth to you.")
+
+    economics = OfferEconomics(cost_per_contact=float(cost), save_rate=float(save_rate),
+                               value_per_customer=None if each else float(value))
+    curve = benefit_curve(ranked["churn_probability"].to_numpy(dtype=float), own if each else None, economics)
+    k = best_cut(curve)
+    best = curve.iloc[k]
+    widgets.metric_row([
+        widgets.Metric("Customers to contact", fmt.count(k), f"{fmt.pct(k / max(1, len(ranked)))} of all "
+                                                             "customers, riskiest first."),
+        widgets.Metric("Expected customers saved", fmt.count(best["expected_saved"]),
+                       "Sum of churn probability × save rate over the contacted customers."),
+        widgets.Metric("Expected value saved", fmt.amount(best["expected_value_saved"])),
+        widgets.Metric("Cost of the offers", fmt.amount(best["cost"])),
+        widgets.Metric("Expected net benefit", fmt.amount(best["net_benefit"])),
+    ])
+    st.plotly_chart(figures.benefit_curve_figure(curve, best=k), key="target_curve")
+    st.caption("Contacting one more customer pays while their expected saving (churn probability × save rate "
+               "× value) exceeds the offer's cost; the curve peaks where it stops paying.")
+
+    if k == 0:
+        st.info("At these figures no offer pays for itself: lower the cost or raise the save rate or value.")
+        st.stop()
+    columns = [active.id_column, "churn_probability", "risk_band", *([value_column] if value_column else []),
+               "reason_1", "reason_2", "reason_3"]
+    columns = [c for c in dict.fromkeys(columns) if c in store.column_types]
+
+    def target_rows(limit: int) -> pd.DataFrame:
+        rows = store.risk_table(columns=columns, limit=limit)
+        return tables.target_list(rows, id_column=active.id_column, value=value_column if each else value,
+                                  cost=float(cost), save_rate=float(save_rate))
+
+    st.subheader(f"The {fmt.count(k)} customers to contact")
+    st.dataframe(target_rows(min(k, PREVIEW)), hide_index=True, key="target_preview", column_config={
+        "churn_probability": st.column_config.ProgressColumn("Churn probability", format="percent",
+                                                             min_value=0, max_value=1),
+        "expected_benefit": st.column_config.NumberColumn("Expected benefit", format="localized")})
+    st.caption(f"The first {fmt.count(min(k, PREVIEW))} of the list, riskiest first; the export holds all "
+               f"{fmt.count(k)} with their reasons.")
+    st.download_button(f"Export the {fmt.count(k)} customers as CSV", data=lambda: csv_bytes(target_rows(k)),
+                       key="target_export", file_name=f"target-list-{active.id}.csv", mime="text/csv",
+                       icon=":material/download:", help="Cells a spreadsheet could run as a formula are "
+                                                        "prefixed with a single quote.")
