@@ -1,4 +1,4 @@
-"""The `insight` command: demo-data, train, evaluate, demo, runs, serve."""
+"""The `insight` command: demo-data, train, evaluate, demo, score, runs, serve."""
 
 from __future__ import annotations
 
@@ -198,6 +198,68 @@ def runs_verify(run: Annotated[str, typer.Argument(help="Run id, id prefix, fold
             typer.echo(f"FAIL {path.name}: {p}", err=True)
         raise typer.Exit(1)
     typer.echo(f"OK {path.name}: every file matches its checksum")
+
+
+@app.command("score")
+def score_command(
+    run: Annotated[str, typer.Argument(help="Run id, id prefix, folder, or 'latest'.")],
+    data: Annotated[Path, typer.Argument(help="A Parquet file, a folder of Parquet files (one partition each) "
+                                              "or a CSV file (one partition).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the scores: part.<i>.parquet per input "
+                                                    "partition.")],
+    engine: Annotated[str, typer.Option("--engine", help="local: partition by partition in this process; "
+                                                         "dask: on a Dask cluster.")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler "
+                                                                     "(tcp://host:8786); default: a "
+                                                                     "LocalCluster.")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="LocalCluster worker processes (one thread "
+                                                           "each).")] = 2,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.")] = False,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Score customers with a saved run: churn probability, risk band, reasons, latent, segment, map position.
+
+    Writes one Parquet file per input partition into --out with the columns: the run's id column,
+    churn_probability, risk_band, reason_1..reason_3, segment_id, segment_name, x, y, z0..zK (the latent).
+    Both engines give identical results for the same partitions. The run's checksums are verified first;
+    the output is written to a temporary folder and renamed into place when complete. With --scheduler,
+    the workers must see the run, DATA and --out at the same paths.
+
+    Input: the id column and every feature column the run was trained on must be present (extra columns
+    are ignored; a column may be empty). Blank values are missing. A value that cannot be read as its
+    column's type (a number, yes/no, a date) is an error naming the column and an example. Categories not
+    seen in training are scored as "Other" when training pooled rare categories into "Other", else as
+    missing, and are counted in a warning. Errors in the input exit with status 2; a damaged run with 1.
+    """
+    from insight.batch_scoring import ENGINES, score_dataset
+    from insight.runs import find_run, resolve_runs_dir
+
+    if engine not in ENGINES:
+        _fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
+    if workers < 1:
+        _fail("--workers must be at least 1.")
+    if scheduler and engine != "dask":
+        _fail("--scheduler needs --engine dask.")
+    try:
+        path = find_run(resolve_runs_dir(runs_dir), run)
+    except RunError as e:
+        _fail(str(e), code=1)
+    if engine == "dask":  # Dask's INFO lines and slow-shutdown warnings drown the progress; -v shows them
+        import distributed  # noqa: F401 - it sets its loggers' levels on import
+
+        logging.getLogger("distributed").setLevel(logging.INFO if log.getEffectiveLevel() <= logging.INFO
+                                                  else logging.ERROR)
+    typer.echo(f"scoring {data} with run {path.name} ({engine} engine)", err=True)
+    try:
+        with _progress() as report:
+            result = score_dataset(path, data, out, engine=engine, scheduler=scheduler, workers=workers,
+                                   overwrite=overwrite, progress=report)
+    except InputError as e:
+        _fail(str(e))
+    except RunError as e:
+        _fail(str(e), code=1)
+    typer.echo(f"scored {result.rows:,} customers in {result.partitions} partition(s) into {result.out} "
+               f"({result.engine}, {result.seconds:.1f} s)")
 
 
 def _train(data: str, spec: object, *, runs_dir: Path | None, seed: int, truth: Path | None = None,

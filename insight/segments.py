@@ -46,8 +46,7 @@ def project(latent: np.ndarray, *, config: SegmentConfig, seed: int = 0) -> Proj
     import umap
 
     n = len(latent)
-    rng = np.random.default_rng(seed)
-    fit_rows = np.sort(rng.choice(n, size=min(n, config.fit_sample), replace=False))
+    fit_rows = fit_sample_rows(n, sample=config.fit_sample, seed=seed)
     started = time.perf_counter()
     neighbours = min(config.n_neighbors, len(fit_rows) - 1)
     sample = latent[fit_rows]
@@ -72,6 +71,13 @@ def project(latent: np.ndarray, *, config: SegmentConfig, seed: int = 0) -> Proj
     log.info("UMAP: %d rows (%d fitted) in %.1f s, trustworthiness %.3f", n, len(fit_rows), seconds,
              info["trustworthiness"])
     return Projection(xy=xy, fit_rows=fit_rows, info=info)
+
+
+def fit_sample_rows(n: int, *, sample: int, seed: int) -> np.ndarray:
+    """The rows (sorted) UMAP is fitted on among `n` customers; the same rows for the same n, sample and seed,
+    so a saved run's fitted sample can be found again when new customers are placed on its map."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=min(n, sample), replace=False))
 
 
 def place_by_neighbours(fitted_latent: np.ndarray, fitted_xy: np.ndarray, latent: np.ndarray, *,
@@ -180,20 +186,31 @@ def _absorb_small(z: np.ndarray, labels: np.ndarray, min_share: float) -> np.nda
 
 def _assign_by_neighbours(latent: np.ndarray, labels: np.ndarray, fitted: np.ndarray) -> np.ndarray:
     """Label every customer without a segment by a vote of its nearest labelled neighbours."""
-    from sklearn.neighbors import KNeighborsClassifier
-
     known = fitted[labels[fitted] != UNASSIGNED]
     todo = np.flatnonzero(labels == UNASSIGNED)
     if len(known) < NEIGHBOURS or len(todo) == 0:
         return labels
-    knn = KNeighborsClassifier(n_neighbors=NEIGHBOURS).fit(latent[known], labels[known])
     out = labels.copy()
-    for start in range(0, len(todo), 50_000):
-        chunk = todo[start:start + 50_000]
-        proba = knn.predict_proba(latent[chunk])
+    out[todo] = vote_by_neighbours(latent[known], labels[known], latent[todo])
+    return out
+
+
+def vote_by_neighbours(known_latent: np.ndarray, known_labels: np.ndarray, latent: np.ndarray) -> np.ndarray:
+    """The segment of each row of `latent` by a vote of its NEIGHBOURS nearest labelled customers; rows whose
+    neighbours disagree (no segment above MIN_AGREEMENT) stay UNASSIGNED. Used for customers outside the
+    fitted sample, in training and when a saved run scores new customers."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    out = np.full(len(latent), UNASSIGNED, dtype=np.int64)
+    if len(known_latent) < NEIGHBOURS or len(latent) == 0:
+        return out
+    knn = KNeighborsClassifier(n_neighbors=NEIGHBOURS).fit(known_latent, known_labels)
+    for start in range(0, len(latent), 50_000):
+        chunk = latent[start:start + 50_000]
+        proba = knn.predict_proba(chunk)
         best = proba.argmax(axis=1)
         confident = proba[np.arange(len(chunk)), best] > MIN_AGREEMENT
-        out[chunk] = np.where(confident, knn.classes_[best], UNASSIGNED)
+        out[start:start + len(chunk)] = np.where(confident, knn.classes_[best], UNASSIGNED)
     return out
 
 
