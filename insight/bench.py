@@ -1,5 +1,9 @@
 """Benchmarks that print measured figures (never estimates): `python -m insight.bench --help`.
 
+    python -m insight.bench [pipeline] [--sizes 10000 100000 1000000]
+        demo data at each size trained end to end (insight.bench_pipeline): wall seconds and peak memory per
+        stage, and exact SHAP by LightGBM's pred_contrib against insight.treeshap on the same rows.
+
     python -m insight.bench projection --rows 100000
         demo customers -> multi-task latent -> UMAP map of every customer: wall seconds of the projection
         and its trustworthiness (scikit-learn, n_neighbors=10, on a 5,000-customer sample).
@@ -24,6 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from insight.bench_pipeline import DEFAULT_SIZES, SHAP_COMPARE_ROWS, pipeline_benchmark, print_pipeline, run_one
 
 
 def projection_benchmark(rows: int, seed: int = 0) -> dict[str, Any]:
@@ -234,7 +240,22 @@ def _print_risk_table(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m insight.bench", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="name", required=True)
+    sub = parser.add_subparsers(dest="name")
+    pipe = sub.add_parser("pipeline", help="(the default) demo data trained end to end at several sizes: seconds "
+                                           "and peak memory per stage; exact SHAP speed-up")
+    pipe.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES), help="customers per run")
+    pipe.add_argument("--seed", type=int, default=0)
+    pipe.add_argument("--compare-rows", type=int, default=SHAP_COMPARE_ROWS,
+                      help="rows explained both ways (pred_contrib and insight.treeshap)")
+    pipe.add_argument("--threads", type=int, help="threads for training and SHAP (default: every core)")
+    pipe.add_argument("--json", help="also write the figures to this JSON file")
+    one = sub.add_parser("pipeline-one")  # one size in this process (pipeline starts one per size)
+    one.add_argument("--rows", type=int, required=True)
+    one.add_argument("--seed", type=int, default=0)
+    one.add_argument("--compare-rows", type=int, default=SHAP_COMPARE_ROWS)
+    one.add_argument("--threads", type=int)
+    one.add_argument("--work", type=Path, required=True)
+    one.add_argument("--json", required=True)
     proj = sub.add_parser("projection", help="UMAP projection of every customer: seconds and trustworthiness")
     proj.add_argument("--rows", type=int, default=100_000)
     proj.add_argument("--seed", type=int, default=0)
@@ -246,9 +267,19 @@ def main(argv: list[str] | None = None) -> int:
                                                f"{SOURCE_ROWS:,} demo customers)")
     risk.add_argument("--data-dir", type=Path, help="keep the scaled run's tables here and reuse them next time")
     risk.add_argument("--json", help="also write the figures to this JSON file")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["pipeline", *argv]
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    if args.name == "risk-table":
+    if args.name == "pipeline-one":
+        result = run_one(args.rows, seed=args.seed, work=args.work, compare_rows=args.compare_rows,
+                         threads=args.threads)
+    elif args.name == "pipeline":
+        result = pipeline_benchmark(tuple(args.sizes), seed=args.seed, compare_rows=args.compare_rows,
+                                    threads=args.threads)
+        print_pipeline(result)
+    elif args.name == "risk-table":
         result = risk_table_benchmark(args.rows, args.seed, source=args.run, data_dir=args.data_dir)
         _print_risk_table(result)
     else:
@@ -258,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)
+    if args.name == "pipeline":
+        return 0 if all("error" not in s for s in result["sizes"]) else 1
     return 0 if result.get("within_budget", True) else 1
 
 
