@@ -1,11 +1,16 @@
-"""Binary-classification metrics and curves: ROC, PR, calibration, gains and lift."""
+"""Binary-classification metrics and curves: ROC, PR, calibration, gains and lift; the confusion matrix at
+a threshold; several models side by side; the multi-task network's auxiliary heads against the training
+mean."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> float:
@@ -97,6 +102,8 @@ def lift_frame(y: np.ndarray, p: np.ndarray, *, groups: int = 10) -> pd.DataFram
 
 
 def confusion_at(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Counts tp, fp, fn, tn when customers with `p` >= `threshold` are flagged, with precision and recall
+    (NaN when nobody is flagged / there are no churners)."""
     y, pred = np.asarray(y).astype(int), (np.asarray(p) >= threshold).astype(int)
     tp, fp = int(((pred == 1) & (y == 1)).sum()), int(((pred == 1) & (y == 0)).sum())
     fn, tn = int(((pred == 0) & (y == 1)).sum()), int(((pred == 0) & (y == 0)).sum())
@@ -119,8 +126,8 @@ def threshold_report(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str
     """The confusion matrix when customers with `p` >= `threshold` are flagged, with its rates.
 
     Counts tp, fp, fn, tn; n, churners, stayers and flagged; share_flagged; precision, recall (= tpr), fpr,
-    tnr (specificity), fnr, accuracy and f1. A rate whose denominator is zero is NaN (no churners: no
-    recall; nobody flagged: no precision).
+    tnr (specificity), fnr, accuracy and f1 (2 tp / (2 tp + fp + fn), as scikit-learn). A rate whose
+    denominator is zero is NaN (no churners: no recall; nobody flagged: no precision).
     """
     c = confusion_at(y, p, threshold)
     tp, fp, fn, tn = c["tp"], c["fp"], c["fn"], c["tn"]
@@ -130,7 +137,7 @@ def threshold_report(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str
         return a / b if b else float("nan")
 
     precision, recall = ratio(tp, flagged), ratio(tp, churners)
-    f1 = ratio(2 * precision * recall, precision + recall) if flagged and churners else float("nan")
+    f1 = ratio(2 * tp, 2 * tp + fp + fn)  # = 2PR / (P + R) where both are defined; 0 when none is caught
     return {"threshold": float(threshold), "tp": tp, "fp": fp, "fn": fn, "tn": tn, "n": n,
             "churners": churners, "stayers": stayers, "flagged": flagged, "share_flagged": ratio(flagged, n),
             "precision": precision, "recall": recall, "tpr": recall, "fpr": ratio(fp, stayers),
@@ -166,36 +173,62 @@ def head_kinds(multitask: dict[str, dict[str, Any]], *, target: str) -> dict[str
     return kinds
 
 
-def head_baselines(frame: pd.DataFrame, kinds: dict[str, str], train_means: dict[str, float]
+def aux_head_metrics(y: np.ndarray, pred: np.ndarray, *, kind: str, train_mean: float | None
+                     ) -> dict[str, Any]:
+    """One auxiliary head on held-out customers, against predicting the training mean.
+
+    Regression: `regression_metrics` (R² of the head and of the training mean). Binary: `binary_metrics`, the
+    ROC AUC of the training mean (0.5: a constant ranks nobody above anybody) and its Brier score. Both:
+    `beats_train_mean`, True when the head ranks (binary) or predicts (regression) better, None when it
+    cannot be told (no training mean, fewer than two customers, or one class only).
+    """
+    y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float)
+    mean = float("nan") if train_mean is None else float(train_mean)
+    if kind == "regression":
+        if len(y) < 2:
+            return {"r2": float("nan"), "r2_of_train_mean": float("nan"), "mae": float("nan"),
+                    "n": int(len(y)), "beats_train_mean": None}
+        m: dict[str, Any] = regression_metrics(y, pred, mean)
+        m["beats_train_mean"] = None if np.isnan(m["r2_of_train_mean"]) or np.isnan(m["r2"]) \
+            else bool(m["r2"] > m["r2_of_train_mean"])
+        return m
+    if kind != "binary":
+        raise ValueError(f"kind must be 'regression' or 'binary', not {kind!r}")
+    if len(y) == 0:
+        return {"roc_auc": float("nan"), "roc_auc_of_train_mean": 0.5, "n": 0, "beats_train_mean": None}
+    m = binary_metrics(y, pred)
+    m["roc_auc_of_train_mean"] = 0.5
+    m["brier_of_train_mean"] = float(np.mean((y - mean) ** 2))
+    m["beats_train_mean"] = None if np.isnan(m["roc_auc"]) else bool(m["roc_auc"] > 0.5)
+    return m
+
+
+def head_baselines(frame: pd.DataFrame, kinds: dict[str, str], train_means: dict[str, float | None]
                    ) -> pd.DataFrame:
     """Does each auxiliary head beat predicting the training mean, on these customers?
 
     `frame` holds each target and its head's prediction (`predicted_<target>`). Regression heads: the head's
     R² against the R² of the training mean (the head wins when its squared error is smaller). Binary heads:
-    the head's ROC AUC against 0.5, what any constant such as the training mean scores. One row per head:
-    target, kind, measure, model, baseline, beats (None when it cannot be told: fewer than two known values,
-    or one class only), n.
+    the head's ROC AUC against 0.5, what any constant such as the training mean scores. One row per head
+    (heads missing from `frame` are left out): target, kind, measure, model, baseline, beats (None when it
+    cannot be told: fewer than two known values, no training mean, or one class only), n.
     """
     rows = []
     for name, kind in kinds.items():
         predicted = f"predicted_{name}"
         if name not in frame or predicted not in frame:
+            log.info("head %s: no %s / %s column among the test customers", name, name, predicted)
             continue
         y = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
         pred = pd.to_numeric(frame[predicted], errors="coerce").to_numpy(dtype=float)
         known = ~np.isnan(y) & ~np.isnan(pred)
-        y, pred = y[known], pred[known]
-        model = baseline = float("nan")
+        mean = train_means.get(name)
+        m = aux_head_metrics(y[known], pred[known], kind=kind,
+                             train_mean=None if mean is None else float(mean))
         if kind == "regression":
-            measure = "R²"
-            if len(y) >= 2 and name in train_means:
-                m = regression_metrics(y, pred, float(train_means[name]))
-                model, baseline = m["r2"], m["r2_of_train_mean"]
+            row = {"measure": "R²", "model": m["r2"], "baseline": m["r2_of_train_mean"]}
         else:
-            measure, baseline = "ROC AUC", 0.5
-            if len(np.unique(y)) == 2:
-                model = binary_metrics(y, pred)["roc_auc"]
-        beats = None if np.isnan(model) or np.isnan(baseline) else bool(model > baseline)
-        rows.append({"target": name, "kind": kind, "measure": measure, "model": model, "baseline": baseline,
-                     "beats": beats, "n": int(len(y))})
+            row = {"measure": "ROC AUC", "model": m["roc_auc"], "baseline": m["roc_auc_of_train_mean"]}
+        rows.append({"target": name, "kind": kind, **row, "beats": m["beats_train_mean"],
+                     "n": int(known.sum())})
     return pd.DataFrame(rows, columns=["target", "kind", "measure", "model", "baseline", "beats", "n"])

@@ -227,8 +227,9 @@ def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_
 
 def evaluation(y: np.ndarray, probability: np.ndarray, heads: dict[str, np.ndarray], data: pd.DataFrame,
                spec: DataSpec, splits: Splits, tasks: list[Any]) -> dict[str, Any]:
-    """Held-out metrics of both models; LightGBM's test metrics come first (the model of record)."""
-    from insight.metrics import binary_metrics, regression_metrics
+    """Held-out metrics of both models; LightGBM's test metrics come first (the model of record). Each
+    auxiliary head is measured against predicting its training mean (`insight.metrics.aux_head_metrics`)."""
+    from insight.metrics import aux_head_metrics, binary_metrics
 
     test, train = splits.test, splits.train
     out: dict[str, Any] = {
@@ -239,11 +240,11 @@ def evaluation(y: np.ndarray, probability: np.ndarray, heads: dict[str, np.ndarr
     for task in tasks[1:]:
         values = data[task.name].to_numpy(dtype=np.float64)
         known = test[~np.isnan(values[test])]
-        if task.kind == "binary":
-            out["multitask"][task.name] = binary_metrics(values[known], heads[task.name][known])
-        else:
-            train_mean = float(np.nanmean(values[train]))
-            out["multitask"][task.name] = regression_metrics(values[known], heads[task.name][known], train_mean)
+        seen = values[train][~np.isnan(values[train])]
+        train_mean = float(seen.mean()) if seen.size else None
+        kind = "binary" if task.kind == "binary" else "regression"
+        out["multitask"][task.name] = aux_head_metrics(values[known], heads[task.name][known], kind=kind,
+                                                       train_mean=train_mean)
     return out
 
 

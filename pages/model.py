@@ -1,66 +1,118 @@
 """Model quality: how well the churn model ranks and how far its probabilities can be trusted, measured on
-held-out test customers the model never saw."""
+held-out test customers the models never saw: overall or in one segment, at a threshold the user picks, next
+to the multi-task network's churn head and the logistic baseline."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from insight import figures
+from insight.metrics import binary_metrics, compare_models, head_baselines, head_kinds, threshold_report
 from insight.ui import format as fmt
 from insight.ui import loaders, shell, tables, widgets
 from insight.ui.widgets import Metric
 
-SCORES = ("ROC AUC", "PR AUC", "Log loss", "Brier", "ECE", "Churn rate", "R² (model)", "R² (training mean)")
+MODELS = {"churn_probability": "LightGBM (the model of record)",
+          "mt_churn_probability": "Multi-task network, churn head",
+          "logistic_churn_probability": "Logistic regression (baseline)"}
+NUMBER = {**{c: st.column_config.NumberColumn(format="%.3f")
+             for c in ("ROC AUC", "PR AUC", "Log loss", "Brier", "Head", "Training mean")},
+          **{c: st.column_config.NumberColumn(format="percent")
+             for c in ("ECE", "Precision", "Recall", "Share flagged")}}
 
 with shell.page("Model quality") as active:
-    metrics, test = active.manifest.get("metrics", {}), active.test_metrics
     widgets.page_header(
         "Model quality",
         "Measured on held-out test customers: they were set aside before training, so these figures show how "
-        "the model does on customers it has not seen.")
-    widgets.metric_row([
-        Metric("ROC AUC", fmt.score(test.get("roc_auc")),
-               "Chance that a random churner ranks above a random stayer (0.5: a coin toss, 1: perfect)."),
-        Metric("PR AUC", fmt.score(test.get("pr_auc")),
-               "Average precision; random targeting would score the churn rate, "
-               f"{fmt.pct(test.get('positive_rate'))}."),
-        Metric("Calibration error (ECE)", fmt.pct(test.get("ece")),
-               "Average gap between the predicted probability and the observed churn rate; lower is better."),
-        Metric("Brier score", fmt.score(test.get("brier")),
-               "Mean squared error of the probabilities; lower is better."),
-        Metric("Test customers", fmt.count(test.get("n"))),
-    ])
-
-    rows = loaders.test_rows(active.key, active)
-    if rows.empty or rows["y"].nunique() < 2:
-        st.warning("The test set has too few churners and stayers to draw curves.")
+        "the models do on customers they have not seen.")
+    kinds = head_kinds(active.manifest.get("metrics", {}).get("multitask", {}), target=active.target)
+    frame = loaders.test_frame(active.key, tuple(kinds), active)
+    names = {int(s["id"]): str(s["name"]) for s in active.segments}
+    sizes = frame["segment_id"].value_counts()
+    scope = st.selectbox(
+        "Test customers", [None, *names], key="model_scope",
+        format_func=lambda s: f"All test customers ({fmt.count(len(frame))})" if s is None
+        else f"{names[s]} ({fmt.count(sizes.get(s, 0))} test customers)",
+        help="Restrict every curve, score and the confusion matrix to the test customers of one segment.")
+    rows = frame if scope is None else frame[frame["segment_id"] == scope]
+    if rows.empty:
+        st.info("This run has no held-out test customers with a known outcome to measure the models on."
+                if scope is None else f"No held-out test customer belongs to the segment {names[scope]}: it is "
+                "too small to be measured on its own. Pick another segment or all test customers.",
+                icon=":material/info:")
         st.stop()
-    y, p = rows["y"].to_numpy(), rows["churn_probability"].to_numpy()
-    left, right = st.columns(2, gap="large")
-    left.plotly_chart(figures.roc_figure(y, p), key="model_roc")
-    left.caption("Churners caught (up) against stayers flagged by mistake (right), at every threshold. The "
-                 "further above the diagonal, the better.")
-    right.plotly_chart(figures.pr_figure(y, p), key="model_pr")
-    right.caption("Of the customers flagged, the share who really churn (precision), against the share of "
-                  "all churners caught (recall).")
-    left.plotly_chart(figures.calibration_figure(y, p), key="model_calibration")
-    left.caption("Customers grouped by predicted probability: on the diagonal, a predicted 30 % churns 30 % "
-                 f"of the time. Bars: 95 % intervals. ECE {fmt.pct(test.get('ece'))}, Brier "
-                 f"{fmt.score(test.get('brier'))}.")
-    right.plotly_chart(figures.lift_figure(y, p), key="model_lift")
-    right.caption("Test customers ranked by risk and cut into ten equal groups: how often each group churns "
-                  "compared with the average.")
-    st.plotly_chart(figures.gains_figure(y, p), key="model_gains")
-    st.caption("Contacting the riskiest customers first: the share of all churners reached for each share of "
-               "customers contacted.")
+    y, p = rows["y"].to_numpy(dtype=float), rows["churn_probability"].to_numpy(dtype=float)
+    test = binary_metrics(y, p)
+    widgets.metric_row([
+        Metric("ROC AUC", fmt.score(test["roc_auc"]),
+               "Chance that a random churner ranks above a random stayer (0.5: a coin toss, 1: perfect)."),
+        Metric("PR AUC", fmt.score(test["pr_auc"]), "Average precision; random targeting would score the "
+               f"churn rate, {fmt.pct(test['positive_rate'])}."),
+        Metric("Calibration error (ECE)", fmt.pct(test["ece"]),
+               "Average gap between the predicted probability and the observed churn rate; lower is better."),
+        Metric("Brier score", fmt.score(test["brier"]),
+               "Mean squared error of the probabilities; lower is better."),
+        Metric("Test customers", fmt.count(test["n"])),
+    ])
+    both = 0 < y.sum() < len(y)
+    if not both:
+        st.info(f"All {fmt.count(len(y))} test customers here {'churned' if y.sum() else 'stayed'}: ranking "
+                "curves, lift and the model comparison need churners and stayers. The confusion matrix below "
+                "still shows whom the model would flag.", icon=":material/info:")
 
-    st.subheader("Both models side by side")
-    heads = metrics.get("multitask", {})
-    number = {c: st.column_config.NumberColumn(format="%.3f") for c in SCORES}
-    st.dataframe(tables.model_table(test, heads, target=active.target), hide_index=True, key="model_metrics",
-                 column_config=number)
-    aux = tables.regression_table(heads)
-    if not aux.empty:
-        st.markdown("**Other targets of the multi-task network** (an R² above the training mean's shows a "
-                    "real signal)")
-        st.dataframe(aux, hide_index=True, key="model_aux", column_config=number)
+    st.subheader("Who gets flagged at a threshold")
+    rate = float(active.manifest.get("churn_rate") or 0.2)
+    cut = st.slider("Flag customers whose churn probability is at least", 1, 99,
+                    min(99, max(1, round(100 * rate))), format="%d%%", key="model_threshold")
+    threshold = cut / 100
+    at = threshold_report(y, p, threshold)
+    st.caption(f"It starts at the overall churn rate ({fmt.pct(rate)}): with calibrated probabilities that "
+               "flags everyone at above-average risk. Higher thresholds flag fewer customers, more of whom "
+               "churn.")
+    left, right = st.columns([3, 2], gap="large")
+    left.dataframe(tables.confusion_table(at), hide_index=True, key="model_confusion")
+    with right:
+        widgets.metric_row([
+            Metric("Precision", fmt.pct(at["precision"]), "Of the customers flagged, the share who churned."),
+            Metric("Recall", fmt.pct(at["recall"]), "Of the customers who churned, the share flagged."),
+            Metric("Share flagged", fmt.pct(at["share_flagged"]), "Share of these test customers flagged."),
+        ])
+
+    if both:
+        left, right = st.columns(2, gap="large")
+        left.plotly_chart(figures.roc_figure(y, p), key="model_roc")
+        left.caption("Churners caught (up) against stayers flagged by mistake (right), at every threshold. "
+                     "The further above the diagonal, the better.")
+        right.plotly_chart(figures.pr_figure(y, p), key="model_pr")
+        right.caption("Of the customers flagged, the share who really churn (precision), against the share "
+                      "of all churners caught (recall).")
+        left.plotly_chart(figures.calibration_figure(y, p), key="model_calibration")
+        left.caption("Customers grouped by predicted probability: on the diagonal, a predicted 30 % churns "
+                     f"30 % of the time. Bars: 95 % intervals. ECE {fmt.pct(test['ece'])}, Brier "
+                     f"{fmt.score(test['brier'])}.")
+        right.plotly_chart(figures.lift_figure(y, p), key="model_lift")
+        right.caption("Test customers ranked by risk and cut into ten equal groups: how often each group "
+                      "churns compared with the average.")
+        st.plotly_chart(figures.gains_figure(y, p), key="model_gains")
+        st.caption("Contacting the riskiest customers first: the share of all churners reached for each "
+                   "share of customers contacted.")
+
+    st.subheader("Three models on the same customers")
+    scores = {MODELS[c]: rows[c].to_numpy(dtype=float) for c in MODELS if c in rows.columns}
+    st.dataframe(tables.comparison_table(compare_models(y, scores, threshold=threshold)), hide_index=True,
+                 key="model_compare", column_config=NUMBER)
+    missing = [name for c, name in MODELS.items() if c not in rows.columns]
+    st.caption("Precision, recall and share flagged at the threshold above. "
+               + (f"This run does not store the test probabilities of: {', '.join(missing)} (an older run; "
+                  "retrain to compare them)." if missing else ""))
+    if both and len(scores) > 1:
+        st.plotly_chart(figures.roc_comparison_figure(y, scores, threshold=threshold),
+                        key="model_roc_compare")
+
+    heads = head_baselines(rows, kinds, loaders.train_means(
+        active.key, tuple(k for k, v in kinds.items() if v == "regression"), active))
+    if not heads.empty:
+        st.subheader("Other targets of the multi-task network")
+        st.caption("Each head against predicting the training customers' mean: R² for amounts (the mean "
+                   "scores about 0), ROC AUC for yes/no targets (any constant scores 0.5).")
+        st.dataframe(tables.head_table(heads), hide_index=True, key="model_heads", column_config=NUMBER)
