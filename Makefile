@@ -9,7 +9,7 @@ DEMO_ROWS ?= 20000
 # The CPU build of PyTorch; a bare `torch` requirement would pull a multi-GB CUDA build (DEVELOPERS.md).
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test install chromium clean
+.PHONY: demo test bench install chromium clean
 
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -33,6 +33,12 @@ chromium:
 
 test: install chromium
 	$(BIN)/python -m pytest
+
+# Measured figures, never estimates: every pipeline stage at 10k, 100k and 1M demo customers (BENCH_SIZES),
+# exact SHAP against LightGBM's pred_contrib; see DEVELOPERS.md for the other benchmarks.
+BENCH_SIZES ?= 10000 100000 1000000
+bench: install
+	$(BIN)/python -m insight.bench pipeline --sizes $(BENCH_SIZES) --json bench-pipeline.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

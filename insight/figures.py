@@ -311,30 +311,30 @@ def _format_numbers(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def map_hover_text(points: pd.DataFrame, columns: Sequence[str] = (), *, roles: dict[str, str] | None = None,
-                   segment: bool = True) -> pd.Series:
-    """Each customer's hover lines on the map (the id is shown apart): segment (with `segment`), churn
-    probability and the values of `columns` ('top_reason' reads 'Main reason: <feature>')."""
+def map_hover(points: pd.DataFrame, columns: Sequence[str] = (), *, roles: dict[str, str] | None = None,
+              segment: bool = True) -> tuple[list[str], np.ndarray]:
+    """Each customer's hover on the map, kept short for 100,000s of points: the line labels (once, for the
+    hover template) and a (customers x lines) array of the values as text. The lines: segment (with
+    `segment`), churn probability and the values of `columns` ('top_reason' reads 'Main reason')."""
     roles = roles or {}
     p = pd.to_numeric(points["churn_probability"], errors="coerce")
-    rounded = (p * 100).round().astype("Int64").astype(str).where(p.notna(), MISSING)
-    lines = [("Churn probability: " + rounded + " %").astype(object)]
+    labels = ["Churn probability"]
+    cells = [(p * 100).round().astype("Int64").astype(str).where(p.notna(), MISSING).to_numpy(dtype=object)
+             + " %"]
     if segment:
-        lines.insert(0, ("Segment: " + points["segment_name"].astype(str)).astype(object))
+        labels.insert(0, "Segment")
+        cells.insert(0, points["segment_name"].astype(str).to_numpy(dtype=object))
     for column in dict.fromkeys(columns):
         if column not in points or column in ("segment", "segment_id", "segment_name", "churn_probability"):
             continue
         if column == "top_reason":
             codes, uniques = pd.factorize(points[column], use_na_sentinel=True)
-            shown = np.array([label(str(u)) for u in uniques] + [MISSING], dtype=object)[codes]
-            lines.append(("Main reason: " + pd.Series(shown, index=points.index)).astype(object))
+            cells.append(np.array([label(str(u)) for u in uniques] + [MISSING], dtype=object)[codes])
+            labels.append("Main reason")
         else:
-            shown = map_values(points[column], roles.get(column))
-            lines.append((f"{label(column)}: " + shown).astype(object))
-    out = lines[0]
-    for line in lines[1:]:
-        out = out + "<br>" + line
-    return out
+            cells.append(map_values(points[column], roles.get(column)).to_numpy(dtype=object))
+            labels.append(label(column))
+    return labels, np.column_stack(cells) if cells else np.empty((len(points), 0), dtype=object)
 
 
 def customer_map(points: pd.DataFrame, *, id_column: str, color_by: str = "segment",
@@ -353,8 +353,12 @@ def customer_map(points: pd.DataFrame, *, id_column: str, color_by: str = "segme
     roles = roles or {}
     columns = [*hover, *([color_by] if color_by not in ("segment", "churn_probability") else [])]
     discrete = color_by != "segment" and color_kind(points[color_by], roles.get(color_by)) == "discrete"
-    text = map_hover_text(points, columns, roles=roles, segment=discrete).to_numpy()
+    labels, cells = map_hover(points, columns, roles=roles, segment=discrete)
+    # fixed-width text, not objects: plotly deep-copies an object array string by string
+    custom = np.column_stack([points[id_column].astype(str).to_numpy(dtype=object), cells]).astype(str)
+    lines = "".join(f"<br>{name}: %{{customdata[{i + 1}]}}" for i, name in enumerate(labels))
     names = points["segment_name"].astype(str).to_numpy()
+    xy = points[["x", "y"]].to_numpy(dtype=np.float32)  # float32: half the bytes to send, ample precision
     fig = go.Figure()
     if density is not None and not density.empty:
         fig.add_trace(density_layer(density))
@@ -362,12 +366,10 @@ def customer_map(points: pd.DataFrame, *, id_column: str, color_by: str = "segme
     opacity = 0.55 if density is not None else 0.8
 
     def scatter(mask: np.ndarray, name: str, marker: dict[str, Any], **kwargs: Any) -> None:
-        part = points[mask]
-        segment = "" if discrete else f"Segment: {names[mask][0]}<br>".replace("%", "%%")
+        segment = "" if discrete else f"<br>Segment: {names[mask][0]}"
         fig.add_trace(go.Scattergl(
-            x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers", name=name,
-            customdata=part[id_column].astype(str).to_numpy(), text=text[mask],
-            hovertemplate=f"<b>%{{customdata}}</b><br>{segment}%{{text}}<extra></extra>",
+            x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=name, customdata=custom[mask],
+            hovertemplate=f"<b>%{{customdata[0]}}</b>{segment}{lines}<extra></extra>",
             marker={"size": size, "opacity": opacity, **marker}, **kwargs))
 
     segments = sorted(points["segment_id"].unique())
@@ -431,7 +433,7 @@ def _map_numbers(values: pd.Series, name: str) -> tuple[np.ndarray, str, str]:
     if name == "churn_probability":
         return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float), "Churn<br>probability", ".0%"
     if pd.api.types.is_datetime64_any_dtype(values):
-        years = values.dt.year + (values.dt.dayofyear - 1) / 365.25
+        years = values.dt.year + (values.dt.day_of_year - 1) / 365.25
         return years.to_numpy(dtype=float, na_value=np.nan), f"{label(name)}<br>(year)", ".1f"
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float), label(name), ""
 
@@ -501,7 +503,7 @@ def roc_comparison_figure(y: np.ndarray, scores: dict[str, np.ndarray], *,
                                       "%{x:.0%} false alarms<extra></extra>")
     fig.update_xaxes(title="False-positive rate (stayers flagged)", range=[0, 1], tickformat=".0%")
     fig.update_yaxes(title="True-positive rate (churners caught)", range=[0, 1.02], tickformat=".0%")
-    return _layout(fig, "ROC curves of the three models", legend="bottom right")
+    return _layout(fig, "ROC curves of the models on the same customers", legend="bottom right")
 
 
 def pr_figure(y: np.ndarray, p: np.ndarray, *, name: str = "Churn model") -> go.Figure:

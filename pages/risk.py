@@ -21,6 +21,7 @@ with shell.page("Churn risk") as active:
         "then export the list for a retention campaign.")
     with st.expander("Filters", expanded=True, icon=":material/filter_alt:"):
         flt = filters.risk_filter(active)
+    flt = filters.with_handover(active, flt)  # customers the Segments page sent here
     filters.remember(active, flt)  # the Drivers page can explain the same customers
 
     matched, totals = store.count(flt), store.totals(flt)

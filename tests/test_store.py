@@ -310,3 +310,34 @@ def test_probability_and_value_ranks_every_customer(demo_store: RunStore, telco_
     merged = demo_frame.set_index("customer_id").loc[ranked["id"]]
     assert (ranked["churn_probability"] * ranked["value"]).to_numpy() == pytest.approx(
         merged["revenue_at_risk"].to_numpy())
+
+
+def test_shap_contrast_is_the_mean_shap_of_the_chosen_against_the_rest(demo_store: RunStore, demo_run: Path,
+                                                                       demo_frame: pd.DataFrame) -> None:
+    shap = pd.read_parquet(demo_run / "shap.parquet").set_index("customer_id")
+    features = demo_store.shap_features
+    segment = int(demo_frame["segment_id"].value_counts().index[-1])
+    inside = demo_frame.loc[demo_frame["segment_id"] == segment, "customer_id"]
+    out = demo_store.shap_contrast(RiskFilter(segments=(segment,)))
+    assert out["difference"].abs().is_monotonic_decreasing and len(out) == len(features)
+    got = out.set_index("feature")
+    assert got["selected"].to_dict() == pytest.approx(shap.loc[inside, features].mean().to_dict(), abs=1e-6)
+    rest = shap.drop(index=inside)[features].mean()
+    assert got["rest"].to_dict() == pytest.approx(rest.to_dict(), abs=1e-6)
+    assert (got["customers_selected"] == len(inside)).all()
+    assert (got["customers_rest"] == len(shap) - len(inside)).all()
+
+    ids = demo_frame["customer_id"].iloc[:40].tolist()  # chosen by id, as a lasso does
+    by_ids = demo_store.shap_contrast(ids=ids).set_index("feature")
+    assert by_ids["selected"].to_dict() == pytest.approx(shap.loc[ids, features].mean().to_dict(), abs=1e-6)
+    assert int(by_ids["customers_selected"].iloc[0]) == 40
+
+
+def test_map_density_counts_every_customer_once(demo_store: RunStore, demo_frame: pd.DataFrame) -> None:
+    density = demo_store.map_density(bins=30)
+    assert int(density["customers"].sum()) == len(demo_frame)
+    assert density["ix"].between(0, 29).all() and density["iy"].between(0, 29).all()
+    assert not density.duplicated(["ix", "iy"]).any()
+    x0, x1 = demo_frame["x"].min(), demo_frame["x"].max()
+    ix = np.minimum(np.floor((demo_frame["x"] - x0) / (x1 - x0) * 30), 29).astype(int)
+    assert density.groupby("ix")["customers"].sum().to_dict() == ix.value_counts().to_dict()

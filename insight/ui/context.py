@@ -22,8 +22,10 @@ from insight.store import RunStore
 
 log = logging.getLogger(__name__)
 
-MAP_POINTS = 40_000
-"""At most this many customers are drawn on the map (a fixed random sample beyond that)."""
+MAP_POINTS = 200_000
+"""Up to this many customers the map draws every one of them."""
+MAP_SAMPLE = 100_000
+"""Beyond MAP_POINTS the map draws a fixed random sample of this many over a density layer of all."""
 
 
 def run_fingerprint(path: Path) -> str:
@@ -125,11 +127,25 @@ class ActiveRun:
         slope, intercept = self.calibration
         return float(1.0 / (1.0 + np.exp(-(slope * raw_score + intercept))))
 
+    @property
+    def aux_targets(self) -> list[str]:
+        """The auxiliary targets of the multi-task network that customers.parquet holds."""
+        return [t for t in self.spec.get("aux_targets") or [] if t in self.store.column_types]
+
+    @cached_property
+    def map_is_sample(self) -> bool:
+        """Whether the map draws a sample (more than MAP_POINTS customers) rather than everyone."""
+        return self.store.count() > MAP_POINTS
+
     @cached_property
     def map_frame(self) -> pd.DataFrame:
-        """Map points (up to MAP_POINTS customers) with every feature, for the map and its selections."""
-        return self.store.map_points(limit=MAP_POINTS, extra=[f for f in self.features
-                                                              if f in self.store.column_types])
+        """Map points (every customer up to MAP_POINTS, else a sample of MAP_SAMPLE) with the targets, every
+        feature and the main reason, for the map, its colours, hovers and selections."""
+        extra = [c for c in dict.fromkeys([*self.aux_targets, *self.features, "top_reason"])
+                 if c in self.store.column_types]
+        frame = self.store.map_points(limit=MAP_SAMPLE if self.map_is_sample else MAP_POINTS, extra=extra)
+        log.info("map of run %s: %d of %d customers", self.id, len(frame), self.store.count())
+        return frame
 
 
 def open_active_run(path: Path) -> ActiveRun:

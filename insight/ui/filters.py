@@ -13,6 +13,7 @@ from insight.figures import display_value
 from insight.store import RISK_BANDS, TOP_REASON, ColumnFilter, RiskFilter
 from insight.ui import loaders
 from insight.ui.context import ActiveRun
+from insight.ui.sidebar import RUN_PARAM
 
 
 def risk_filter(active: ActiveRun) -> RiskFilter:
@@ -75,6 +76,37 @@ def current(active: ActiveRun) -> RiskFilter | None:
     return kept[1] if kept and kept[0] == active.id else None
 
 
+HANDOVER = "_risk_filter_handover"
+"""Session state key of customers another page (Segments) sent to the risk table: (run id, ids, words)."""
+RISK_PAGE_FILTERS = ("filter_bands", "filter_segments", "filter_top_reason", "filter_columns")
+
+
+def open_in_risk_table(active: ActiveRun, ids: list[Any], description: str) -> None:
+    """Switch to the risk table showing exactly the customers `ids` (described in words), its own filters
+    cleared; the restriction holds until the person drops it there."""
+    st.session_state[HANDOVER] = (active.id, tuple(str(i) for i in ids), description)
+    for key in RISK_PAGE_FILTERS:
+        st.session_state.pop(key, None)
+    st.switch_page("pages/risk.py", query_params={RUN_PARAM: active.id})  # the same run, not the latest
+
+
+def with_handover(active: ActiveRun, flt: RiskFilter) -> RiskFilter:
+    """`flt`, restricted to the customers another page sent here (with a note and a button to drop them)."""
+    kept = st.session_state.get(HANDOVER)
+    if not kept or kept[0] != active.id:
+        return flt
+    note, drop = st.columns([5, 1], vertical_alignment="center")
+    note.info(f"Showing only the {kept[2]}, sent here from the Segments page.",
+              icon=":material/scatter_plot:")
+    drop.button("Show all customers", key="risk_drop_handover", width="stretch", on_click=_drop_handover)
+    ids = ColumnFilter(active.id_column, "in", values=kept[1])
+    return RiskFilter(bands=flt.bands, segments=flt.segments, conditions=(ids, *flt.conditions))
+
+
+def _drop_handover() -> None:
+    st.session_state.pop(HANDOVER, None)
+
+
 def describe(flt: RiskFilter) -> str:
     """A filter in words: 'risk band very high · main reason: Monthly fee · plan'."""
     parts = []
@@ -85,6 +117,8 @@ def describe(flt: RiskFilter) -> str:
     for cond in flt.conditions:
         if cond.column == TOP_REASON:
             parts.append("main reason: " + ", ".join(label(str(v)) for v in cond.values))
+        elif cond.kind == "in" and len(cond.values) > 20:  # customers sent from the Segments page
+            parts.append(f"{len(cond.values):,} chosen customers")
         else:
             parts.append(label(cond.column))
     return " · ".join(parts) or "all customers"

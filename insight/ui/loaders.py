@@ -66,6 +66,21 @@ def test_rows(key: str, _active: ActiveRun) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def test_frame(key: str, aux: tuple[str, ...], _active: ActiveRun) -> pd.DataFrame:
+    """Held-out test customers with their segment, label, the three models' probabilities (those the run
+    stores) and each `aux` target with its head's prediction, for the Model page."""
+    del key
+    return _active.store.test_frame(aux=list(aux))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def train_means(key: str, columns: tuple[str, ...], _active: ActiveRun) -> dict:
+    """Each column's mean over the training customers: the baseline an auxiliary head must beat."""
+    del key
+    return _active.store.train_means(list(columns))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def feature_reference(key: str, _active: ActiveRun) -> dict:
     """The population's typical value of every feature."""
     del key
@@ -164,3 +179,22 @@ def population_sample(key: str, columns: tuple[str, ...], _active: ActiveRun, n:
     """Up to `n` customers' values of `columns` (the population a suggestion draws numeric values from)."""
     del key
     return _active.store.sample(list(columns), n)
+
+
+# ---------------------------------------------------------------------- the segment map
+
+
+@st.cache_data(max_entries=16, show_spinner="Shading where all customers lie…")
+def map_density(key: str, _active: ActiveRun) -> pd.DataFrame:
+    """Customers per cell of a grid over the whole map, for maps that draw a sample."""
+    del key
+    return _active.store.map_density()
+
+
+@st.cache_data(max_entries=32, show_spinner="Comparing SHAP values of the selection with the rest…")
+def selection_drivers(key: str, scope: str, ids: tuple[str, ...] | None, _active: ActiveRun,
+                      _flt: RiskFilter | None) -> pd.DataFrame:
+    """Mean SHAP per feature of the chosen customers (`_flt`, and with `ids` only those ids) against the rest
+    (`scope` names `_flt`: its repr)."""
+    del key, scope
+    return _active.store.shap_contrast(_flt, ids=list(ids) if ids is not None else None)

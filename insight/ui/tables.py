@@ -119,6 +119,41 @@ def regression_table(heads: dict[str, dict[str, Any]]) -> pd.DataFrame:
                          for name, m in heads.items() if "r2" in m])
 
 
+def confusion_table(report: dict[str, Any]) -> pd.DataFrame:
+    """The confusion matrix of `insight.metrics.threshold_report` in words: what happened (rows Churned,
+    Stayed, All) against whether the customer was flagged (columns Flagged, Not flagged, All)."""
+    return pd.DataFrame({
+        "What happened": ["Churned", "Stayed", "All"],
+        "Flagged": [report["tp"], report["fp"], report["flagged"]],
+        "Not flagged": [report["fn"], report["tn"], report["n"] - report["flagged"]],
+        "All": [report["churners"], report["stayers"], report["n"]],
+    })
+
+
+MODEL_SCORES = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "log_loss": "Log loss", "brier": "Brier",
+                "ece": "ECE", "precision": "Precision", "recall": "Recall", "share_flagged": "Share flagged",
+                "n": "Customers"}
+
+
+def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
+    """`insight.metrics.compare_models` with readable column names (Model first)."""
+    cols = ["model", *[c for c in MODEL_SCORES if c in compared.columns]]
+    return compared[cols].rename(columns={"model": "Model", **MODEL_SCORES}).reset_index(drop=True)
+
+
+def head_table(baselines: pd.DataFrame) -> pd.DataFrame:
+    """`insight.metrics.head_baselines` in words: each auxiliary head's score against the training mean's."""
+    verdict = {True: "yes", False: "no"}
+    return pd.DataFrame({
+        "Target": [label(t) for t in baselines["target"]],
+        "Measure": baselines["measure"].to_numpy(),
+        "Head": baselines["model"].astype(float).to_numpy(),
+        "Training mean": baselines["baseline"].astype(float).to_numpy(),
+        "Beats the training mean": [verdict.get(b, "cannot tell") for b in baselines["beats"]],
+        "Customers": baselines["n"].astype(int).to_numpy(),
+    })
+
+
 def customer_profile(features: list[str], values: dict[str, Any], segment: dict[str, Any],
                      typical: dict[str, Any], percentiles: dict[str, float | None], shap: pd.Series | None,
                      roles: dict[str, str]) -> pd.DataFrame:
@@ -170,3 +205,25 @@ def target_list(rows: pd.DataFrame, *, id_column: str, value: Any, cost: float, 
         if name in rows:
             out[name] = rows[name]
     return out.reset_index(drop=True)
+
+
+def shap_driver_table(drivers: pd.DataFrame, *, limit: int = 8) -> pd.DataFrame:
+    """What drives the chosen customers' risk differently from the rest's (from RunStore.shap_contrast): the
+    features with the largest difference in mean SHAP value, each in words, with both means (log-odds)."""
+    top = drivers.dropna(subset=["selected"]).head(limit)
+
+    def words(selected: float, rest: float) -> str:
+        direction = "raises" if selected > 0 else "lowers"
+        if pd.isna(rest) or (rest > 0) != (selected > 0):
+            other = "" if pd.isna(rest) else f", while it {'lowers' if selected > 0 else 'raises'} the rest's"
+            return f"{direction.capitalize()} their risk{other}"
+        more = abs(selected) > abs(rest)
+        return f"{direction.capitalize()} their risk {'more' if more else 'less'} than the rest's"
+
+    return pd.DataFrame({
+        "Feature": [label(f) for f in top["feature"]],
+        "In words": [words(s, r) for s, r in zip(top["selected"], top["rest"], strict=True)],
+        "Selected (mean SHAP)": top["selected"].astype(float).to_numpy(),
+        "Rest (mean SHAP)": top["rest"].astype(float).to_numpy(),
+        "Difference": top["difference"].astype(float).to_numpy(),
+    })

@@ -154,11 +154,11 @@ def check_every_page(page: Page, run: Path, *, source: str) -> None:
     expect(page.get_by_role("heading", name="Why this risk")).to_be_visible()
     expect(page.locator('[data-testid="stMain"]')).to_contain_text(str(top["reason_1"]))
     expect(plots(page)).to_have_count(1)  # the SHAP waterfall
-    expect(grid(page, "Typical")).to_be_visible()
+    expect(grid(page, "All customers")).to_be_visible()  # the customer against their segment and everyone
     assert_no_error(page, f"{run.name} Customer")
 
     go_to(page, "Drivers")
-    expect(plots(page)).to_have_count(2)  # importance bars and the beeswarm
+    expect(plots(page)).to_have_count(3)  # importance bars, the beeswarm and one feature's dependence
     expect(page.get_by_role("heading", name="In words")).to_be_visible()
     assert_no_error(page, f"{run.name} Drivers")
 
@@ -173,7 +173,7 @@ def check_every_page(page: Page, run: Path, *, source: str) -> None:
     test = manifest["metrics"]["lightgbm"]["test"]
     expect(metric(page, "ROC AUC")).to_have_text(fmt.score(test["roc_auc"]))
     expect(metric(page, "Test customers")).to_have_text(fmt.count(test["n"]))
-    expect(plots(page)).to_have_count(5)  # ROC, PR, calibration, lift, gains
+    expect(plots(page).nth(4)).to_be_visible()  # ROC, PR, calibration, lift, gains (and more views)
     expect(grid(page, "ROC AUC")).to_be_visible()
     assert_no_error(page, f"{run.name} Model quality")
     expect(page).to_have_url(re.compile(rf"/model\?(.*&)?run={re.escape(run.name)}"))
@@ -222,15 +222,16 @@ _POINTS_IN = """(gd, polygon) => {
     for (let i = 0; i < t.x.length; i++) {
       const x = svg.left + xa._offset + xa.l2p(t.x[i]), y = svg.top + ya._offset + ya.l2p(t.y[i]);
       const d = edge(x, y), ins = inside(x, y);
-      if (ins && d > 2) sure.push(String(t.customdata[i]));
-      if (ins || d <= 2) maybe.push(String(t.customdata[i]));
+      const id = String([].concat(t.customdata[i])[0]);  // the customer id leads each point's customdata
+      if (ins && d > 2) sure.push(id);
+      if (ins || d <= 2) maybe.push(id);
     }
   }
   return {sure, maybe};
 }"""
 
 _PLOTLY_SELECTED = """gd => gd._fullData.flatMap(
-  t => (t.selectedpoints || []).map(i => String(t.customdata[i])))"""
+  t => (t.selectedpoints || []).map(i => String([].concat(t.customdata[i])[0])))"""
 
 _CENTRAL_POINT = """gd => {
   // The viewport position of the plotted customer nearest to the middle of the plot area, and that area.
@@ -293,6 +294,13 @@ def selection_made(page: Page, polygon: list[tuple[float, float]], total: int) -
     return count, chosen
 
 
+def shap_means(page: Page) -> list[str]:
+    """The selection's mean SHAP values in the drivers table (its third column), top to bottom."""
+    table = grid(page, "Selected (mean SHAP)")
+    expect(cell(table, 2, 0)).not_to_have_text("")
+    return table.locator('[data-testid^="glide-cell-2-"]').all_inner_texts()
+
+
 def download(page: Page, button: Locator, folder: Path) -> Path:
     """Click a download button and save what the browser downloads into `folder`."""
     with page.expect_download() as info:
@@ -340,6 +348,11 @@ def test_lasso_selection_exports_the_selected_customers(page: Page, demo_run: Pa
     pick_run(page, demo_run.name)
     go_to(page, "Segments")
 
+    before = page.get_by_role("heading", name=re.compile(r" vs the rest$")).inner_text()
+    assert not before.startswith("Your selection")  # a segment's profile until something is selected
+    drivers_before = shap_means(page)
+    assert drivers_before
+
     choose_tool(page, "Lasso Select")
     c = plots(page).first.evaluate(_CENTRAL_POINT)
     r = 0.15 * min(c["w"], c["h"])
@@ -368,6 +381,16 @@ def test_lasso_selection_exports_the_selected_customers(page: Page, demo_run: Pa
     assert export["churn_probability"].to_numpy() == pytest.approx(truth["churn_probability"].to_numpy())
     assert export["churn_probability"].is_monotonic_decreasing
     assert export["reason_1"].notna().all()
+
+    # the profile is the lassoed customers': their SHAP drivers replace the segment's
+    assert shap_means(page) != drivers_before
+    # and the risk table opens on exactly them
+    page.get_by_role("button", name=f"Open these {fmt.count(count)} customers in the risk table").click()
+    expect(page.get_by_role("heading", name="Churn risk", exact=True)).to_be_visible(timeout=FIRST_LOAD_MS)
+    settled(page)
+    expect(metric(page, "Customers shown")).to_have_text(fmt.count(count))
+    expect(page.get_by_text(f"Showing only the {method}")).to_be_visible()
+    assert_no_error(page, "risk table opened from the lasso")
 
 
 # ---------------------------------------------------------------------- the risk table's export
