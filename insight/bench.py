@@ -4,6 +4,10 @@
         demo data at each size trained end to end (insight.bench_pipeline): wall seconds and peak memory per
         stage, and exact SHAP by LightGBM's pred_contrib against insight.treeshap on the same rows.
 
+    python -m insight.bench dashboard --runs-dir DIR [--run RUN]
+        the app on a run (insight.bench_dashboard): cold start, every page, interactions, a map selection
+        and memory across reruns, server-side.
+
     python -m insight.bench projection --rows 100000
         demo customers -> multi-task latent -> UMAP map of every customer: wall seconds of the projection
         and its trustworthiness (scikit-learn, n_neighbors=10, on a 5,000-customer sample).
@@ -249,6 +253,18 @@ def main(argv: list[str] | None = None) -> int:
                       help="rows explained both ways (pred_contrib and insight.treeshap)")
     pipe.add_argument("--threads", type=int, help="threads for training and SHAP (default: every core)")
     pipe.add_argument("--json", help="also write the figures to this JSON file")
+    pipe.add_argument("--keep-runs", type=Path, help="keep the trained runs in this runs folder (for the "
+                                                     "dashboard benchmark)")
+    dash = sub.add_parser("dashboard", help="the app on a run (e.g. 1M customers): cold start, page renders, "
+                                            "interactions, memory over reruns")
+    dash.add_argument("--runs-dir", type=Path, required=True)
+    dash.add_argument("--run", help="run id (default: the latest)")
+    dash.add_argument("--reruns", type=int, default=200)
+    dash.add_argument("--json", help="also write the figures to this JSON file")
+    cold = sub.add_parser("dashboard-cold")  # the cold start, in a fresh process (dashboard starts it)
+    cold.add_argument("--runs-dir", type=Path, required=True)
+    cold.add_argument("--run")
+    cold.add_argument("--json", required=True)
     one = sub.add_parser("pipeline-one")  # one size in this process (pipeline starts one per size)
     one.add_argument("--rows", type=int, required=True)
     one.add_argument("--seed", type=int, default=0)
@@ -256,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--threads", type=int)
     one.add_argument("--work", type=Path, required=True)
     one.add_argument("--json", required=True)
+    one.add_argument("--keep-run", type=Path)
     proj = sub.add_parser("projection", help="UMAP projection of every customer: seconds and trustworthiness")
     proj.add_argument("--rows", type=int, default=100_000)
     proj.add_argument("--seed", type=int, default=0)
@@ -272,12 +289,21 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["pipeline", *argv]
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    if args.name == "pipeline-one":
+    if args.name == "dashboard-cold":
+        from insight.bench_dashboard import cold_start
+
+        result = cold_start(args.runs_dir, args.run)
+    elif args.name == "dashboard":
+        from insight.bench_dashboard import dashboard_benchmark, print_dashboard
+
+        result = dashboard_benchmark(args.runs_dir, args.run, reruns=args.reruns)
+        print_dashboard(result)
+    elif args.name == "pipeline-one":
         result = run_one(args.rows, seed=args.seed, work=args.work, compare_rows=args.compare_rows,
-                         threads=args.threads)
+                         threads=args.threads, keep_run=args.keep_run)
     elif args.name == "pipeline":
         result = pipeline_benchmark(tuple(args.sizes), seed=args.seed, compare_rows=args.compare_rows,
-                                    threads=args.threads)
+                                    threads=args.threads, keep_runs=args.keep_runs)
         print_pipeline(result)
     elif args.name == "risk-table":
         result = risk_table_benchmark(args.rows, args.seed, source=args.run, data_dir=args.data_dir)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -127,8 +128,10 @@ def compare_shap(run_dir: Path, frame: Any, *, rows: int, threads: int) -> dict[
     }
 
 
-def run_one(rows: int, *, seed: int, work: Path, compare_rows: int, threads: int | None) -> dict[str, Any]:
-    """One size, in this process: generate, write, read, train, compare SHAP."""
+def run_one(rows: int, *, seed: int, work: Path, compare_rows: int, threads: int | None,
+            keep_run: Path | None = None) -> dict[str, Any]:
+    """One size, in this process: generate, write, read, train, compare SHAP. With `keep_run`, the trained run
+    is moved into that runs folder (to benchmark the dashboard on it) and its path reported."""
     from insight import treeshap
     from insight.config import TrainConfig
     from insight.demo import demo_data, demo_spec
@@ -183,6 +186,13 @@ def run_one(rows: int, *, seed: int, work: Path, compare_rows: int, threads: int
     }
     result["shap_comparison"] = compare_shap(run_dir, frame, rows=min(rows, compare_rows),
                                              threads=threads or os.cpu_count() or 1)
+    if keep_run is not None:
+        from insight.runs import set_latest
+
+        keep_run.mkdir(parents=True, exist_ok=True)
+        kept = Path(shutil.move(str(run_dir), str(keep_run / run_dir.name)))
+        set_latest(keep_run, kept.name)
+        result["run"] = str(kept)
     return result
 
 
@@ -197,16 +207,19 @@ def _warm_treeshap(treeshap: Any) -> None:
 
 
 def pipeline_benchmark(sizes: tuple[int, ...] = DEFAULT_SIZES, *, seed: int = 0, compare_rows: int = SHAP_COMPARE_ROWS,
-                       threads: int | None = None, keep: Path | None = None) -> dict[str, Any]:
-    """Every size in a child process of its own; the figures of each, as measured."""
+                       threads: int | None = None, keep_runs: Path | None = None) -> dict[str, Any]:
+    """Every size in a child process of its own; the figures of each, as measured. With `keep_runs`, the
+    trained runs are kept in that runs folder."""
     results = []
     for rows in sizes:
-        with tempfile.TemporaryDirectory(prefix=f"insight-bench-{rows}-", dir=keep) as work:
+        with tempfile.TemporaryDirectory(prefix=f"insight-bench-{rows}-") as work:
             out = Path(work) / "result.json"
             command = [sys.executable, "-m", "insight.bench", "pipeline-one", "--rows", str(rows), "--seed",
                        str(seed), "--compare-rows", str(compare_rows), "--work", work, "--json", str(out)]
             if threads:
                 command += ["--threads", str(threads)]
+            if keep_runs:
+                command += ["--keep-run", str(Path(keep_runs).resolve())]
             log.warning("benchmarking %s customers ...", f"{rows:,}")
             done = subprocess.run(command, check=False)
             if done.returncode != 0 or not out.exists():

@@ -16,9 +16,11 @@ import plotly.graph_objects as go
 
 from insight.explain import label
 from insight.metrics import (
+    average_precision,
     calibration_frame,
     lift_frame,
     pr_curve_frame,
+    roc_auc,
     roc_curve_frame,
     threshold_report,
 )
@@ -457,10 +459,8 @@ def density_layer(density: pd.DataFrame) -> go.Heatmap:
 
 def roc_figure(y: np.ndarray, p: np.ndarray, *, name: str = "Churn model") -> go.Figure:
     """ROC curve with its area, against the diagonal of a coin toss."""
-    from sklearn.metrics import roc_auc_score
-
     curve = roc_curve_frame(y, p)
-    auc = roc_auc_score(y, p) if len(np.unique(y)) > 1 else float("nan")
+    auc = roc_auc(y, p)
     fig = go.Figure()
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": NEUTRAL}, name="Random")
     fig.add_scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", line={"color": ACCENT, "width": 2.5},
@@ -478,8 +478,6 @@ def roc_comparison_figure(y: np.ndarray, scores: dict[str, np.ndarray], *,
                           threshold: float | None = None) -> go.Figure:
     """ROC curves of several models on the same customers (the first, the model of record, drawn boldest),
     each with its area; with `threshold`, the first model's operating point there is marked."""
-    from sklearn.metrics import roc_auc_score
-
     two_classes = len(np.unique(y)) > 1
     fig = go.Figure()
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": NEUTRAL}, name="Random")
@@ -487,7 +485,7 @@ def roc_comparison_figure(y: np.ndarray, scores: dict[str, np.ndarray], *,
         if not two_classes:
             break
         curve = roc_curve_frame(y, p)
-        auc = roc_auc_score(y, p)
+        auc = roc_auc(y, p)
         fig.add_scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", name=f"{name} (AUC {auc:.3f})",
                         line={"color": MODEL_COLORS[i % len(MODEL_COLORS)], "width": 2.5 if i == 0 else 1.5,
                               "dash": "solid" if i == 0 else "dash"},
@@ -508,10 +506,8 @@ def roc_comparison_figure(y: np.ndarray, scores: dict[str, np.ndarray], *,
 
 def pr_figure(y: np.ndarray, p: np.ndarray, *, name: str = "Churn model") -> go.Figure:
     """Precision against recall, with the base rate (what random targeting would achieve)."""
-    from sklearn.metrics import average_precision_score
-
     curve = pr_curve_frame(y, p)
-    ap = average_precision_score(y, p) if len(np.unique(y)) > 1 else float("nan")
+    ap = average_precision(y, p)
     base = float(np.mean(y)) if len(y) else 0.0
     fig = go.Figure()
     fig.add_scatter(x=[0, 1], y=[base, base], mode="lines", line={"dash": "dot", "color": NEUTRAL},

@@ -26,23 +26,58 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) 
 
 
 def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    """ROC AUC, PR AUC (average precision), log loss, Brier score and ECE."""
-    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
-
+    """ROC AUC, PR AUC (average precision), log loss, Brier score and ECE (the same figures as scikit-learn's
+    functions, computed here so that the dashboard does not import scikit-learn)."""
     y, p = np.asarray(y, dtype=float), np.clip(np.asarray(p, dtype=float), 1e-7, 1 - 1e-7)
+    brier = float(np.mean((p - y) ** 2)) if len(y) else float("nan")
     if len(np.unique(y)) < 2:
-        return {"roc_auc": float("nan"), "pr_auc": float("nan"), "log_loss": float("nan"),
-                "brier": float(brier_score_loss(y, p)), "ece": expected_calibration_error(y, p),
-                "n": int(len(y)), "positive_rate": float(y.mean())}
+        return {"roc_auc": float("nan"), "pr_auc": float("nan"), "log_loss": float("nan"), "brier": brier,
+                "ece": expected_calibration_error(y, p), "n": int(len(y)), "positive_rate": float(y.mean())}
     return {
-        "roc_auc": float(roc_auc_score(y, p)),
-        "pr_auc": float(average_precision_score(y, p)),
-        "log_loss": float(log_loss(y, p, labels=[0, 1])),
-        "brier": float(brier_score_loss(y, p)),
+        "roc_auc": roc_auc(y, p),
+        "pr_auc": average_precision(y, p),
+        "log_loss": float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))),
+        "brier": brier,
         "ece": expected_calibration_error(y, p),
         "n": int(len(y)),
         "positive_rate": float(y.mean()),
     }
+
+
+def _threshold_counts(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False and true positives when flagging scores >= each distinct score, highest score first."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    order = np.argsort(-p, kind="mergesort")
+    p, y = p[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(p)), len(p) - 1]
+    tps = np.cumsum(y)[last]
+    return 1 + last - tps, tps, p[last]
+
+
+def roc_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """Area under the ROC curve (ties counted half, as scikit-learn's roc_auc_score)."""
+    fps, tps, _ = _threshold_counts(y, p)
+    if len(tps) == 0 or tps[-1] == 0 or fps[-1] == 0:
+        return float("nan")
+    return float(np.trapezoid(np.r_[0, tps] / tps[-1], np.r_[0, fps] / fps[-1]))
+
+
+def average_precision(y: np.ndarray, p: np.ndarray) -> float:
+    """Average precision: precision at each threshold weighted by the recall it adds (scikit-learn's
+    average_precision_score)."""
+    fps, tps, _ = _threshold_counts(y, p)
+    if len(tps) == 0 or tps[-1] == 0:
+        return float("nan")
+    recall = tps / tps[-1]
+    return float(np.sum(np.diff(np.r_[0, recall]) * tps / (tps + fps)))
+
+
+def _thin(frame: pd.DataFrame, max_points: int) -> pd.DataFrame:
+    """At most `max_points` rows of a curve, evenly spread, first and last kept (for drawing only)."""
+    if len(frame) <= max_points:
+        return frame
+    keep = np.unique(np.linspace(0, len(frame) - 1, max_points).round().astype(int))
+    return frame.iloc[keep].reset_index(drop=True)
 
 
 def regression_metrics(y: np.ndarray, pred: np.ndarray, train_mean: float) -> dict[str, float]:
@@ -54,18 +89,20 @@ def regression_metrics(y: np.ndarray, pred: np.ndarray, train_mean: float) -> di
             "mae": float(np.abs(y - pred).mean()), "n": int(len(y))}
 
 
-def roc_curve_frame(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
-    from sklearn.metrics import roc_curve
+def roc_curve_frame(y: np.ndarray, p: np.ndarray, *, max_points: int = 2_000) -> pd.DataFrame:
+    """The ROC curve from (0, 0): false- and true-positive rates at each threshold, thinned for drawing."""
+    fps, tps, thresholds = _threshold_counts(y, p)
+    fpr = np.r_[0, fps] / max(fps[-1] if len(fps) else 0, 1)
+    tpr = np.r_[0, tps] / max(tps[-1] if len(tps) else 0, 1)
+    return _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": np.r_[np.inf, thresholds]}), max_points)
 
-    fpr, tpr, thr = roc_curve(y, p)
-    return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thr})
 
-
-def pr_curve_frame(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
-    from sklearn.metrics import precision_recall_curve
-
-    precision, recall, thr = precision_recall_curve(y, p)
-    return pd.DataFrame({"recall": recall, "precision": precision, "threshold": np.append(thr, 1.0)})
+def pr_curve_frame(y: np.ndarray, p: np.ndarray, *, max_points: int = 2_000) -> pd.DataFrame:
+    """Precision against recall at each threshold, highest threshold first, ending at recall 1."""
+    fps, tps, thresholds = _threshold_counts(y, p)
+    precision = tps / np.maximum(tps + fps, 1)
+    recall = tps / max(tps[-1] if len(tps) else 0, 1)
+    return _thin(pd.DataFrame({"recall": recall, "precision": precision, "threshold": thresholds}), max_points)
 
 
 def calibration_frame(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> pd.DataFrame:

@@ -271,3 +271,22 @@ def test_head_baselines_per_head() -> None:
     assert no_mean["beats"].tolist() == [None] and np.isnan(no_mean["baseline"].iloc[0])
     none = head_baselines(frame.iloc[:0], kinds, {})  # no customers: nothing can be told
     assert none["beats"].tolist() == [None] * 3 and none["n"].tolist() == [0] * 3
+
+
+def test_own_ranking_metrics_equal_scikit_learns_with_ties_and_imbalance() -> None:
+    """roc_auc and average_precision are computed without scikit-learn (the dashboard never imports it);
+    they must give scikit-learn's figures, ties included."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+    from insight.metrics import average_precision, binary_metrics, roc_auc
+
+    rng = np.random.default_rng(3)
+    for n, rate, decimals in ((50, 0.5, 1), (2_000, 0.07, 2), (20_000, 0.3, 6)):
+        y = (rng.random(n) < rate).astype(float)
+        p = np.round(np.clip(0.3 * y + rng.random(n) * 0.8, 0, 1), decimals)  # rounding makes ties
+        assert roc_auc(y, p) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+        assert average_precision(y, p) == pytest.approx(average_precision_score(y, p), abs=1e-12)
+        m = binary_metrics(y, p)
+        clipped = np.clip(p, 1e-7, 1 - 1e-7)
+        assert m["log_loss"] == pytest.approx(log_loss(y, clipped), abs=1e-9)
+        assert m["brier"] == pytest.approx(brier_score_loss(y, clipped), abs=1e-12)
