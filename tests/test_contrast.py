@@ -109,3 +109,23 @@ def test_benjamini_hochberg_by_hand() -> None:
 def test_benjamini_hochberg_matches_scipy() -> None:
     p = np.random.default_rng(0).beta(0.5, 2.0, 200)
     np.testing.assert_allclose(benjamini_hochberg(p), stats.false_discovery_control(p, method="bh"))
+
+
+def test_p_values_equal_scipy_stats() -> None:
+    """Welch's t-test and the two-proportion z-test are computed without scipy.stats; same p-values."""
+    from insight.contrast import welch_p_value
+
+    rng = np.random.default_rng(11)
+    for n_a, n_b, shift in ((3, 5, 0.5), (40, 400, 0.2), (5_000, 20_000, 0.01)):
+        a, b = rng.normal(shift, 1.0, n_a), rng.normal(0.0, 2.0, n_b)
+        expected = stats.ttest_ind(a, b, equal_var=False).pvalue
+        got = welch_p_value(a.mean() - b.mean(), a.var(ddof=1), b.var(ddof=1), n_a, n_b)
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-300)
+    frame = pd.DataFrame({"plan": rng.choice(["a", "b"], 1000, p=[0.3, 0.7])})
+    selected = np.arange(1000) < 200
+    frame.loc[selected, "plan"] = rng.choice(["a", "b"], 200, p=[0.45, 0.55])
+    row = contrast(frame, selected, {"plan": "categorical"}).iloc[0]
+    pa, pb = (frame.loc[selected, "plan"] == row["value"]).mean(), (frame.loc[~selected, "plan"] == row["value"]).mean()
+    pooled = (pa * 200 + pb * 800) / 1000
+    z = abs(pa - pb) / np.sqrt(pooled * (1 - pooled) * (1 / 200 + 1 / 800))
+    assert row["p_value"] == pytest.approx(2 * stats.norm.sf(z), rel=1e-9)
