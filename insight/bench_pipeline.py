@@ -119,9 +119,9 @@ def compare_shap(run_dir: Path, frame: Any, *, rows: int, threads: int) -> dict[
     return {
         "rows": int(len(X)), "threads": threads, "trees": trees,
         "num_leaves": int(saved.model.booster.params.get("num_leaves", 0) or 0) or None,
-        "pred_contrib_seconds": round(reference_seconds, 2),
-        "fast_seconds": round(fast_seconds, 2),
-        "fast_table_seconds": round(compile_seconds, 2),
+        "pred_contrib_seconds": round(reference_seconds, 4),
+        "fast_seconds": round(fast_seconds, 4),
+        "fast_table_seconds": round(compile_seconds, 4),
         "speedup": round(reference_seconds / fast_seconds, 2),
         "speedup_with_tables": round(reference_seconds / (fast_seconds + compile_seconds), 2),
         "max_abs_difference": float(max(np.abs(fast - reference).max(), np.abs(fast_base - reference_base).max())),

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,13 +132,20 @@ def verify_run(path: Path) -> list[str]:
     problems = []
     if MANIFEST_DIGEST in manifest and manifest[MANIFEST_DIGEST] != manifest_digest(manifest):
         problems.append("manifest.json: its content does not match its checksum (the manifest was edited)")
+    to_hash = []
     for name, meta in manifest.get("files", {}).items():
         file = path / name
         if not file.exists():
             problems.append(f"{name}: missing")
         elif file.stat().st_size != meta["bytes"]:
             problems.append(f"{name}: size {file.stat().st_size} bytes, manifest says {meta['bytes']}")
-        elif sha256_of(file) != meta["sha256"]:
+        else:
+            to_hash.append((name, file, meta["sha256"]))
+    # hashlib releases the GIL: the files of a large run are hashed on every core at once
+    with ThreadPoolExecutor(max_workers=max(1, min(len(to_hash), os.cpu_count() or 1))) as pool:
+        digests = list(pool.map(sha256_of, [file for _, file, _ in to_hash]))
+    for (name, _, expected), digest in zip(to_hash, digests, strict=True):
+        if digest != expected:
             problems.append(f"{name}: checksum does not match the manifest (the file was changed)")
     if not manifest.get("files"):
         problems.append("manifest lists no files")
