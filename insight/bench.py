@@ -33,7 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insight.bench_pipeline import DEFAULT_SIZES, SHAP_COMPARE_ROWS, pipeline_benchmark, print_pipeline, run_one
+from insight.bench_pipeline import (
+    DEFAULT_SIZES,
+    SHAP_COMPARE_ROWS,
+    pipeline_benchmark,
+    print_pipeline,
+    run_one,
+)
 
 
 def projection_benchmark(rows: int, seed: int = 0) -> dict[str, Any]:

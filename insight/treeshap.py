@@ -315,7 +315,7 @@ def _leaf_masks_into(key: np.int64, first: int, p0: int, p1: int, path_depth: np
 def _shap_kernel(X, node_feature, node_threshold, node_categorical, node_default_left, node_missing,
                  node_cat_start, node_cat_end, cat_values, tree_node_start, tree_path_start, path_value,
                  path_depth, path_cons_start, cons_node, cons_left, cons_slot, path_slot_start, slot_local,
-                 slot_zero, path_table_start, table, tree_feat_start, tree_feat):  # noqa: ANN001, ANN202
+                 slot_zero, path_table_start, table, tree_feat_start, tree_feat):
     """Rows in blocks, in parallel. Within a block, tree by tree: each row's split decisions in that tree form
     a bit key; rows with the same key get the same contributions, so the tree's leaf tables are read once per
     distinct key (an open-addressing hash table finds them) and the result is added to every such row."""

@@ -17,7 +17,6 @@ from insight.metrics import expected_calibration_error
 from insight.pipeline import split_rows
 from insight.schema import clean_table
 
-
 CONFIG = replace(ChurnConfig(), learning_rate=0.08, num_leaves_grid=(4, 16), inner_folds=3, max_rounds=600,
                  early_stopping_rounds=50)
 
