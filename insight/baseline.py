@@ -25,8 +25,17 @@ class LogisticBaseline:
         return self.model.predict_proba(self.design(X))[:, 1]  # type: ignore[attr-defined]
 
 
-def fit_logistic_baseline(X: np.ndarray, y: np.ndarray, fmap: FeatureMap, *, C: float = 0.5) -> LogisticBaseline:
+MAX_FIT_ROWS = 200_000
+"""A baseline needs no more: larger tables are fitted on a seeded random sample of this many rows."""
+
+
+def fit_logistic_baseline(X: np.ndarray, y: np.ndarray, fmap: FeatureMap, *, C: float = 0.5,
+                          max_rows: int = MAX_FIT_ROWS, seed: int = 0) -> LogisticBaseline:
     from sklearn.linear_model import LogisticRegression
+
+    if len(y) > max_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(len(y), size=max_rows, replace=False))
+        X, y = X[rows], y[rows]
 
     numeric = [i for i, f in enumerate(fmap.features) if not f.is_categorical]
     values = X[:, numeric]

@@ -67,7 +67,7 @@ class ChurnConfig:
     early_stopping_rounds: int = 100
     inner_folds: int = 5
     search_seconds: float = 60.0
-    max_search_rows: int = 100_000
+    max_search_rows: int = 50_000
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,11 @@ class MultitaskConfig:
     weight_decay: float = 1e-5
     mask_rate: float = 0.3
     max_train_rows: int = 200_000
+    max_seconds: float = 300.0
+    """Training stops after the epoch that passes this budget (the best epoch so far is kept)."""
+    torch_threads: int = 1
+    """A network this small gains little from a second thread, and two threads stall whenever the other
+    core is busy (every small operation waits for the descheduled thread)."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import logging
 import shutil
 import subprocess
 import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,12 +46,18 @@ def local(demo_run: Path, dataset: Path, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    """A 2-worker LocalCluster of single-threaded processes; yields the scheduler's address."""
+    """A 2-worker LocalCluster of single-threaded processes; yields the scheduler's address.
+
+    Worker processes are spawned, and spawning re-runs the parent's `__main__` file in the child. Streamlit's
+    AppTest (tests/app, earlier in the same session) leaves app.py installed as `__main__`, so a plain
+    module stands in for it while the workers start, as `python -m pytest` alone would have it."""
     from distributed import LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
-        yield c.scheduler_address
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
+            yield c.scheduler_address
 
 
 def read_scores(folder: Path) -> pd.DataFrame:

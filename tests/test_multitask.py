@@ -87,6 +87,22 @@ def test_revenue_head_beats_the_train_mean(trained: dict) -> None:
 
 
 @pytest.mark.slow
+def test_heavy_tailed_signed_head_beats_the_train_mean(trained: dict) -> None:
+    """Seat change is signed and heavy-tailed (a churning enterprise drops every seat; enterprise growth is
+    noise proportional to hundreds of seats): on held-out customers its head must still beat predicting the
+    training mean, in seats, the way the manifest and the Model page measure it."""
+    model, X, splits = trained["model"], trained["X"], trained["splits"]
+    seats = trained["targets"]["seat_change_next_12m"]
+    task = next(t for t in model.tasks if t.name == "seat_change_next_12m")
+    assert task.kind == "regression" and task.robust and not task.log_scaled
+    test = splits.test[~np.isnan(seats[splits.test])]
+    train = splits.train[~np.isnan(seats[splits.train])]
+    m = regression_metrics(seats[test], model.predict(X[test])["seat_change_next_12m"],
+                           train_mean=float(seats[train].mean()))
+    assert m["r2"] > m["r2_of_train_mean"] + 0.02
+
+
+@pytest.mark.slow
 def test_missing_targets_are_masked(trained: dict) -> None:
     model, X = trained["model"], trained["X"]
     history = model.history
@@ -137,7 +153,7 @@ def test_saved_run_reloads_to_the_same_latent(demo_run: Path) -> None:
 
 
 class _Payload:
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (print, ("this must never run",))
 
 
@@ -161,6 +177,14 @@ def test_fit_task() -> None:
     assert signed.std == pytest.approx(3, rel=0.1)
     y = np.array([1.0, 10.0, 1000.0, np.nan])
     np.testing.assert_allclose(skewed.decode(skewed.encode(y)), y)
+    # signed and heavy-tailed (mostly small changes, a few customers losing hundreds): the Huber loss
+    rng = np.random.default_rng(0)
+    change = np.where(rng.random(2000) < 0.02, -np.round(rng.lognormal(5, 1, 2000)), rng.poisson(2, 2000) - 1.0)
+    heavy = fit_task("seat_change", change)
+    assert heavy.kind == "regression" and heavy.robust and not heavy.log_scaled
+    z = np.array([-500.0, -3.0, 0.0, 2.0, 40.0, np.nan])
+    np.testing.assert_allclose(heavy.decode(heavy.encode(z)), z)
+    assert not signed.robust and not skewed.robust  # normal signed / skewed non-negative: squared error
     b = Task("churn", "binary")
     np.testing.assert_allclose(b.decode(np.array([0.0])), [0.5])
     assert fit_task("unknown", np.array([np.nan, np.nan])).kind == "regression"
