@@ -254,6 +254,11 @@ def print_pipeline(result: dict[str, Any]) -> None:
         print(f"{s['rows']:>9,} customers: trained in {s['load_and_train_seconds'] / 60:.1f} min, peak "
               f"{s['peak_rss_gb']:.2f} GB ({verdict} 20 min / 12 GB); test ROC AUC {s['test_roc_auc']:.3f}; "
               f"segments ARI vs planted {s['segments_ari_vs_planted']}")
+        projection = s.get("projection") or {}
+        if projection:
+            print(f"{'':>21}projection of all {projection.get('rows', 0):,} customers (UMAP fitted on "
+                  f"{projection.get('fit_rows', 0):,}): {projection.get('seconds')} s, trustworthiness "
+                  f"{projection.get('trustworthiness')}")
         print(f"{'':>21}exact SHAP on {c['rows']:,} rows, {c['trees']} trees, {c['threads']} threads: "
               f"pred_contrib {c['pred_contrib_seconds']:.1f} s, insight.treeshap {c['fast_seconds']:.1f} s "
               f"(+{c['fast_table_seconds']:.1f} s tables): {c['speedup']:.1f}x "
