@@ -7,6 +7,7 @@ customers exactly as the raw score does and the SHAP values of the raw score exp
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -69,11 +70,22 @@ class ChurnModel:
         return cls(booster=lgb.Booster(model_str=model_text), calibration=calibration)
 
 
-def lightgbm_params(config: ChurnConfig, *, num_leaves: int, seed: int, threads: int | None) -> dict[str, Any]:
+def learning_rate_for(config: ChurnConfig, rows: int) -> float:
+    """`config.learning_rate` up to `config.large_data_rows` training rows; beyond, it grows with the square
+    root of the row count, up to `config.max_learning_rate`. With that much data each tree is well estimated,
+    so larger steps cost little accuracy and save most of the boosting rounds (and of SHAP's time, which is
+    linear in the number of trees)."""
+    if rows <= config.large_data_rows:
+        return config.learning_rate
+    return float(min(config.max_learning_rate, config.learning_rate * math.sqrt(rows / config.large_data_rows)))
+
+
+def lightgbm_params(config: ChurnConfig, *, num_leaves: int, seed: int, threads: int | None,
+                    learning_rate: float | None = None) -> dict[str, Any]:
     return {
         "objective": "binary",
         "metric": "binary_logloss",
-        "learning_rate": config.learning_rate,
+        "learning_rate": learning_rate or config.learning_rate,
         "num_leaves": num_leaves,
         "min_child_samples": config.min_child_samples,
         "feature_fraction": config.feature_fraction,
@@ -118,9 +130,11 @@ def fit_churn_model(
 
     known = ~np.isnan(y)
     X, y = X[known], y[known]
+    learning_rate = learning_rate_for(config, len(y))
     search = search_tree_size(X, y, feature_names=feature_names, categorical=categorical, config=config,
-                              seed=seed, threads=threads)
-    params = lightgbm_params(config, num_leaves=search.num_leaves, seed=seed, threads=threads)
+                              seed=seed, threads=threads, learning_rate=learning_rate)
+    params = lightgbm_params(config, num_leaves=search.num_leaves, seed=seed, threads=threads,
+                             learning_rate=learning_rate)
     data = lgb.Dataset(X, label=y, feature_name=feature_names, categorical_feature=categorical)
     booster = lgb.train(params, data, num_boost_round=search.iterations)
     # Re-load from text: the booster that scores is exactly the one saved and explained by SHAP.
@@ -132,7 +146,8 @@ def fit_churn_model(
 
 
 def search_tree_size(X: np.ndarray, y: np.ndarray, *, feature_names: list[str], categorical: list[int],
-                     config: ChurnConfig, seed: int, threads: int | None) -> SearchResult:
+                     config: ChurnConfig, seed: int, threads: int | None,
+                     learning_rate: float | None = None) -> SearchResult:
     """Inner stratified k-fold CV of each `num_leaves` candidate (simplest first) with early stopping;
     the best out-of-fold log loss wins. The search stops at the first candidate that does not improve, or
     when the time budget runs out."""
@@ -152,7 +167,7 @@ def search_tree_size(X: np.ndarray, y: np.ndarray, *, feature_names: list[str], 
         if best is not None and time.perf_counter() - started > config.search_seconds:
             log.info("tree-size search stopped by its %.0f s budget", config.search_seconds)
             break
-        params = lightgbm_params(config, num_leaves=leaves, seed=seed, threads=threads)
+        params = lightgbm_params(config, num_leaves=leaves, seed=seed, threads=threads, learning_rate=learning_rate)
         oof = np.zeros(len(ys))
         iterations = []
         for fit, hold in folds:
@@ -172,6 +187,7 @@ def search_tree_size(X: np.ndarray, y: np.ndarray, *, feature_names: list[str], 
     assert best is not None
     _, leaves, n_iter, oof = best
     report = {"chosen_num_leaves": leaves, "iterations": n_iter, "candidates": tried,
+              "learning_rate": learning_rate or config.learning_rate,
               "inner_folds": config.inner_folds, "search_rows": int(len(rows)),
               "seconds": round(time.perf_counter() - started, 2)}
     return SearchResult(num_leaves=leaves, iterations=n_iter, oof_raw=oof, oof_rows=rows, report=report)

@@ -55,6 +55,8 @@ class ChurnConfig:
     """
 
     learning_rate: float = 0.03
+    large_data_rows: int = 100_000
+    max_learning_rate: float = 0.1
     num_leaves_grid: tuple[int, ...] = (4, 8, 16, 32)
     min_child_samples: int = 40
     feature_fraction: float = 0.7

@@ -138,3 +138,15 @@ def test_lightgbm_params() -> None:
     assert params["objective"] == "binary" and params["seed"] == 3 and params["num_threads"] == 2
     assert params["num_leaves"] == 8
     assert params["deterministic"] is True
+
+
+def test_learning_rate_grows_only_for_large_tables() -> None:
+    from insight.churn import learning_rate_for
+
+    config = ChurnConfig()
+    assert learning_rate_for(config, 7_043) == config.learning_rate  # Telco, the demo: unchanged
+    assert learning_rate_for(config, config.large_data_rows) == config.learning_rate
+    assert learning_rate_for(config, 4 * config.large_data_rows) == pytest.approx(2 * config.learning_rate)
+    assert learning_rate_for(config, 100 * config.large_data_rows) == config.max_learning_rate
+    params = lightgbm_params(config, num_leaves=8, seed=0, threads=1, learning_rate=0.07)
+    assert params["learning_rate"] == 0.07
