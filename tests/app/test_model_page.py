@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from appkit import assert_clean, metric, new_app, table_with
 from sklearn.metrics import (
     average_precision_score,
     brier_score_loss,
@@ -28,10 +29,7 @@ from insight.metrics import expected_calibration_error
 from insight.runs import MANIFEST_DIGEST, RunWriter, set_latest
 from insight.ui import format as fmt
 
-PROJECT = Path(__file__).resolve().parents[2]
-APP = str(PROJECT / "app.py")
 PAGE = "pages/model.py"
-TIMEOUT = 180
 MODELS = {"churn_probability": "LightGBM (the model of record)",
           "mt_churn_probability": "Multi-task network, churn head",
           "logistic_churn_probability": "Logistic regression (baseline)"}
@@ -47,11 +45,6 @@ def model_runs(tmp_path_factory: pytest.TempPathFactory, demo_run: Path, telco_r
     return runs
 
 
-def new_app(monkeypatch: pytest.MonkeyPatch, runs_dir: Path) -> AppTest:
-    monkeypatch.setenv("INSIGHT_RUNS_DIR", str(runs_dir))
-    return AppTest.from_file(APP, default_timeout=TIMEOUT)
-
-
 def open_page(monkeypatch: pytest.MonkeyPatch, runs_dir: Path, run: Path) -> AppTest:
     at = new_app(monkeypatch, runs_dir)
     at.query_params["run"] = run.name
@@ -59,24 +52,6 @@ def open_page(monkeypatch: pytest.MonkeyPatch, runs_dir: Path, run: Path) -> App
     at.switch_page(PAGE).run()
     assert_clean(at, "model page")
     return at
-
-
-def assert_clean(at: AppTest, where: str) -> None:
-    assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
-    assert not at.error, f"{where}: {[e.value for e in at.error]}"
-
-
-def metric(at: AppTest, label: str) -> str:
-    values = [m.value for m in at.metric if m.label == label]
-    assert values, f"no metric {label!r} among {[m.label for m in at.metric]}"
-    return values[0]
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no table with a {column!r} column")
 
 
 def has_table_with(at: AppTest, column: str) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from appkit import APP, TIMEOUT, array, assert_clean, metric, new_app, plotly_figure, table_with
 from streamlit.testing.v1 import AppTest
 
 from insight.explain import label
@@ -27,9 +28,7 @@ from insight.runs import set_latest
 from insight.ui import format as fmt
 
 PROJECT = Path(__file__).resolve().parents[2]
-APP = str(PROJECT / "app.py")
 PAGES = sorted(f"pages/{p.name}" for p in (PROJECT / "pages").glob("*.py"))
-TIMEOUT = 180
 
 
 @pytest.fixture(scope="module")
@@ -40,30 +39,6 @@ def app_runs(tmp_path_factory: pytest.TempPathFactory, demo_run: Path, telco_run
         shutil.copytree(run, runs / run.name)
     set_latest(runs, telco_run.name)
     return runs
-
-
-def new_app(monkeypatch: pytest.MonkeyPatch, runs_dir: Path) -> AppTest:
-    monkeypatch.setenv("INSIGHT_RUNS_DIR", str(runs_dir))
-    return AppTest.from_file(APP, default_timeout=TIMEOUT)
-
-
-def assert_clean(at: AppTest, where: str) -> None:
-    """No uncaught exception and no error box (the page guard turns exceptions into error boxes)."""
-    assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
-    assert not at.error, f"{where}: {[e.value for e in at.error]}"
-
-
-def metric(at: AppTest, label: str) -> str:
-    values = [m.value for m in at.metric if m.label == label]
-    assert values, f"no metric {label!r} among {[m.label for m in at.metric]}"
-    return values[0]
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no table with a {column!r} column")
 
 
 def render_every_page(at: AppTest) -> dict[str, AppTest]:
@@ -341,25 +316,6 @@ def open_page(monkeypatch: pytest.MonkeyPatch, runs: Path, run: Path, page: str,
     at.switch_page(page).run()
     assert_clean(at, page)
     return at
-
-
-def plotly_figure(at: AppTest, key: str) -> dict[str, Any]:
-    """The plotly JSON of the chart with widget key `key` (its id ends with the key)."""
-    for chart in at.get("plotly_chart"):
-        if chart.proto.id.endswith(key):
-            return json.loads(chart.proto.spec)
-    raise AssertionError(f"no chart {key!r}")
-
-
-def array(value: Any) -> np.ndarray:
-    """A plotly JSON array: a plain list, or plotly's typed-array encoding ({"dtype", "bdata"[, "shape"]})."""
-    if isinstance(value, dict) and "bdata" in value:
-        import base64
-
-        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return data.reshape([int(n) for n in str(shape).split(",")]) if shape else data
-    return np.asarray(value)
 
 
 def resign(run: Path, changed: str) -> None:

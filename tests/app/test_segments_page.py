@@ -13,18 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
+from appkit import array, assert_clean, metric, new_app, table_with
 from streamlit.testing.v1 import AppTest
 
 from insight.explain import label
 from insight.runs import set_latest
 from insight.ui import format as fmt
-
-PROJECT = Path(__file__).resolve().parents[2]
-APP = str(PROJECT / "app.py")
-TIMEOUT = 180
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +51,8 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], Any]]:
     return captured
 
 
-def assert_clean(at: AppTest, where: str) -> None:
-    assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
-    assert not at.error, f"{where}: {[e.value for e in at.error]}"
-
-
 def open_segments(monkeypatch: pytest.MonkeyPatch, runs: Path, run: Path, **params: str) -> AppTest:
-    monkeypatch.setenv("INSIGHT_RUNS_DIR", str(runs))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = new_app(monkeypatch, runs)
     at.query_params["run"] = run.name
     for key, value in params.items():
         at.query_params[key] = value
@@ -72,35 +62,11 @@ def open_segments(monkeypatch: pytest.MonkeyPatch, runs: Path, run: Path, **para
     return at
 
 
-def metric(at: AppTest, name: str) -> str:
-    values = [m.value for m in at.metric if m.label == name]
-    assert values, f"no metric {name!r} among {[m.label for m in at.metric]}"
-    return values[0]
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no table with a {column!r} column")
-
-
 def map_figure(at: AppTest) -> dict[str, Any]:
     for chart in at.get("plotly_chart"):
         if chart.proto.id.endswith("segment_map"):
             return json.loads(chart.proto.spec)
     raise AssertionError("no customer map")
-
-
-def array(value: Any) -> np.ndarray:
-    """A plotly JSON array: a plain list, or plotly's typed-array encoding ({"dtype", "bdata"[, "shape"]})."""
-    if isinstance(value, dict) and "bdata" in value:
-        import base64
-
-        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return data.reshape([int(n) for n in str(shape).split(",")]) if shape else data
-    return np.asarray(value)
 
 
 def map_customers(figure: dict[str, Any]) -> list[str]:
