@@ -5,7 +5,7 @@
         stage, and exact SHAP by LightGBM's pred_contrib against insight.treeshap on the same rows.
 
     python -m insight.bench dashboard --runs-dir DIR [--run RUN]
-        the app on a run (insight.bench_dashboard): cold start, every page, interactions, a map selection
+        the app on a run (insight.ui.bench_dashboard): cold start, every page, interactions, a map selection
         and memory across reruns, server-side.
 
     python -m insight.bench projection --rows 100000
@@ -296,11 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     if args.name == "dashboard-cold":
-        from insight.bench_dashboard import cold_start
+        from insight.ui.bench_dashboard import cold_start
 
         result = cold_start(args.runs_dir, args.run)
     elif args.name == "dashboard":
-        from insight.bench_dashboard import dashboard_benchmark, print_dashboard
+        from insight.ui.bench_dashboard import dashboard_benchmark, print_dashboard
 
         result = dashboard_benchmark(args.runs_dir, args.run, reruns=args.reruns)
         print_dashboard(result)

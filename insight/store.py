@@ -377,19 +377,14 @@ class RunStore:
 
     def feature_reference(self, features: list[str]) -> dict[str, Any]:
         """The population's typical value of each feature: median for numbers and dates, mode otherwise."""
-        parts = []
-        for name in features:
-            c, kind = self.col(name), self.column_kinds.get(name)
-            if kind == "number":
-                parts.append(f"median({c}) FILTER (WHERE {self._known(name)}) AS {quote_ident(name)}")
-            elif kind == "date":
-                parts.append(f"quantile_disc({c}, 0.5) AS {quote_ident(name)}")
-            else:
-                parts.append(f"mode({c}) AS {quote_ident(name)}")
-        return self._scalar_row(f"SELECT {', '.join(parts)} FROM {CUSTOMERS}") if parts else {}
+        return self._typical_values(features)
 
     def segment_reference(self, segment_id: int, features: list[str]) -> dict[str, Any]:
         """One segment's typical value of each feature (median for numbers and dates, mode otherwise)."""
+        return self._typical_values(features, "WHERE segment_id = ?", [int(segment_id)])
+
+    def _typical_values(self, features: list[str], where: str = "", params: list[Any] | None = None
+                        ) -> dict[str, Any]:
         parts = []
         for name in features:
             c, kind = self.col(name), self.column_kinds.get(name)
@@ -401,8 +396,7 @@ class RunStore:
                 parts.append(f"mode({c}) AS {quote_ident(name)}")
         if not parts:
             return {}
-        return self._scalar_row(f"SELECT {', '.join(parts)} FROM {CUSTOMERS} WHERE segment_id = ?",
-                                [int(segment_id)])
+        return self._scalar_row(f"SELECT {', '.join(parts)} FROM {CUSTOMERS} {where}", params)
 
     def customers_by_ids(self, ids: list[Any], columns: list[str]) -> pd.DataFrame:
         """The customers whose ids are in `ids` (compared as text), in the order of `ids`; unknown ids are

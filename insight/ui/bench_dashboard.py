@@ -28,7 +28,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "app.py"
 HEAVY = ("torch", "umap", "shap", "numba", "pynndescent")
 COLD_BUDGET_S, PAGE_BUDGET_S, INTERACTION_BUDGET_S = 5.0, 2.0, 1.0
