@@ -145,9 +145,7 @@ def load_scoring_models(path: str) -> ScoringModels:
     multitask = MultitaskModel.from_saved(run.json("multitask.json"), run.bytes("multitask.pt"))
     latent_table = pq.read_table(run.file("latent.parquet"))
     latent = np.column_stack([latent_table.column(c).to_numpy() for c in info.latent_columns]).astype(np.float32)
-    customers = pq.read_table(run.file("customers.parquet"), columns=["segment_id", "x", "y"]).to_pandas()
-    if len(customers) != len(latent):
-        raise RunError(f"run {info.run_id}: customers.parquet and latent.parquet differ in length; retrain it.")
+    customers = _in_latent_order(run, info, latent_table)
     config = run.manifest["config"]
     fit_rows = fit_sample_rows(len(latent), sample=int(config["segments"]["fit_sample"]), seed=int(config["seed"]))
     stored = run.manifest.get("metrics", {}).get("segments", {}).get("projection", {}).get("fit_rows")
@@ -161,6 +159,26 @@ def load_scoring_models(path: str) -> ScoringModels:
              time.perf_counter() - started, len(fit_rows))
     return ScoringModels(churn=churn, multitask=multitask, fitted_latent=latent[fit_rows], fitted_xy=xy[fit_rows],
                          known_latent=latent[known], known_labels=labels[known])
+
+
+def _in_latent_order(run: Any, info: ScoringRun, latent_table: Any) -> pd.DataFrame:
+    """Every customer's segment_id, x and y, row for row with latent.parquet: that file keeps the training
+    order, in which `segments.fit_sample_rows` finds the customers the map was fitted on, while
+    customers.parquet is stored in id order (older runs: in training order too)."""
+    import pyarrow.parquet as pq
+
+    customers = pq.read_table(run.file("customers.parquet"), columns=[info.id_column, "segment_id", "x", "y"])
+    if customers.num_rows != latent_table.num_rows:
+        raise RunError(f"run {info.run_id}: customers.parquet and latent.parquet differ in length; retrain it.")
+    frame = customers.to_pandas()
+    latent_ids = latent_table.column(info.id_column).to_pandas()
+    if frame[info.id_column].equals(latent_ids):
+        return frame
+    position = pd.Index(frame[info.id_column]).get_indexer(latent_ids)
+    if (position < 0).any():
+        raise RunError(f"run {info.run_id}: customers.parquet and latent.parquet hold different customers; "
+                       "retrain it.")
+    return frame.iloc[position].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------- one partition

@@ -19,7 +19,9 @@ import pandas as pd
 
 from insight.config import DataSpec, TrainConfig
 from insight.errors import InputError
+from insight.mapsample import MAP_FILE, MAP_SHAP_FILE, map_sample_rows
 from insight.metrics import binary_metrics
+from insight.shap_groups import SHAP_GROUPS_FILE, shap_group_sums
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +142,23 @@ def train(
             writer.write_json("features.json", {**fmap.to_dict(), "schema": table.schema.to_dict()})
             writer.write_bytes("multitask.pt", mt.state_bytes())
             writer.write_json("multitask.json", mt.describe())
-            writer.write_parquet("customers.parquet", customers)
-            writer.write_parquet("shap.parquet", explain.shap_frame(data[spec.id_column], shap_values, base,
-                                                                    fmap.names))
+            order = id_order(data[spec.id_column])
+            stored = customers.iloc[order].reset_index(drop=True)
+            shap_table = explain.shap_frame(data[spec.id_column], shap_values, base, fmap.names)
+            shap_table = shap_table.iloc[order].reset_index(drop=True)
+            writer.write_parquet("customers.parquet", stored)
+            writer.write_parquet("shap.parquet", shap_table)
+            writer.write_parquet(SHAP_GROUPS_FILE, shap_group_sums(
+                shap_values, fmap.names, customers["segment_id"].to_numpy(), customers["risk_band"].to_numpy()))
             latent_frame = pd.DataFrame(latent, columns=[f"z{i}" for i in range(latent.shape[1])])
             latent_frame.insert(0, spec.id_column, data[spec.id_column].to_numpy())
-            writer.write_parquet("latent.parquet", latent_frame)
+            # latent.parquet keeps the training order: segments.fit_sample_rows finds the map's fitted sample
+            # in it by position (batch scoring places new customers against that sample)
+            writer.write_parquet("latent.parquet", latent_frame, compress_floats=False)
+            map_rows = map_sample_rows(len(stored), seed=config.seed)
+            if map_rows is not None:  # a large run: the map's sample, ready to read
+                writer.write_parquet(MAP_FILE, stored.iloc[map_rows].reset_index(drop=True))
+                writer.write_parquet(MAP_SHAP_FILE, shap_table.iloc[map_rows].reset_index(drop=True))
             writer.write_json("segments.json", {"segments": segment_profiles, **segment_report})
             importance = explain.global_importance(shap_values, fmap.names)
             manifest = {
@@ -199,6 +212,15 @@ def risk_bands(probability: np.ndarray, thresholds: dict[str, float]) -> pd.Cate
     edges = [thresholds["medium"], thresholds["high"], thresholds["very high"]]
     idx = np.searchsorted(edges, probability, side="right")
     return pd.Categorical.from_codes(idx, categories=list(RISK_BANDS), ordered=True)
+
+
+def id_order(ids: pd.Series) -> np.ndarray:
+    """The row order a run stores its tables in: by customer id, so that each Parquet row group spans a
+    narrow range of ids and a lookup of one customer reads one group."""
+    try:
+        return np.argsort(ids.to_numpy(), kind="stable")
+    except TypeError:  # values of mixed types: order by their text
+        return np.argsort(ids.astype(str).to_numpy(), kind="stable")
 
 
 def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_schema: Any,

@@ -35,6 +35,8 @@ MANIFEST = "manifest.json"
 MANIFEST_DIGEST = "manifest_sha256"
 LATEST = "LATEST"
 RUNS_DIR_ENV = "INSIGHT_RUNS_DIR"
+ROW_GROUP_ROWS = 65_536
+"""Rows per Parquet row group of a run's tables (with the rows in id order, a lookup by id reads one)."""
 
 
 def resolve_runs_dir(runs_dir: str | Path | None = None) -> Path:
@@ -76,8 +78,16 @@ class RunWriter:
     def write_json(self, name: str, obj: Any) -> None:
         self.write_text(name, json.dumps(jsonable(obj), indent=2, default=_json_default, allow_nan=False))
 
-    def write_parquet(self, name: str, frame: pd.DataFrame) -> None:
-        frame.to_parquet(self.tmp / name, index=False, compression="zstd")
+    def write_parquet(self, name: str, frame: pd.DataFrame, *, compress_floats: bool = True) -> None:
+        """Row groups of ROW_GROUP_ROWS: a query for one customer decodes one group, not the whole file.
+        `compress_floats=False` stores float columns plain: dense floats such as latent vectors do not
+        compress, and plain ones read three times faster."""
+        options: dict[str, Any] = {"compression": "zstd"}
+        if not compress_floats:
+            floats = [str(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+            options = {"compression": {str(c): "none" if str(c) in floats else "zstd" for c in frame.columns},
+                       "use_dictionary": [str(c) for c in frame.columns if str(c) not in floats]}
+        frame.to_parquet(self.tmp / name, index=False, row_group_size=ROW_GROUP_ROWS, **options)
 
     def commit(self, manifest: dict[str, Any]) -> Path:
         """Checksum every file, write the manifest, rename the folder into place and point LATEST at it."""

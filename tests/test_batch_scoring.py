@@ -194,3 +194,21 @@ def test_cli_rejects_bad_input_with_exit_2(raw: pd.DataFrame, demo_run: Path, tm
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "lacks 1 feature column(s) the model was trained on: plan" in errors[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_map_positions_are_aligned_with_the_latent_table_by_id(demo_run: Path) -> None:
+    """latent.parquet keeps the training order and customers.parquet the id order: the scorer's reference
+    positions must follow latent.parquet row for row, whatever the two orders are."""
+    import pyarrow.parquet as pq
+
+    from insight.batch_scoring import _in_latent_order
+    from insight.runs import open_run
+
+    info = load_scoring_run(str(demo_run.resolve()))
+    latent = pq.read_table(demo_run / "latent.parquet")
+    shuffled = latent.take(np.random.default_rng(0).permutation(latent.num_rows))
+    aligned = _in_latent_order(open_run(demo_run), info, shuffled)
+    assert aligned["customer_id"].tolist() == shuffled.column("customer_id").to_pylist()
+    stored = pd.read_parquet(demo_run / "customers.parquet").set_index("customer_id")
+    np.testing.assert_array_equal(aligned[["x", "y"]].to_numpy(),
+                                  stored.loc[aligned["customer_id"], ["x", "y"]].to_numpy())

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import small_config
 from scipy import stats
 
 from insight.config import ChurnConfig, DataSpec, SegmentConfig, TrainConfig
@@ -24,7 +25,10 @@ from insight.pipeline import (
 from insight.runs import LATEST, list_runs, verify_run
 
 RUN_FILES = {"manifest.json", "churn_model.txt", "calibration.json", "features.json", "multitask.pt",
-             "multitask.json", "customers.parquet", "shap.parquet", "latent.parquet", "segments.json"}
+             "multitask.json", "customers.parquet", "shap.parquet", "latent.parquet", "segments.json",
+             "shap_groups.parquet"}
+"""Every run's files; a run of more than insight.mapsample.MAP_POINTS customers adds map.parquet and
+map_shap.parquet (test_a_large_run_stores_the_map_sample)."""
 
 
 def _manifest(run: Path) -> dict:
@@ -56,7 +60,7 @@ def test_customers_table(demo_run: Path, demo_small: tuple[pd.DataFrame, pd.Data
                   "segment_name", "x", "y", "reason_1"]
     for col in documented:
         assert col in customers.columns, col
-    assert customers[spec.id_column].tolist() == raw[spec.id_column].tolist()
+    assert customers[spec.id_column].tolist() == sorted(raw[spec.id_column])  # stored in id order
     assert customers["churn_probability"].between(0, 1).all()
     assert set(customers["risk_band"].astype(str)) <= set(RISK_BANDS)
     assert customers["segment_name"].str.len().gt(0).all()
@@ -265,3 +269,76 @@ def test_retraining_with_the_same_seed_gives_the_same_segments(demo_small: tuple
     assert (a["segment_id"] == b["segment_id"]).all()
     np.testing.assert_allclose(a[["x", "y"]], b[["x", "y"]], atol=1e-5)
     np.testing.assert_allclose(a["churn_probability"], b["churn_probability"], atol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["demo_run", "telco_run"])
+def test_tables_are_stored_in_id_order_in_row_groups(which: str, request: pytest.FixtureRequest) -> None:
+    import pyarrow.parquet as pq
+
+    run: Path = request.getfixturevalue(which)
+    id_column = _manifest(run)["spec"]["id_column"]
+    ids = pd.read_parquet(run / "customers.parquet", columns=[id_column])[id_column]
+    assert ids.is_monotonic_increasing and ids.is_unique
+    shap_ids = pd.read_parquet(run / "shap.parquet", columns=[id_column])[id_column]
+    assert shap_ids.tolist() == ids.tolist()  # row for row the same customers
+    latent_ids = pd.read_parquet(run / "latent.parquet", columns=[id_column])[id_column]
+    assert sorted(latent_ids) == ids.tolist()  # latent.parquet keeps the training order (batch scoring)
+    assert pq.ParquetFile(run / "customers.parquet").metadata.row_group(0).num_rows <= 65_536
+
+
+@pytest.mark.slow
+def test_shap_group_sums_add_up_every_customers_shap_values(demo_run: Path) -> None:
+    customers = pd.read_parquet(demo_run / "customers.parquet", columns=["customer_id", "segment_id", "risk_band"])
+    shap = pd.read_parquet(demo_run / "shap.parquet")
+    groups = pd.read_parquet(demo_run / "shap_groups.parquet")
+    features = [c for c in shap.columns if c not in ("customer_id", "base_value")]
+    joined = customers.merge(shap, on="customer_id")
+    joined["risk_band"] = joined["risk_band"].astype(str)
+    expected = joined.groupby(["segment_id", "risk_band"])[features].sum()
+    got = groups.set_index(["segment_id", "risk_band"])
+    assert got["customers"].sum() == len(customers)
+    np.testing.assert_allclose(got.loc[expected.index, features].to_numpy(), expected.to_numpy(), atol=1e-9)
+
+
+@pytest.mark.slow
+def test_a_large_run_stores_the_map_sample(demo_small: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond MAP_POINTS customers the run keeps the map's random sample (customers and their SHAP values)
+    so the dashboard need not draw one out of millions; here the limits shrink to fit a small table."""
+    from insight import mapsample
+    from insight.runs import open_run
+    from insight.store import RiskFilter, RunStore
+
+    monkeypatch.setattr(mapsample, "MAP_POINTS", 1_000)
+    monkeypatch.setattr(mapsample, "MAP_SAMPLE", 400)
+    customers, truth = demo_small
+    run = train(customers, demo_spec(), small_config(), runs_dir=tmp_path, source_name="demo.csv", truth=truth)
+    assert {p.name for p in run.iterdir()} == RUN_FILES | {"map.parquet", "map_shap.parquet"}
+    assert verify_run(run) == []
+    stored = pd.read_parquet(run / "customers.parquet").set_index("customer_id")
+    sample = pd.read_parquet(run / "map.parquet").set_index("customer_id")
+    assert len(sample) == 400 and sample.index.is_unique and sample.index.isin(stored.index).all()
+    pd.testing.assert_frame_equal(sample, stored.loc[sample.index], check_dtype=False)
+    sample_shap = pd.read_parquet(run / "map_shap.parquet")
+    assert sample_shap["customer_id"].tolist() == sample.index.tolist()
+
+    store = RunStore.from_run(open_run(run))
+    assert store.has_map_sample and store.has_shap_sample
+    points = store.map_points(limit=400, extra=["plan"])
+    assert sorted(points["customer_id"]) == sorted(sample.index) and "plan" in points
+    ids = sample.index[:60].tolist()
+    fast = store.shap_contrast(ids=ids).set_index("feature")
+    full = store._shap_contrast_scan(None, ids).set_index("feature")
+    np.testing.assert_allclose(fast.loc[full.index, ["selected", "rest"]], full[["selected", "rest"]], atol=1e-9)
+    assert fast["customers_selected"].iloc[0] == 60 and fast["customers_rest"].iloc[0] == len(stored) - 60
+    flt = RiskFilter(bands=("high", "very high"), segments=(0,))
+    np.testing.assert_allclose(store.shap_contrast(flt).set_index("feature").loc[full.index, ["selected", "rest"]],
+                               store._shap_contrast_scan(flt, None).set_index("feature")[["selected", "rest"]],
+                               atol=1e-9)
+    someone = str(stored.index[5])
+    ranks = store.percentiles(someone, ["monthly_fee"])  # ranked among the sample
+    fee = stored.loc[someone, "monthly_fee"]
+    known = sample["monthly_fee"].dropna()
+    expected = 100 * ((known < fee).mean() + 0.5 * (known == fee).mean())
+    assert ranks["monthly_fee"] == pytest.approx(expected)
