@@ -17,13 +17,21 @@ from typing import Any, Literal
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from insight.mapsample import MAP_FILE, MAP_SHAP_FILE
 from insight.runs import Run
+from insight.shap_groups import SHAP_GROUPS_FILE, contrast_from_sums
 
 log = logging.getLogger(__name__)
 
 CUSTOMERS = "customers"
 SHAP = "shap"
+MAP_SAMPLE = "map_sample"
+"""The map's random sample of a large run (map.parquet); the same view as CUSTOMERS when there is none."""
+SHAP_SAMPLE = "shap_sample"
+"""SHAP values of the map's sample (map_shap.parquet); the same view as SHAP when there is none."""
 BASE_VALUE = "base_value"
 RISK_BANDS = ("low", "medium", "high", "very high")
 CATEGORY_LIMIT = 50
@@ -34,10 +42,13 @@ RISK_LEAD = ("churn_probability", "risk_band", "revenue_at_risk", "segment_name"
 """The risk table's first columns after the customer id (those the run has), in this order."""
 TOP_REASON = "top_reason"
 """The feature behind each customer's first reason."""
+SAMPLE_ENOUGH = 2_000
+"""A group with at least this many customers in the map's sample gets its typical values from the sample."""
 LONG_LIST = 500
 """Membership filters with more values than this bind them as one list (a lasso can hold 100,000 ids)."""
-NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT")
+NUMERIC_TYPES = (*INTEGER_TYPES, "FLOAT", "DOUBLE", "DECIMAL", "REAL")
 
 ColumnKind = Literal["number", "category", "text", "date"]
 
@@ -87,7 +98,9 @@ class RunStore:
     """Read-only queries over `customers.parquet` and `shap.parquet` of one run."""
 
     def __init__(self, customers: Path, shap: Path | None = None, *, id_column: str, target: str,
-                 revenue_column: str | None = None, roles: dict[str, str] | None = None) -> None:
+                 revenue_column: str | None = None, roles: dict[str, str] | None = None,
+                 map_sample: Path | None = None, map_shap: Path | None = None,
+                 shap_groups: Path | None = None) -> None:
         self.id_column = id_column
         self.target = target
         self.revenue_column = revenue_column
@@ -96,9 +109,18 @@ class RunStore:
         self._con = duckdb.connect(":memory:")
         self._con.execute(f"CREATE VIEW {CUSTOMERS} AS SELECT * FROM "
                           f"read_parquet({quote_literal(str(customers))})")
+        self.has_map_sample = map_sample is not None and Path(map_sample).exists()
+        self._map_sample_file = Path(map_sample) if self.has_map_sample and map_sample is not None else None
+        self._con.execute(f"CREATE VIEW {MAP_SAMPLE} AS SELECT * FROM " + (
+            f"read_parquet({quote_literal(str(map_sample))})" if self.has_map_sample else CUSTOMERS))
         self.has_shap = shap is not None and Path(shap).exists()
+        self.has_shap_sample = False
         if self.has_shap:
             self._con.execute(f"CREATE VIEW {SHAP} AS SELECT * FROM read_parquet({quote_literal(str(shap))})")
+            self.has_shap_sample = self.has_map_sample and map_shap is not None and Path(map_shap).exists()
+            self._con.execute(f"CREATE VIEW {SHAP_SAMPLE} AS SELECT * FROM " + (
+                f"read_parquet({quote_literal(str(map_shap))})" if self.has_shap_sample else SHAP))
+        self._shap_groups_file = Path(shap_groups) if shap_groups is not None else None
         log.debug("store over %s", customers)
 
     @classmethod
@@ -108,7 +130,9 @@ class RunStore:
         if run.file("features.json").exists():
             roles = {f["name"]: f["role"] for f in run.json("features.json").get("features", [])}
         return cls(run.file("customers.parquet"), run.file("shap.parquet"), id_column=spec["id_column"],
-                   target=spec["target"], revenue_column=spec.get("revenue_column"), roles=roles)
+                   target=spec["target"], revenue_column=spec.get("revenue_column"), roles=roles,
+                   map_sample=run.file(MAP_FILE), map_shap=run.file(MAP_SHAP_FILE),
+                   shap_groups=run.file(SHAP_GROUPS_FILE))
 
     def close(self) -> None:
         self._con.close()
@@ -346,8 +370,13 @@ class RunStore:
     # ------------------------------------------------------------------ one customer
 
     def _id_is(self) -> str:
-        """Matches one customer by the text of their id (ids arrive as text from URLs and selections)."""
-        return f"CAST({self.col(self.id_column)} AS VARCHAR) = ?"
+        """Matches one customer by the text of their id (ids arrive as text from URLs and selections); takes
+        one parameter, the id as text. Integer ids are also compared as numbers, which lets DuckDB skip every
+        row group whose id range cannot hold the customer."""
+        c, kind = self.col(self.id_column), self.column_types[self.id_column]
+        if kind in INTEGER_TYPES:
+            return f"({c} = TRY_CAST($1 AS {kind}) AND CAST({c} AS VARCHAR) = $1)"
+        return f"CAST({c} AS VARCHAR) = $1"
 
     def customer(self, customer_id: Any) -> dict[str, Any] | None:
         """One customer's row as a dict, or None when the id is unknown."""
@@ -376,15 +405,23 @@ class RunStore:
                                limit=n)
 
     def feature_reference(self, features: list[str]) -> dict[str, Any]:
-        """The population's typical value of each feature: median for numbers and dates, mode otherwise."""
-        return self._typical_values(features)
+        """The population's typical value of each feature: median for numbers and dates, mode otherwise
+        (estimated on the map's random sample when the run stores one: `has_map_sample`)."""
+        return self._typical_values(features, table=MAP_SAMPLE)
 
     def segment_reference(self, segment_id: int, features: list[str]) -> dict[str, Any]:
-        """One segment's typical value of each feature (median for numbers and dates, mode otherwise)."""
-        return self._typical_values(features, "WHERE segment_id = ?", [int(segment_id)])
+        """One segment's typical value of each feature (median for numbers and dates, mode otherwise):
+        estimated on the map's random sample when it holds at least SAMPLE_ENOUGH of the segment's customers,
+        exact otherwise."""
+        where, params = "WHERE segment_id = ?", [int(segment_id)]
+        table = CUSTOMERS
+        if self.has_map_sample:
+            in_sample = self.query(f"SELECT count(*) AS n FROM {MAP_SAMPLE} {where}", params)["n"].iloc[0]
+            table = MAP_SAMPLE if int(in_sample) >= SAMPLE_ENOUGH else CUSTOMERS
+        return self._typical_values(features, where, params, table=table)
 
-    def _typical_values(self, features: list[str], where: str = "", params: list[Any] | None = None
-                        ) -> dict[str, Any]:
+    def _typical_values(self, features: list[str], where: str = "", params: list[Any] | None = None, *,
+                        table: str = CUSTOMERS) -> dict[str, Any]:
         parts = []
         for name in features:
             c, kind = self.col(name), self.column_kinds.get(name)
@@ -396,7 +433,7 @@ class RunStore:
                 parts.append(f"mode({c}) AS {quote_ident(name)}")
         if not parts:
             return {}
-        return self._scalar_row(f"SELECT {', '.join(parts)} FROM {CUSTOMERS} {where}", params)
+        return self._scalar_row(f"SELECT {', '.join(parts)} FROM {table} {where}", params)
 
     def customers_by_ids(self, ids: list[Any], columns: list[str]) -> pd.DataFrame:
         """The customers whose ids are in `ids` (compared as text), in the order of `ids`; unknown ids are
@@ -412,7 +449,8 @@ class RunStore:
 
     def percentiles(self, customer_id: Any, features: list[str]) -> dict[str, float | None]:
         """Where the customer stands on each number/date feature: the share of customers below them (ties
-        count half), 0-100; None for missing values and for categories."""
+        count half), 0-100; None for missing values and for categories. Ranked among the map's random sample
+        when the run stores one (`has_map_sample`: an estimate within a fraction of a point)."""
         ranked = [f for f in features if self.column_kinds.get(f) in ("number", "date")]
         if not ranked:
             return {}
@@ -422,7 +460,7 @@ class RunStore:
             known = self._known(name, table="t")
             parts.append(f"100 * avg(CASE WHEN c.{c} IS NULL THEN NULL WHEN t.{c} < c.{c} THEN 1.0 "
                          f"WHEN t.{c} = c.{c} THEN 0.5 ELSE 0.0 END) FILTER (WHERE {known}) AS {c}")
-        sql = (f"SELECT {', '.join(parts)} FROM {CUSTOMERS} t, (SELECT * FROM {CUSTOMERS} "
+        sql = (f"SELECT {', '.join(parts)} FROM {MAP_SAMPLE} t, (SELECT * FROM {CUSTOMERS} "
                f"WHERE {self._id_is()} LIMIT 1) c")
         row = self._scalar_row(sql, [str(customer_id)])
         return {k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v))
@@ -433,10 +471,11 @@ class RunStore:
     def _sample_order(self) -> str:
         return f"hash(CAST({self.col(self.id_column)} AS VARCHAR) || CAST(? AS VARCHAR))"
 
-    def sample(self, columns: list[str], n: int, *, seed: int = 0) -> pd.DataFrame:
-        """Up to `n` customers (all of them when there are fewer), the same ones for the same seed."""
+    def sample(self, columns: list[str], n: int, *, seed: int = 0, table: str = CUSTOMERS) -> pd.DataFrame:
+        """Up to `n` customers (all of them when there are fewer), the same ones for the same seed; `table`
+        MAP_SAMPLE draws them from the map's sample."""
         cols = ", ".join(self.col(c) for c in dict.fromkeys([self.id_column, *columns]))
-        return self.query(f"SELECT {cols} FROM {CUSTOMERS} ORDER BY {self._sample_order()} LIMIT ?",
+        return self.query(f"SELECT {cols} FROM {table} ORDER BY {self._sample_order()} LIMIT ?",
                           [int(seed), int(n)])
 
     def shap_sample(self, features: list[str], n: int, *, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -506,10 +545,25 @@ class RunStore:
 
     def map_points(self, *, limit: int, extra: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
         """Map positions with segment, probability and target (plus `extra` columns) of at most `limit`
-        customers, sampled when there are more."""
+        customers, sampled when there are more: the run's stored map sample when it has one."""
         base = [self.id_column, "x", "y", "segment_id", "segment_name", "churn_probability", "risk_band",
                 self.target, *(["revenue_at_risk"] if self.has_revenue else []), *(extra or [])]
-        return self.sample([c for c in dict.fromkeys(base) if c in self.column_types], limit, seed=seed)
+        columns = [c for c in dict.fromkeys(base) if c in self.column_types]
+        if self.has_map_sample and limit >= self._map_sample_rows:
+            return self._read_map_sample(columns)
+        return self.sample(columns, limit, seed=seed, table=MAP_SAMPLE if self.has_map_sample else CUSTOMERS)
+
+    @cached_property
+    def _map_sample_rows(self) -> int:
+        return pq.ParquetFile(self._map_sample_file).metadata.num_rows if self._map_sample_file else 0
+
+    def _read_map_sample(self, columns: list[str]) -> pd.DataFrame:
+        """`columns` of the whole map sample, straight from map.parquet (several times faster than through
+        DuckDB for 100,000 rows of text), with the same dtypes a query gives."""
+        table = pq.read_table(self._map_sample_file, columns=list(dict.fromkeys([self.id_column, *columns])))
+        plain = pa.schema([pa.field(f.name, pa.large_string() if pa.types.is_dictionary(f.type) else f.type)
+                           for f in table.schema])
+        return table.cast(plain).to_pandas(ignore_metadata=True)
 
     def test_rows(self) -> pd.DataFrame:
         """Held-out test customers with a known label: y, churn_probability, mt_churn_probability."""
@@ -565,15 +619,69 @@ class RunStore:
         frame["x_step"], frame["y_step"] = x_step, y_step
         return frame[["ix", "iy", "x", "y", "x_step", "y_step", "customers"]]
 
+    @cached_property
+    def shap_groups(self) -> pd.DataFrame:
+        """Customers and SHAP sums per (segment_id, risk_band) (insight.shap_groups): read from the run's
+        shap_groups.parquet, or counted once from shap.parquet for runs that lack the file."""
+        if self._shap_groups_file is not None and self._shap_groups_file.exists():
+            return self.query(f"SELECT * FROM read_parquet({quote_literal(str(self._shap_groups_file))})")
+        idc = quote_ident(self.id_column)
+        sums = ", ".join(f"sum(s.{quote_ident(f)}) AS {quote_ident(f)}" for f in self.shap_features)
+        return self.query(f"SELECT c.segment_id, CAST(c.risk_band AS VARCHAR) AS risk_band, count(*) AS customers, "
+                          f"{sums} FROM {SHAP} s JOIN {CUSTOMERS} c ON s.{idc} = c.{idc} GROUP BY ALL "
+                          "ORDER BY ALL")
+
     def shap_contrast(self, flt: RiskFilter | None = None, *, ids: list[Any] | None = None) -> pd.DataFrame:
         """Mean SHAP value of every feature among the chosen customers and among the rest: what drives the
         chosen group's risk (a positive mean raises it). Chosen: those `flt` matches and, with `ids`, whose
         id (as text) is listed. Columns feature, selected, rest, difference, customers_selected,
-        customers_rest; the largest |difference| first. Empty when the run has no SHAP values."""
+        customers_rest; the largest |difference| first. Empty when the run has no SHAP values.
+
+        Segments and bands come from `shap_groups` and a list of ids from the SHAP values of those customers
+        alone (the map sample's, where they all are in it), so neither reads every customer's SHAP values."""
         columns = ["feature", "selected", "rest", "difference", "customers_selected", "customers_rest"]
         features = self.shap_features
         if not features:
             return pd.DataFrame(columns=columns)
+        if flt is not None and flt.conditions:
+            out = self._shap_contrast_scan(flt, ids)
+        else:
+            groups = self.shap_groups
+            chosen = np.ones(len(groups), dtype=bool)
+            if flt is not None and flt.segments:
+                chosen &= groups["segment_id"].isin([int(g) for g in flt.segments]).to_numpy()
+            if flt is not None and flt.bands:
+                chosen &= groups["risk_band"].isin(list(flt.bands)).to_numpy()
+            if ids is None:
+                out = contrast_from_sums(groups, chosen, features)
+            elif chosen.all():
+                out = contrast_from_sums(groups, chosen, features, selected=self._shap_sums_of(ids))
+            else:
+                out = self._shap_contrast_scan(flt, ids)
+        out["difference"] = out["selected"] - out["rest"].fillna(0.0)
+        order = out["difference"].abs().sort_values(ascending=False, na_position="last").index
+        return out.reindex(order).reset_index(drop=True)[columns]
+
+    def _shap_sums_of(self, ids: list[Any]) -> tuple[int, np.ndarray]:
+        """How many of `ids` (as text) have SHAP values, and the sum of each feature's over them: from the
+        map sample's SHAP values when it holds every one of them, else from all."""
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        if self.has_shap_sample:
+            found, sums = self._shap_sums_in(SHAP_SAMPLE, wanted)
+            if found == len(wanted):
+                return found, sums
+        return self._shap_sums_in(SHAP, wanted)
+
+    def _shap_sums_in(self, table: str, ids: list[str]) -> tuple[int, np.ndarray]:
+        idc = quote_ident(self.id_column)
+        sums = ", ".join(f"sum({quote_ident(f)}) AS {quote_ident(f)}" for f in self.shap_features)
+        row = self.query(f"SELECT count(*) AS __n, {sums} FROM {table} "
+                         f"WHERE CAST({idc} AS VARCHAR) IN (SELECT UNNEST(?))", [ids]).iloc[0]
+        return int(row["__n"]), row[self.shap_features].to_numpy(dtype=np.float64, na_value=0.0)
+
+    def _shap_contrast_scan(self, flt: RiskFilter | None, ids: list[Any] | None) -> pd.DataFrame:
+        """`shap_contrast` for any filter: one pass over every customer's SHAP values."""
+        features = self.shap_features
         w = self.where(flt)
         idc = self.col(self.id_column)
         chosen, params = w.sql, list(w.params)
@@ -585,16 +693,13 @@ class RunStore:
                            f"count(*) AS __n, {means} FROM {SHAP} s GROUP BY ALL", params)
         groups = {bool(r["__chosen"]): r for _, r in frame.iterrows()}
         inside, outside = groups.get(True), groups.get(False)
-        out = pd.DataFrame({
+        return pd.DataFrame({
             "feature": features,
             "selected": [float(inside[f]) if inside is not None else np.nan for f in features],
             "rest": [float(outside[f]) if outside is not None else np.nan for f in features],
+            "customers_selected": int(inside["__n"]) if inside is not None else 0,
+            "customers_rest": int(outside["__n"]) if outside is not None else 0,
         })
-        out["difference"] = out["selected"] - out["rest"].fillna(0.0)
-        out["customers_selected"] = int(inside["__n"]) if inside is not None else 0
-        out["customers_rest"] = int(outside["__n"]) if outside is not None else 0
-        order = out["difference"].abs().sort_values(ascending=False, na_position="last").index
-        return out.reindex(order).reset_index(drop=True)[columns]
 
 
 def compare_groups(frame: pd.DataFrame, selected: np.ndarray, *, target: str,
@@ -602,6 +707,7 @@ def compare_groups(frame: pd.DataFrame, selected: np.ndarray, *, target: str,
     """Selected customers against the rest: customers, observed churn rate, mean churn probability,
     expected churners and revenue at risk, one row per group ('Selected', 'Rest')."""
     selected = np.asarray(selected, dtype=bool)
+    frame = frame[[c for c in dict.fromkeys([target, "churn_probability", revenue or ""]) if c in frame]]
     rows = []
     for name, mask in (("Selected", selected), ("Rest", ~selected)):
         part = frame.loc[mask]

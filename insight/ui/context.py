@@ -17,15 +17,12 @@ import numpy as np
 import pandas as pd
 
 from insight.features import FeatureMap
+from insight.mapsample import MAP_POINTS, MAP_SAMPLE
 from insight.runs import Run, open_run
 from insight.store import RunStore
 
 log = logging.getLogger(__name__)
 
-MAP_POINTS = 200_000
-"""Up to this many customers the map draws every one of them."""
-MAP_SAMPLE = 100_000
-"""Beyond MAP_POINTS the map draws a fixed random sample of this many over a density layer of all."""
 
 
 def run_fingerprint(path: Path) -> str:
