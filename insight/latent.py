@@ -8,15 +8,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 
 @dataclass(frozen=True)
 class LatentIndex:
-    """Customer ids (as text) and their latent vectors, row for row."""
+    """Customer ids (as text, an Arrow array: a million of them cost megabytes, not Python objects) and their
+    latent vectors, row for row."""
 
-    ids: pd.Index
+    ids: pa.Array
     matrix: np.ndarray
+    norms: np.ndarray | None = None
+    """Squared row lengths (insight.similar.squared_norms) for the fast neighbour search."""
 
     @classmethod
     def from_parquet(cls, path: Path, *, id_column: str) -> LatentIndex:
@@ -25,21 +30,33 @@ class LatentIndex:
         dims = [c for c in table.column_names if c != id_column]
         if id_column not in table.column_names or not dims:
             raise ValueError(f"{Path(path).name} needs the id column {id_column!r} and latent dimensions")
-        matrix = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in dims])
-        ids = pd.Index(pd.Series(table.column(id_column).to_pylist(), dtype="object").astype(str))
-        return cls(ids=ids, matrix=np.ascontiguousarray(matrix, dtype=np.float32))
+        matrix = np.empty((table.num_rows, len(dims)), dtype=np.float32)
+        start = 0
+        for batch in table.select(dims).to_batches():  # batch by batch: each block stays in cache
+            stop = start + batch.num_rows
+            matrix[start:stop] = np.column_stack([column.to_numpy(zero_copy_only=False)
+                                                  for column in batch.columns])
+            start = stop
+        from insight.similar import squared_norms
+
+        ids = pc.cast(table.column(id_column), pa.large_string()).combine_chunks()
+        return cls(ids=ids, matrix=matrix, norms=squared_norms(matrix))
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def position(self, customer_id: Any) -> int:
+        """The row of `customer_id` (compared as text), or -1 when it is unknown."""
+        return int(pc.index(self.ids, pa.scalar(str(customer_id), pa.large_string())).as_py())
 
     def similar(self, customer_id: Any, k: int = 10) -> pd.DataFrame:
         """The `k` customers nearest to `customer_id` (Euclidean distance in the latent space, the customer
         left out), nearest first: columns id, distance. Empty when the id is unknown."""
         from insight.similar import nearest
 
-        positions = (self.ids.get_indexer([str(customer_id)]) if self.ids.is_unique
-                     else np.r_[np.flatnonzero(self.ids == str(customer_id)), -1][:1])
-        if positions[0] < 0 or len(self) < 2:
+        row = self.position(customer_id)
+        if row < 0 or len(self) < 2:
             return pd.DataFrame({"id": pd.Series(dtype="object"), "distance": pd.Series(dtype=float)})
-        idx, dist = nearest(self.matrix, int(positions[0]), k)
-        return pd.DataFrame({"id": self.ids[idx].to_numpy(), "distance": dist.astype(float)})
+        idx, dist = nearest(self.matrix, row, k, norms=self.norms)
+        return pd.DataFrame({"id": np.asarray(self.ids.take(pa.array(idx)).to_pylist(), dtype=object),
+                             "distance": dist.astype(float)})
