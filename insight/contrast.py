@@ -71,19 +71,25 @@ def _numeric_row(name: str, role: str, col: pd.Series, selected: np.ndarray) -> 
 
 def _categorical_row(name: str, role: str, col: pd.Series, selected: np.ndarray) -> dict[str, object] | None:
     if role == "boolean":
-        text = col.map({1.0: "yes", 0.0: "no", True: "yes", False: "no"})
-    else:
-        text = col.astype("string")
-    a, b = text[selected].dropna(), text[~selected].dropna()
-    if a.empty or b.empty:
+        col = col.map({1.0: "yes", 0.0: "no", True: "yes", False: "no"})
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)  # counting codes: fast on 100,000s of rows
+    known = codes >= 0
+    count_a = np.bincount(codes[selected & known], minlength=len(uniques))
+    count_b = np.bincount(codes[~selected & known], minlength=len(uniques))
+    na, nb = int(count_a.sum()), int(count_b.sum())
+    if na == 0 or nb == 0:
         return None
-    share_a = a.value_counts(normalize=True)
-    share_b = b.value_counts(normalize=True).reindex(share_a.index, fill_value=0.0)
-    diff = share_a - share_b
-    value = diff.abs().idxmax() if role != "boolean" else "yes"
-    pa, pb = float(share_a.get(value, 0.0)), float(share_b.get(value, 0.0))
+    share_a, share_b = count_a / na, count_b / nb
+    if role == "boolean":
+        where = np.flatnonzero(np.asarray(uniques, dtype=object) == "yes")
+        value, pa, pb = "yes", (share_a[where[0]] if len(where) else 0.0), (share_b[where[0]] if len(where) else 0.0)
+    else:  # among the values seen inside, most frequent first: the one whose share differs most
+        seen = np.flatnonzero(count_a)
+        seen = seen[np.argsort(-count_a[seen], kind="stable")]
+        best = seen[np.argmax(np.abs(share_a[seen] - share_b[seen]))]
+        value, pa, pb = str(uniques[best]), share_a[best], share_b[best]
+    pa, pb = float(pa), float(pb)
     h = 2 * np.arcsin(np.sqrt(pa)) - 2 * np.arcsin(np.sqrt(pb))
-    na, nb = len(a), len(b)
     pooled = (pa * na + pb * nb) / (na + nb)
     se = np.sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb))
     p = math.erfc(abs(pa - pb) / se / math.sqrt(2)) if se > 0 else 1.0  # two-sided normal tail
