@@ -209,249 +209,9 @@ def segment_colors(segment_ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
-def segment_map(points: pd.DataFrame, *, id_column: str, color_by: str = "segment",
-                height: int = 560) -> go.Figure:
-    """The customer map (WebGL): one dot per customer, the customer id in customdata, coloured by segment
-    (one trace per segment) or by churn probability (`color_by="probability"`)."""
-    fig = go.Figure()
-    hover = ("%{customdata}<br>%{text}<br>Churn probability %{marker.color:.0%}<extra></extra>"
-             if color_by == "probability" else "%{customdata}<br>%{text}<extra></extra>")
-    if color_by == "probability":
-        fig.add_trace(go.Scattergl(
-            x=points["x"], y=points["y"], mode="markers", customdata=points[id_column].astype(str),
-            text=points["segment_name"].astype(str), hovertemplate=hover, name="customers",
-            marker={"color": points["churn_probability"], "colorscale": "YlOrRd", "cmin": 0, "cmax": 1,
-                    "size": 4, "opacity": 0.75,
-                    "colorbar": {"title": "Churn<br>probability", "tickformat": ".0%"}}))
-    else:
-        colors = segment_colors(points["segment_id"])
-        for seg, part in points.groupby("segment_id", sort=True):
-            name = str(part["segment_name"].iloc[0])
-            fig.add_trace(go.Scattergl(
-                x=part["x"], y=part["y"], mode="markers", customdata=part[id_column].astype(str),
-                text=[f"{name} · {p:.0%} churn probability" for p in part["churn_probability"]],
-                name=_short(name), hovertemplate=hover,
-                marker={"color": colors[int(seg)], "size": 4, "opacity": 0.75}))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x")
-    fig.update_layout(dragmode="lasso", legend={"orientation": "v", "x": 1.01, "y": 1, "xanchor": "left",
-                                                "itemsizing": "constant", "title": {"text": "Segment"}},
-                      plot_bgcolor="rgba(0,0,0,0)")
-    fig.update_layout(title={"text": "Customer map: similar customers sit close together", "x": 0},
-                      height=height, margin=MARGIN)
-    return fig
-
-
-def ids_from_selection(points: Iterable[dict[str, Any]]) -> list[str]:
-    """The customer ids of points selected on `segment_map` (read from each point's customdata)."""
-    out: list[str] = []
-    for point in points:
-        data = point.get("customdata")
-        if isinstance(data, (list, tuple)):
-            data = data[0] if data else None
-        if data is not None:
-            out.append(str(data))
-    return list(dict.fromkeys(out))
-
-
-def _short(text: str, limit: int = 48) -> str:
+def shorten(text: str, limit: int = 48) -> str:
+    """`text` cut to `limit` characters with an ellipsis (legend and axis titles)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# ---------------------------------------------------------------------- the customer map
-
-MAP_CATEGORIES = 10
-"""A categorical colouring shows this many most frequent values; the others share one colour."""
-MISSING = "missing"
-
-
-def color_kind(values: pd.Series, role: str | None = None) -> str:
-    """How a column colours the map: 'continuous' for numbers and dates, 'discrete' for categories, flags,
-    0/1 columns and text."""
-    if role in ("categorical", "boolean") or isinstance(values.dtype, pd.CategoricalDtype) \
-            or pd.api.types.is_bool_dtype(values):
-        return "discrete"
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return "continuous"
-    if pd.api.types.is_numeric_dtype(values):
-        known = pd.unique(values.dropna())
-        return "discrete" if len(known) and set(np.asarray(known, dtype=float).tolist()) <= {0.0, 1.0} \
-            else "continuous"
-    return "discrete"
-
-
-def map_values(values: pd.Series, role: str | None = None) -> pd.Series:
-    """Column values as a person reads them in a hover or legend ('yes'/'no' for flags and 0/1 columns,
-    dates without time, 1,234 / 12.5 / 0.042, as `display_value`); missing values 'missing'."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.strftime("%Y-%m-%d").fillna(MISSING).astype(object)
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    if numeric and (role == "boolean" or (role is None and color_kind(values) == "discrete")):
-        v = values.to_numpy(dtype=float)
-        return pd.Series(np.where(np.isnan(v), MISSING, np.where(v >= 0.5, "yes", "no")), index=values.index,
-                         dtype=object)
-    if numeric and role != "categorical":
-        return pd.Series(_format_numbers(values.to_numpy(dtype=float)), index=values.index, dtype=object)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    shown = np.array([display_value(v, role) for v in uniques] + [MISSING], dtype=object)
-    return pd.Series(shown[codes], index=values.index)
-
-
-def _format_numbers(v: np.ndarray) -> np.ndarray:
-    """`display_value` of many numbers at once: whole numbers 1,234; from 100 no decimals; from 1 one; below 1
-    two significant digits; NaN 'missing'."""
-    out = np.full(v.shape, MISSING, dtype=object)
-    known = ~np.isnan(v)
-    whole = known & (v == np.round(v)) & (np.abs(v) < 1e15)
-    big = known & ~whole & (np.abs(v) >= 100)
-    mid = known & ~whole & ~big & (np.abs(v) >= 1)
-    small = known & ~whole & ~big & ~mid
-    out[whole] = [f"{int(x):,}" for x in v[whole]]
-    out[big] = [f"{x:,.0f}" for x in v[big]]
-    out[mid] = [f"{x:,.1f}" for x in v[mid]]
-    out[small] = [f"{x:.2g}" for x in v[small]]
-    return out
-
-
-def map_hover(points: pd.DataFrame, columns: Sequence[str] = (), *, roles: dict[str, str] | None = None,
-              segment: bool = True) -> tuple[list[str], np.ndarray]:
-    """Each customer's hover on the map, kept short for 100,000s of points: the line labels (once, for the
-    hover template) and a (customers x lines) array of the values as text. The lines: segment (with
-    `segment`), churn probability and the values of `columns` ('top_reason' reads 'Main reason')."""
-    roles = roles or {}
-    p = pd.to_numeric(points["churn_probability"], errors="coerce")
-    labels = ["Churn probability"]
-    cells = [(p * 100).round().astype("Int64").astype(str).where(p.notna(), MISSING).to_numpy(dtype=object)
-             + " %"]
-    if segment:
-        labels.insert(0, "Segment")
-        cells.insert(0, points["segment_name"].astype(str).to_numpy(dtype=object))
-    for column in dict.fromkeys(columns):
-        if column not in points or column in ("segment", "segment_id", "segment_name", "churn_probability"):
-            continue
-        if column == "top_reason":
-            codes, uniques = pd.factorize(points[column], use_na_sentinel=True)
-            cells.append(np.array([label(str(u)) for u in uniques] + [MISSING], dtype=object)[codes])
-            labels.append("Main reason")
-        else:
-            cells.append(map_values(points[column], roles.get(column)).to_numpy(dtype=object))
-            labels.append(label(column))
-    return labels, np.column_stack(cells) if cells else np.empty((len(points), 0), dtype=object)
-
-
-def customer_map(points: pd.DataFrame, *, id_column: str, color_by: str = "segment",
-                 roles: dict[str, str] | None = None, hover: Sequence[str] = (),
-                 density: pd.DataFrame | None = None, height: int = 620) -> go.Figure:
-    """The customer map (WebGL): one dot per customer in `points`, the customer id as each point's customdata
-    (read back by `ids_from_selection`), a hover with id, segment, churn probability and the `hover` columns
-    (and the colouring column).
-
-    `color_by`: 'segment', or any column of `points`: numbers and dates on a continuous scale (churn
-    probability on a fixed 0-100 % scale), one trace per segment so that the legend can hide segments, and
-    missing values grey; categories, flags and 0/1 columns one trace per value (the most frequent ones, the
-    rest 'other'). `density` (from `RunStore.map_density`): a shaded layer of where all customers lie, under
-    the points, for maps that draw only a sample.
-    """
-    roles = roles or {}
-    columns = [*hover, *([color_by] if color_by not in ("segment", "churn_probability") else [])]
-    discrete = color_by != "segment" and color_kind(points[color_by], roles.get(color_by)) == "discrete"
-    labels, cells = map_hover(points, columns, roles=roles, segment=discrete)
-    # fixed-width text, not objects: plotly deep-copies an object array string by string
-    custom = np.column_stack([points[id_column].astype(str).to_numpy(dtype=object), cells]).astype(str)
-    lines = "".join(f"<br>{name}: %{{customdata[{i + 1}]}}" for i, name in enumerate(labels))
-    names = points["segment_name"].astype(str).to_numpy()
-    xy = points[["x", "y"]].to_numpy(dtype=np.float32)  # float32: half the bytes to send, ample precision
-    fig = go.Figure()
-    if density is not None and not density.empty:
-        fig.add_trace(density_layer(density))
-    size = 3 if density is not None or len(points) > 50_000 else (4 if len(points) > 5_000 else 5)
-    opacity = 0.55 if density is not None else 0.8
-
-    def scatter(mask: np.ndarray, name: str, marker: dict[str, Any], **kwargs: Any) -> None:
-        segment = "" if discrete else f"<br>Segment: {names[mask][0]}"
-        fig.add_trace(go.Scattergl(
-            x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=name, customdata=custom[mask],
-            hovertemplate=f"<b>%{{customdata[0]}}</b>{segment}{lines}<extra></extra>",
-            marker={"size": size, "opacity": opacity, **marker}, **kwargs))
-
-    segments = sorted(points["segment_id"].unique())
-    by_segment = {s: (points["segment_id"] == s).to_numpy() for s in segments}
-    legend: dict[str, Any] = {"orientation": "v", "x": 1.01, "y": 1, "xanchor": "left",
-                              "itemsizing": "constant", "title": {"text": "Segment"}}
-    if color_by == "segment":
-        colors = segment_colors(segments)
-        for seg, mask in by_segment.items():
-            scatter(mask, _short(str(names[mask][0])), {"color": colors[int(seg)]})
-    elif not discrete:
-        numbers, title, tickformat = _map_numbers(points[color_by], color_by)
-        known = ~np.isnan(numbers)
-        if color_by == "churn_probability":
-            scale, low, high = "YlOrRd", 0.0, 1.0
-        else:
-            scale = "Viridis"
-            low, high = np.nanquantile(numbers, [0.02, 0.98]) if known.any() else (0.0, 1.0)
-            if high <= low:  # mostly one value: span the whole range instead
-                low, high = (np.nanmin(numbers), np.nanmax(numbers) + 1e-9) if known.any() else (0.0, 1.0)
-        fig.update_layout(coloraxis={"colorscale": scale, "cmin": float(low), "cmax": float(high),
-                                     "colorbar": {"title": _short(title, 30), "tickformat": tickformat}})
-        shown_missing = False
-        for seg, mask in by_segment.items():
-            scatter(mask & known, _short(str(names[mask][0])),
-                    {"color": numbers[mask & known], "coloraxis": "coloraxis"}, legendgroup=f"s{seg}")
-            if (mask & ~known).any():
-                scatter(mask & ~known, f"{label(color_by)} missing", {"color": UNASSIGNED_COLOR},
-                        legendgroup="missing", showlegend=not shown_missing)
-                shown_missing = True
-        legend = {"orientation": "h", "x": 0, "y": -0.01, "xanchor": "left", "yanchor": "top",
-                  "itemsizing": "constant", "title": {"text": "Segments (click to hide)"}}
-    else:
-        groups = pd.Series(map_values(points[color_by], roles.get(color_by)).to_numpy())
-        order = [g for g in groups.value_counts().index if g != MISSING]
-        if color_by == "risk_band":
-            order = [b for b in RISK_BANDS if b in set(order)]
-        top = order[:MAP_CATEGORIES]
-        groups = groups.where(groups.isin([*top, MISSING]), "other")
-        for i, name in enumerate([*top, "other", MISSING]):
-            mask = (groups == name).to_numpy()
-            if not mask.any():
-                continue
-            color = BAND_COLORS.get(name) if color_by == "risk_band" else None
-            if color is None:
-                fixed = {"other": NEUTRAL, MISSING: UNASSIGNED_COLOR}
-                color = fixed.get(name, SEGMENT_COLORS[i % len(SEGMENT_COLORS)])
-            scatter(mask, _short(name, 30), {"color": color})
-        legend["title"] = {"text": _short(label(color_by), 30)}
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x")
-    fig.update_layout(dragmode="lasso", legend=legend, plot_bgcolor="rgba(0,0,0,0)", height=height,
-                      margin=MARGIN, title={"text": "Customer map: similar customers sit close together",
-                                            "x": 0})
-    return fig
-
-
-def _map_numbers(values: pd.Series, name: str) -> tuple[np.ndarray, str, str]:
-    """A column as numbers for a colour scale (dates as fractional years), the scale's title and tick
-    format."""
-    if name == "churn_probability":
-        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float), "Churn<br>probability", ".0%"
-    if pd.api.types.is_datetime64_any_dtype(values):
-        years = values.dt.year + (values.dt.day_of_year - 1) / 365.25
-        return years.to_numpy(dtype=float, na_value=np.nan), f"{label(name)}<br>(year)", ".1f"
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float), label(name), ""
-
-
-def density_layer(density: pd.DataFrame) -> go.Heatmap:
-    """A shaded grid of how many customers lie where (frame from `RunStore.map_density`), on a log scale,
-    for drawing under a sample of the map's points; not selectable and without hover."""
-    nx, ny = int(density["ix"].max()) + 1, int(density["iy"].max()) + 1
-    x_step, y_step = float(density["x_step"].iloc[0]), float(density["y_step"].iloc[0])
-    x0 = float(density["x"].iloc[0] - (density["ix"].iloc[0] + 0.5) * x_step)
-    y0 = float(density["y"].iloc[0] - (density["iy"].iloc[0] + 0.5) * y_step)
-    z = np.full((ny, nx), np.nan)
-    z[density["iy"].to_numpy(), density["ix"].to_numpy()] = np.log10(density["customers"].to_numpy() + 1.0)
-    return go.Heatmap(x=x0 + (np.arange(nx) + 0.5) * x_step, y=y0 + (np.arange(ny) + 0.5) * y_step, z=z,
-                      colorscale=[[0, "rgba(200,210,225,0.25)"], [1, "rgba(40,60,110,0.85)"]], zsmooth="best",
-                      showscale=False, hoverinfo="skip", name="all customers (density)")
 
 
 # ---------------------------------------------------------------------- model quality
@@ -614,7 +374,7 @@ def dependence_plot(shap: pd.DataFrame, values: pd.DataFrame, feature: str, *, c
         for mask, marker, name in (
             (keep & ~has, {"color": UNASSIGNED_COLOR}, f"{label(color_by)} missing"),
             (keep & has, {"color": rank[keep & has], "colorscale": "RdBu_r", "cmin": 0, "cmax": 1,
-                          "colorbar": {"title": _short(label(color_by), 18), "tickvals": [0, 1],
+                          "colorbar": {"title": shorten(label(color_by), 18), "tickvals": [0, 1],
                                        "ticktext": ["low", "high"], "len": 0.6}}, label(color_by)),
         ):
             part = frame[mask]
@@ -629,11 +389,11 @@ def dependence_plot(shap: pd.DataFrame, values: pd.DataFrame, feature: str, *, c
             mask = keep & (groups == name).to_numpy()
             if mask.any():
                 part = frame[mask]
-                fig.add_scatter(x=part["x"], y=part["y"], mode="markers", name=_short(name, 24),
+                fig.add_scatter(x=part["x"], y=part["y"], mode="markers", name=shorten(name, 24),
                                 text=part["text"], hovertemplate="%{text}<extra></extra>",
                                 marker={"size": 5, "opacity": 0.7,
                                         "color": SEGMENT_COLORS[i] if name != "other" else NEUTRAL})
-        fig.update_layout(legend_title_text=_short(label(color_by), 24))
+        fig.update_layout(legend_title_text=shorten(label(color_by), 24))
     else:
         part = frame[keep]
         fig.add_scatter(x=part["x"], y=part["y"], mode="markers", text=part["text"], showlegend=False,

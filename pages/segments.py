@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
-from insight import figures
 from insight.export import describe_selection, selection_csv, selection_method
+from insight.mapfigure import rows_from_selection
 from insight.store import ColumnFilter, RiskFilter, compare_groups
 from insight.ui import filters, loaders, mapview, shell, tables, widgets
 from insight.ui import format as fmt
@@ -21,14 +22,10 @@ with shell.page("Segments") as active:
     with left:
         color_by = mapview.color_control(active, points)
         bands = mapview.band_control()
-        shown = points[points["risk_band"].astype(str).isin(bands)] if bands else points
-        density = loaders.map_density(active.key, active) if active.map_is_sample else None
-        hover = [c for c in (active.spec.get("revenue_column"), "top_reason")
-                 if c and c in points.columns]
-        figure = figures.customer_map(shown.reset_index(drop=True), id_column=id_col, color_by=color_by,
-                                      roles=active.roles, hover=hover, density=density)
-        event = st.plotly_chart(figure, key="segment_map", on_select="rerun",
-                                selection_mode=("points", "box", "lasso"))
+        shown = loaders.map_points(active, bands)
+        hover = tuple(c for c in (active.spec.get("revenue_column"), "top_reason") if c and c in points.columns)
+        event = st.plotly_chart(loaders.map_figure(active.key, color_by, bands, hover, active), key="segment_map",
+                                on_select="rerun", selection_mode=("points", "box", "lasso"))
         total = active.store.count()
         if active.map_is_sample:
             st.caption(f"The map shows a random {fmt.count(len(points))} of {fmt.count(total)} customers; "
@@ -40,12 +37,13 @@ with shell.page("Segments") as active:
         with st.container(height=760, border=False):
             widgets.segment_grid(active.segments, revenue_column=revenue, columns=1, details=True)
 
-    selected_ids = figures.ids_from_selection(event.selection.points) if event else []
-    if selected_ids:
-        mask = shown[id_col].astype(str).isin(set(selected_ids)).to_numpy()
-        count, ids = int(mask.sum()), tuple(str(i) for i in shown.loc[mask, id_col])
+    rows = [r for r in rows_from_selection(event.selection.points) if 0 <= r < len(shown)] if event else []
+    if rows:
+        mask = np.zeros(len(shown), dtype=bool)
+        mask[rows] = True
+        count, ids = int(mask.sum()), tuple(str(i) for i in shown[id_col].to_numpy()[mask])
         title = f"Your selection of {fmt.count(count)} customers"
-        chosen = RiskFilter(conditions=(ColumnFilter(id_col, "in", values=tuple(shown.loc[mask, id_col])),))
+        chosen = RiskFilter(conditions=(ColumnFilter(id_col, "in", values=tuple(shown[id_col].to_numpy()[mask])),))
         how = describe_selection(count, method=selection_method(event.selection))
     else:
         segment = mapview.segment_control(names)
@@ -80,8 +78,9 @@ with shell.page("Segments") as active:
     apart_col, drivers_col = st.columns(2, gap="medium")
     with apart_col:
         st.markdown("**What sets them apart**")
-        in_mask = tuple(sorted(shown[id_col].astype(str)[mask]))
-        contrast = loaders.selection_contrast(active.key, in_mask, active)
+        on_map = np.zeros(len(points), dtype=bool)  # the chosen customers among all map points
+        on_map[shown.index.to_numpy()[mask]] = True
+        contrast = loaders.selection_contrast(active.key, loaders.mask_digest(on_map), active, on_map)
         if contrast.empty:
             st.info("Select at least two customers (and leave at least two out) to compare them.")
         else:

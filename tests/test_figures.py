@@ -69,25 +69,6 @@ def test_importance_bar_and_beeswarm(store: RunStore, demo_run: Path, roles: dic
     assert sum(len(t.x) for t in swarm.data) == 400 * len(features)
 
 
-def test_segment_map_carries_customer_ids(store: RunStore) -> None:
-    points = store.map_points(limit=1000)
-    fig = figures.segment_map(points, id_column="customer_id", color_by="segment")
-    _valid(fig)
-    assert all(isinstance(t, go.Scattergl) for t in fig.data)
-    assert len(fig.data) == points["segment_id"].nunique()
-    ids = [i for t in fig.data for i in t.customdata]
-    assert sorted(ids) == sorted(points["customer_id"].astype(str))
-    by_p = figures.segment_map(points, id_column="customer_id", color_by="probability")
-    assert len(by_p.data) == 1 and by_p.data[0].marker.colorscale is not None
-    assert list(by_p.data[0].customdata) == points["customer_id"].astype(str).tolist()
-
-
-def test_ids_from_selection_reads_customdata() -> None:
-    points = [{"customdata": ["C1"], "x": 1}, {"customdata": "C2"}, {"customdata": ["C1"]}, {"x": 3}]
-    assert figures.ids_from_selection(points) == ["C1", "C2"]
-    assert figures.ids_from_selection([]) == []
-
-
 def test_model_quality_figures(store: RunStore) -> None:
     test = store.test_rows()
     y, p = test["y"].to_numpy(), test["churn_probability"].to_numpy()
@@ -127,7 +108,7 @@ def test_display_value(value: object, role: str | None, shown: str) -> None:
 
 def test_library_layers_do_not_import_streamlit_or_heavy_libraries() -> None:
     code = ("import sys, insight.store, insight.figures, insight.export, insight.ui.context, "
-            "insight.ui.tables, insight.ui.format, insight.latent, insight.targeting\n"
+            "insight.ui.tables, insight.ui.format, insight.latent, insight.targeting, insight.mapfigure\n"
             "heavy = ('streamlit', 'torch', 'umap', 'shap', 'lightgbm')\n"
             "print(sorted(m for m in heavy if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -171,107 +152,3 @@ def test_benefit_curve_figure_marks_the_best_cut() -> None:
     assert len(net.x) <= 601 and k in set(net.x)  # drawn from a subset that keeps the best cut
     assert max(net.y) == pytest.approx(curve["net_benefit"].max())
     assert fig.layout.shapes[0].x0 == k
-
-
-# ---------------------------------------------------------------------- the customer map
-
-
-def _map_ids(fig: go.Figure) -> list[str]:
-    return [str(row[0]) for t in fig.data if isinstance(t, go.Scattergl) for row in t.customdata]
-
-
-def test_color_kind_and_map_values() -> None:
-    assert figures.color_kind(pd.Series([1.5, 2.0, np.nan])) == "continuous"
-    assert figures.color_kind(pd.Series([0.0, 1.0, np.nan])) == "discrete"  # a 0/1 target
-    assert figures.color_kind(pd.Series([3.0, 7.0]), "categorical") == "discrete"
-    assert figures.color_kind(pd.Series(["a", "b"])) == "discrete"
-    assert figures.color_kind(pd.to_datetime(pd.Series(["2024-01-01", None]))) == "continuous"
-    assert figures.map_values(pd.Series([1.0, 0.0, np.nan])).tolist() == ["yes", "no", "missing"]
-    assert figures.map_values(pd.Series([1234.0, 12.34, 0.0421, np.nan]), "numeric").tolist() == [
-        "1,234", "12.3", "0.042", "missing"]
-    assert figures.map_values(pd.Series(["Pro", None]), "categorical").tolist() == ["Pro", "missing"]
-    dates = pd.to_datetime(pd.Series(["2025-03-04 10:00", None]))
-    assert figures.map_values(dates).tolist() == ["2025-03-04", "missing"]
-
-
-def test_map_hover_lists_probability_segment_and_key_values(store: RunStore, roles: dict[str, str]) -> None:
-    points = store.map_points(limit=50, extra=["revenue_next_12m", "top_reason", "auto_renew"])
-    labels, cells = figures.map_hover(points, ["revenue_next_12m", "top_reason", "auto_renew"], roles=roles)
-    assert labels == ["Segment", "Churn probability", "Revenue next 12m", "Main reason", "Auto renew"]
-    assert cells.shape == (len(points), 5)
-    row = points.iloc[0]
-    assert cells[0, 0] == row["segment_name"]
-    assert cells[0, 1] == f"{round(row['churn_probability'] * 100)} %"
-    assert cells[0, 2] == figures.display_value(row["revenue_next_12m"], "numeric")
-    assert set(cells[:, 4]) <= {"yes", "no", "missing"}
-    labels, cells = figures.map_hover(points, segment=False)
-    assert labels == ["Churn probability"] and cells.shape == (len(points), 1)
-
-
-def test_customer_map_draws_every_customer_and_colours_by_any_column(store: RunStore,
-                                                                      roles: dict[str, str]) -> None:
-    points = store.map_points(limit=100_000, extra=["plan", "monthly_fee", "revenue_next_12m", "signup_date"])
-    everyone = sorted(points["customer_id"].astype(str))
-    by_segment = figures.customer_map(points, id_column="customer_id", roles=roles,
-                                      hover=["revenue_next_12m"])
-    data = _valid(by_segment)["data"]
-    assert all(t["type"] == "scattergl" for t in data) and len(data) == points["segment_id"].nunique()
-    assert sorted(_map_ids(by_segment)) == everyone
-    template = data[0]["hovertemplate"]
-    assert template.startswith("<b>%{customdata[0]}</b><br>Segment: ")
-    assert "Churn probability: %{customdata[1]}" in template
-    assert "Revenue next 12m: %{customdata[2]}" in template
-
-    by_plan = figures.customer_map(points, id_column="customer_id", color_by="plan", roles=roles)
-    _valid(by_plan)
-    assert sorted(_map_ids(by_plan)) == everyone
-    plans = points.set_index(points["customer_id"].astype(str))["plan"]
-    for trace in by_plan.data:  # discrete: one trace per value, its own colour
-        assert set(plans.loc[[row[0] for row in trace.customdata]]) == {trace.name}
-    assert len({t.marker.color for t in by_plan.data}) == len(by_plan.data)
-
-    by_fee = figures.customer_map(points, id_column="customer_id", color_by="monthly_fee", roles=roles)
-    _valid(by_fee)
-    assert by_fee.layout.coloraxis.colorscale is not None
-    fees = points.set_index(points["customer_id"].astype(str))["monthly_fee"]
-    for trace in (t for t in by_fee.data if t.marker.coloraxis):  # customers missing a fee: grey traces
-        ids = [row[0] for row in trace.customdata]
-        assert np.asarray(trace.marker.color, dtype=float) == pytest.approx(fees.loc[ids].to_numpy())
-    by_p = figures.customer_map(points, id_column="customer_id", color_by="churn_probability", roles=roles)
-    assert (by_p.layout.coloraxis.cmin, by_p.layout.coloraxis.cmax) == (0, 1)
-    by_date = figures.customer_map(points, id_column="customer_id", color_by="signup_date", roles=roles)
-    _valid(by_date)
-    assert "year" in by_date.layout.coloraxis.colorbar.title.text
-
-
-def test_density_layer_counts_every_customer(store: RunStore) -> None:
-    density = store.map_density(bins=40)
-    layer = figures.density_layer(density)
-    z = np.asarray(layer.z, dtype=float)
-    assert z.shape == (int(density["iy"].max()) + 1, int(density["ix"].max()) + 1)
-    assert np.nansum(10 ** z - 1) == pytest.approx(store.count())  # log10(customers + 1) per cell
-    points = store.map_points(limit=300)
-    fig = figures.customer_map(points, id_column="customer_id", density=density)
-    _valid(fig)
-    assert isinstance(fig.data[0], go.Heatmap) and fig.data[0].hoverinfo == "skip"
-    assert sorted(_map_ids(fig)) == sorted(points["customer_id"].astype(str))
-
-
-def test_a_hundred_thousand_point_map_stays_compact() -> None:
-    """Every customer is drawn and the JSON sent to the browser stays small (its build time is a benchmark
-    figure, not a test: python -m insight.bench dashboard)."""
-    import plotly.io as pio
-
-    n = 100_000
-    rng = np.random.default_rng(0)
-    points = pd.DataFrame({
-        "customer_id": [f"C{i:07d}" for i in range(n)], "x": rng.normal(size=n), "y": rng.normal(size=n),
-        "segment_id": rng.integers(0, 8, n), "churn_probability": rng.random(n),
-        "revenue_next_12m": rng.gamma(2.0, 300.0, n), "plan": rng.choice(["Personal", "Pro", "Studio"], n)})
-    points["segment_name"] = "Segment " + points["segment_id"].astype(str)
-    for color_by in ("segment", "plan"):
-        fig = figures.customer_map(points, id_column="customer_id", color_by=color_by,
-                                   hover=["revenue_next_12m"])
-        spec = pio.to_json(fig, validate=False)  # what st.plotly_chart sends
-        assert sum(len(t.x) for t in fig.data) == n
-        assert len(spec) < 80 * n, f"{color_by}: {len(spec) / n:.0f} bytes per customer"

@@ -3,9 +3,11 @@ query results are cached data, keyed by the run's fingerprint so that a changed 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -15,6 +17,8 @@ from insight.store import RiskFilter
 from insight.ui.context import ActiveRun, open_active_run, run_fingerprint
 
 if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
     from insight.scoring import SavedChurnModel
 
 
@@ -107,15 +111,20 @@ def value_range(key: str, column: str, _active: ActiveRun) -> tuple:
 
 
 @st.cache_data(max_entries=32, show_spinner="Comparing the selected customers with the rest…")
-def selection_contrast(key: str, ids: tuple[str, ...], _active: ActiveRun) -> pd.DataFrame:
-    """What distinguishes the map customers in `ids` from the other map customers (insight.contrast)."""
+def selection_contrast(key: str, digest: str, _active: ActiveRun, _mask: np.ndarray) -> pd.DataFrame:
+    """What distinguishes the map customers in `_mask` (over `ActiveRun.map_frame`; `digest` names it: see
+    `mask_digest`) from the other map customers (insight.contrast)."""
     from insight.contrast import contrast
 
-    del key
+    del key, digest
     points = _active.map_frame
-    mask = points[_active.id_column].astype(str).isin(set(ids)).to_numpy()
     features = {f: _active.roles[f] for f in _active.features if f in points.columns and f in _active.roles}
-    return contrast(points, mask, features)
+    return contrast(points, _mask, features)
+
+
+def mask_digest(mask: np.ndarray) -> str:
+    """A short name for a boolean mask, for cache keys (hashing a packed mask, not 100,000 ids)."""
+    return hashlib.sha1(np.packbits(np.asarray(mask, dtype=bool)).tobytes()).hexdigest() + f":{len(mask)}"
 
 
 # ---------------------------------------------------------------------- explanations that lead to action
@@ -136,6 +145,13 @@ def latent_index(key: str, _active: ActiveRun) -> LatentIndex | None:
     del key
     path = _active.run.file("latent.parquet")
     return LatentIndex.from_parquet(path, id_column=_active.id_column) if path.exists() else None
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def riskiest_ids(key: str, n: int, _active: ActiveRun) -> tuple[str, ...]:
+    """The ids (as text) of the `n` riskiest customers, riskiest first."""
+    del key
+    return tuple(str(i) for i in _active.store.top_risk(n)[_active.id_column])
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -182,6 +198,26 @@ def population_sample(key: str, columns: tuple[str, ...], _active: ActiveRun, n:
 
 
 # ---------------------------------------------------------------------- the segment map
+
+
+@st.cache_resource(max_entries=24, show_spinner="Drawing the customer map…")
+def map_figure(key: str, color_by: str, bands: tuple[str, ...], hover: tuple[str, ...],
+               _active: ActiveRun) -> go.Figure:
+    """The customer map of the run's map points in risk `bands` (all when empty), coloured by `color_by`: built
+    once per view and shared by every session, since building it costs more than a rerun may (read-only:
+    st.plotly_chart copies a figure before it sends it)."""
+    from insight.mapfigure import customer_map
+
+    density = map_density(key, _active) if _active.map_is_sample else None
+    return customer_map(map_points(_active, bands), id_column=_active.id_column, color_by=color_by,
+                        roles=_active.roles, hover=list(hover), density=density)
+
+
+def map_points(active: ActiveRun, bands: tuple[str, ...]) -> pd.DataFrame:
+    """The map points in risk `bands` (every point when empty), with their row in `ActiveRun.map_frame` as the
+    index; `map_figure` draws them in this order."""
+    points = active.map_frame
+    return points[points["risk_band"].astype(str).isin(bands)] if bands else points
 
 
 @st.cache_data(max_entries=16, show_spinner="Shading where all customers lie…")

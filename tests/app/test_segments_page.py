@@ -70,8 +70,8 @@ def map_figure(at: AppTest) -> dict[str, Any]:
 
 
 def map_customers(figure: dict[str, Any]) -> list[str]:
-    """The customer ids the map draws (each point's first customdata entry), every trace together."""
-    return [str(row[0]) for t in figure["data"] if t["type"] == "scattergl" for row in t["customdata"]]
+    """The customer ids the map draws (each point's text), every trace together."""
+    return [str(i) for t in figure["data"] if t["type"] == "scattergl" for i in t["text"]]
 
 
 def heading(at: AppTest) -> str:
@@ -94,12 +94,12 @@ def test_colour_by_a_feature(monkeypatch: pytest.MonkeyPatch, app_runs: Path, de
     assert figure["layout"]["legend"]["title"]["text"] == label("plan")
     plans = frame.set_index("customer_id")["plan"].astype(str)
     for trace in traces:  # one trace per plan, holding exactly that plan's customers
-        ids = [str(row[0]) for row in trace["customdata"]]
+        ids = [str(i) for i in trace["text"]]
         assert set(plans.loc[ids]) == {trace["name"]}, trace["name"]
-        hover = trace["hovertemplate"]
-        assert "Plan: %{customdata[" in hover and "Churn probability" in hover
+        assert "Churn probability" in trace["hovertemplate"] and "%{hovertext}" in trace["hovertemplate"]
+        assert all(f"<br>Plan: {trace['name']}" in h for h in trace["hovertext"])
     assert {t["name"] for t in traces} == set(plans)
-    assert sum(len(t["customdata"]) for t in traces) == len(frame)
+    assert sum(len(t["text"]) for t in traces) == len(frame)
 
     at.selectbox(key="map_column").set_value("monthly_fee").run()  # a number: one continuous scale
     assert_clean(at, "coloured by monthly fee")
@@ -107,7 +107,7 @@ def test_colour_by_a_feature(monkeypatch: pytest.MonkeyPatch, app_runs: Path, de
     scale = figure["layout"]["coloraxis"]
     fees = frame.set_index("customer_id")["monthly_fee"]
     for trace in (t for t in figure["data"] if t["type"] == "scattergl" and t["marker"].get("coloraxis")):
-        ids = [str(row[0]) for row in trace["customdata"]]
+        ids = [str(i) for i in trace["text"]]
         assert array(trace["marker"]["color"]) == pytest.approx(fees.loc[ids].to_numpy())
     assert scale["cmin"] < scale["cmax"] and "Monthly fee" in scale["colorbar"]["title"]["text"]
 

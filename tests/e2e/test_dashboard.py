@@ -222,7 +222,7 @@ _POINTS_IN = """(gd, polygon) => {
     for (let i = 0; i < t.x.length; i++) {
       const x = svg.left + xa._offset + xa.l2p(t.x[i]), y = svg.top + ya._offset + ya.l2p(t.y[i]);
       const d = edge(x, y), ins = inside(x, y);
-      const id = String([].concat(t.customdata[i])[0]);  // the customer id leads each point's customdata
+      const id = String(t.text[i]);  // each point's text is its customer id
       if (ins && d > 2) sure.push(id);
       if (ins || d <= 2) maybe.push(id);
     }
@@ -231,7 +231,7 @@ _POINTS_IN = """(gd, polygon) => {
 }"""
 
 _PLOTLY_SELECTED = """gd => gd._fullData.flatMap(
-  t => (t.selectedpoints || []).map(i => String([].concat(t.customdata[i])[0])))"""
+  t => (t.selectedpoints || []).map(i => String(t.text[i])))"""
 
 _CENTRAL_POINT = """gd => {
   // The viewport position of the plotted customer nearest to the middle of the plot area, and that area.
