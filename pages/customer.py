@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from insight import figures
+from insight.mapsample import MAP_SAMPLE
 from insight.ui import format as fmt
 from insight.ui import loaders, shell, tables, whatif, widgets
 from insight.ui.pickers import customer_picker
@@ -16,7 +17,7 @@ with shell.page("Customer") as active:
     store, revenue = active.store, active.revenue_column
     widgets.page_header("Customer", "Look up one customer: how likely they are to churn, why, and what could "
                                     "change it.")
-    customer_id = customer_picker(store)
+    customer_id = customer_picker(active)
     row = store.customer(customer_id) if customer_id else None
     if row is None:
         st.stop()
@@ -63,7 +64,9 @@ with shell.page("Customer") as active:
                 help="SHAP value on the log-odds risk score; positive raises risk."),
         })
         st.caption("The customer's values beside the typical member of their segment and the typical customer "
-                   "overall (median, or most common value for categories), strongest effect first.")
+                   "overall (median, or most common value for categories), strongest effect first."
+                   + (f" Percentiles and typical values are estimated on a random {fmt.count(MAP_SAMPLE)} of the "
+                      f"{fmt.count(store.count())} customers." if store.has_map_sample else ""))
 
     st.subheader("Customers most like this one")
     index = loaders.latent_index(active.key, active)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from insight.store import RunStore
+from insight.ui import loaders
+from insight.ui.context import ActiveRun
 
 CUSTOMER_PARAM = "customer"
 TOP = 50
 
 
-def customer_picker(store: RunStore) -> str | None:
+def customer_picker(active: ActiveRun) -> str | None:
     """A search box and a list (the riskiest customers, or the search's matches); the choice is kept in
     the `customer` query parameter, so a link opens the same customer."""
+    store = active.store
     search_col, pick_col = st.columns([1, 2])
     search = search_col.text_input("Find by customer id", key="customer_search",
                                    placeholder="Part of an id…")
@@ -22,7 +24,7 @@ def customer_picker(store: RunStore) -> str | None:
             search_col.warning("No customer id contains that text.")
             return None
     else:
-        options = [str(i) for i in store.top_risk(TOP)[store.id_column]]
+        options = list(loaders.riskiest_ids(active.key, TOP, active))
     wanted = st.query_params.get(CUSTOMER_PARAM)
     if not search and wanted and wanted not in options and store.customer(wanted) is not None:
         options.insert(0, wanted)
