@@ -4,8 +4,12 @@ Clustering works in two steps that each do what they are good at:
 
 1. islands: HDBSCAN on the 2-D UMAP map finds tight groups of customers (UMAP keeps local structure);
 2. segments: the islands' centres in the latent space are joined by average linkage, and the cut with the
-   best silhouette (in the latent space) decides how many segments there are. Islands that differ in one
-   detail sit close together in the latent space and merge; groups that differ in what matters stay apart.
+   best Calinski-Harabasz score decides how many segments there are. Both measure the latent space in units
+   of the islands' own spread (Mahalanobis distance under the pooled within-island covariance): a latent
+   direction along which customers of one island already vary a lot (a detail that splits every segment the
+   same way, such as a billing cycle) counts for little, a direction that islands differ in but customers
+   within an island do not counts for much. Islands that differ in one detail merge; groups that differ in
+   what matters stay apart.
 
 Customers HDBSCAN leaves out, and customers outside the fitted sample, take the segment most of their
 nearest neighbours in the latent space have; where the neighbours disagree they stay Unassigned (-1).
@@ -134,8 +138,9 @@ def cluster(latent: np.ndarray, projection: Projection, *, config: SegmentConfig
     labels = _assign_by_neighbours(latent, labels, rows)
     labels = _order_by_size(labels)
     k = int(labels.max() + 1) if (labels >= 0).any() else 0
-    info = {"method": "hdbscan islands on the map, merged in the latent space by silhouette",
-            "islands": int(len(island_ids)), "n_segments": k, "silhouette_by_k": scores,
+    info = {"method": "hdbscan islands on the map, merged in the within-island-whitened latent space; "
+                      "the number of segments by calinski-harabasz",
+            "islands": int(len(island_ids)), "n_segments": k, "score_by_k": scores,
             "unassigned_share": round(float((labels == UNASSIGNED).mean()), 4), "min_island_size": min_size}
     log.info("segments: %d islands -> %d segments, %.1f%% unassigned", len(island_ids), k,
              100 * info["unassigned_share"])
@@ -144,29 +149,53 @@ def cluster(latent: np.ndarray, projection: Projection, *, config: SegmentConfig
 
 def merge_islands(z: np.ndarray, islands: np.ndarray, island_ids: np.ndarray, centres: np.ndarray, *,
                   seed: int) -> tuple[np.ndarray, dict[str, float]]:
-    """Join islands by average linkage of their latent centres; keep the cut with the best silhouette."""
-    from scipy.cluster.hierarchy import fcluster, linkage
-    from sklearn.metrics import silhouette_score
+    """Join islands by average linkage of their centres and keep the cut with the best Calinski-Harabasz
+    score, both in the latent space whitened by the pooled within-island covariance (`within_island_whitening`).
 
+    Why not the plain latent space and the silhouette: on a large run the latent space spends much of its
+    spread on details that split every segment alike (monthly vs annual billing, say); in plain distances
+    those sub-islands sit as far apart as real segments, and the silhouette then prefers merging two close
+    segments over keeping them apart. Whitening by the within-island spread discounts those details, and the
+    Calinski-Harabasz score uses every customer of the sample (no probe to be dominated by a few large
+    islands, no sampling noise) at linear cost. `seed` is kept for the signature; the choice is deterministic.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from sklearn.metrics import calinski_harabasz_score
+
+    del seed
     if len(island_ids) <= 2:
         return islands.copy(), {}
-    tree = linkage(centres, method="average")
-    rng = np.random.default_rng(seed)
     assigned = np.flatnonzero(islands != UNASSIGNED)
-    probe = rng.choice(assigned, size=min(4000, len(assigned)), replace=False)
-    position = {int(i): j for j, i in enumerate(island_ids)}
+    position = np.searchsorted(island_ids, islands[assigned])
+    whiten = within_island_whitening(z[assigned], position, centres)
+    tree = linkage(centres @ whiten, method="average")
+    zw = z[assigned] @ whiten
     best_k, best_score, best_labels, scores = 0, -np.inf, islands, {}
     for k in range(2, min(MAX_SEGMENTS, len(island_ids)) + 1):
         groups = fcluster(tree, k, criterion="maxclust") - 1
-        labels = np.array([groups[position[int(i)]] if i != UNASSIGNED else UNASSIGNED for i in islands])
-        if len(set(labels[probe])) < 2:
+        if len(np.unique(groups)) < 2:
             continue
-        score = float(silhouette_score(z[probe], labels[probe]))
-        scores[str(k)] = round(score, 4)
-        if score > best_score + 1e-9:
+        score = float(calinski_harabasz_score(zw, groups[position]))
+        scores[str(k)] = round(score, 2)
+        if score > best_score * (1 + 1e-9):
+            labels = np.full(len(islands), UNASSIGNED, dtype=np.int64)
+            labels[assigned] = groups[position]
             best_k, best_score, best_labels = k, score, labels
-    log.info("islands merged into %d segments (silhouette %.3f)", best_k, best_score)
+    log.info("islands merged into %d segments (calinski-harabasz %.1f)", best_k, best_score)
     return best_labels, scores
+
+
+def within_island_whitening(z: np.ndarray, position: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """The (d, d) matrix W such that Euclidean distances of `z @ W` are Mahalanobis distances under the pooled
+    covariance of the customers around their own island's centre (`position` indexes `centres`). Directions in
+    which islands hardly vary inside are floored at 1e-4 of the largest variance, so a dead latent unit does
+    not blow up."""
+    residual = z - centres[position]
+    dof = max(1, len(z) - len(centres))
+    covariance = residual.T @ residual / dof
+    values, vectors = np.linalg.eigh(covariance)
+    values = np.maximum(values, 1e-4 * max(float(values.max()), 1e-12))
+    return vectors / np.sqrt(values)
 
 
 def _absorb_small(z: np.ndarray, labels: np.ndarray, min_share: float) -> np.ndarray:
@@ -218,5 +247,7 @@ def _order_by_size(labels: np.ndarray) -> np.ndarray:
     """Renumber segments 0..k-1 from the largest down (ties by old id), keeping -1."""
     ids, counts = np.unique(labels[labels != UNASSIGNED], return_counts=True)
     order = ids[np.lexsort((ids, -counts))]
-    mapping = {int(old): new for new, old in enumerate(order)}
-    return np.array([mapping.get(int(v), UNASSIGNED) for v in labels], dtype=np.int64)
+    out = np.full(len(labels), UNASSIGNED, dtype=np.int64)
+    for new, old in enumerate(order):
+        out[labels == old] = new
+    return out

@@ -14,9 +14,11 @@ from insight.segments import (
     _absorb_small,
     _order_by_size,
     cluster,
+    merge_islands,
     place_by_neighbours,
     project,
     trustworthiness_of,
+    within_island_whitening,
 )
 
 CONFIG = SegmentConfig(n_neighbors=30, n_epochs=200, fit_sample=1200, trustworthiness_sample=1000)
@@ -148,3 +150,51 @@ def test_absorb_small_joins_the_nearest_segment() -> None:
     out = _absorb_small(z, labels, min_share=0.2)
     assert set(out) == {0, 1} and np.all(out[labels == 2] == 1)
     assert np.array_equal(_absorb_small(z, labels, min_share=0.01), labels)
+
+
+def crossed_islands(k: int, *, n: int = 3000, dim: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """k planted segments, each split into two islands by a detail shared by every segment (think monthly vs
+    annual billing): a wide latent direction in which the two halves sit further apart than the segments do."""
+    rng = np.random.default_rng(seed)
+    segment, side = rng.integers(0, k, n), rng.integers(0, 2, n)
+    centres = np.zeros((k, dim))
+    centres[np.arange(k), 1 + np.arange(k)] = 6.0  # segments ~8.5 apart in dims 1..k
+    z = centres[segment] + rng.normal(0, 1, (n, dim))
+    z[:, 0] = rng.normal(0, 4, n) + np.where(side == 1, 8.0, -8.0)  # the shared detail: 16 apart, spread 4
+    return z, segment, segment * 2 + side
+
+
+@pytest.mark.parametrize("k", [3, 4])
+def test_merge_islands_sees_through_a_detail_shared_by_every_segment(k: int) -> None:
+    # In plain latent distances the two halves of every segment are further apart than the segments, so plain
+    # linkage plus silhouette picks the 2 halves; measured in units of the islands' own spread they merge first.
+    for seed in range(3):
+        z, segment, islands = crossed_islands(k, seed=seed)
+        ids = np.unique(islands)
+        centres = np.array([z[islands == i].mean(axis=0) for i in ids])
+        labels, scores = merge_islands(z, islands, ids, centres, seed=0)
+        assert len(np.unique(labels)) == k, scores
+        assert adjusted_rand_score(segment, labels) == pytest.approx(1.0)
+
+
+def test_merge_islands_keeps_unassigned_and_scores_every_cut() -> None:
+    z, segment, islands = crossed_islands(3, seed=5)
+    islands = islands.copy()
+    islands[:40] = UNASSIGNED
+    ids = np.unique(islands[islands != UNASSIGNED])
+    centres = np.array([z[islands == i].mean(axis=0) for i in ids])
+    labels, scores = merge_islands(z, islands, ids, centres, seed=0)
+    assert np.all(labels[:40] == UNASSIGNED) and np.all(labels[40:] != UNASSIGNED)
+    assert sorted(int(k) for k in scores) == list(range(2, len(ids) + 1))
+    assert max(scores, key=scores.get) == "3"
+
+
+def test_within_island_whitening_gives_unit_spread_and_survives_a_dead_unit() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 1, (4000, 4)) * np.array([5.0, 1.0, 0.2, 0.0])  # the last unit is dead
+    position = rng.integers(0, 3, len(z))
+    centres = np.array([z[position == i].mean(axis=0) for i in range(3)])
+    whiten = within_island_whitening(z, position, centres)
+    assert np.isfinite(whiten).all()
+    spread = ((z - centres[position]) @ whiten)[:, :].std(axis=0)
+    assert np.sum(np.abs(spread - 1) < 0.05) == 3  # the three live units come out with unit spread
