@@ -99,7 +99,8 @@ def _cold_in_child(runs_dir: Path, run_id: str | None) -> dict[str, Any]:
 
 
 def _selection_timing(runs_dir: Path, run_id: str | None) -> dict[str, Any]:
-    """The Segments page's work for a lasso: a disc around the map's densest point holding ~5 % of it."""
+    """The Segments page's work for a lasso (a disc around the map's densest point holding ~5 % of it), done
+    as the page does it: the selected rows, the group comparison, what sets them apart, their SHAP drivers."""
     import numpy as np
 
     from insight.contrast import contrast
@@ -109,17 +110,20 @@ def _selection_timing(runs_dir: Path, run_id: str | None) -> dict[str, Any]:
     run_path = _run_path(runs_dir, run_id)
     active = open_active_run(run_path)
     points = active.map_frame
+    active.store.shap_groups  # noqa: B018 - read once per run (a stored file), as the page's first visit does
     xy = points[["x", "y"]].to_numpy()
     centre = np.median(xy, axis=0)
     distance = np.hypot(*(xy - centre).T)
-    mask = distance <= np.quantile(distance, 0.05)
-    ids = tuple(points.loc[mask, active.id_column].astype(str))
+    rows = np.flatnonzero(distance <= np.quantile(distance, 0.05))
     started = time.perf_counter()
+    mask = np.zeros(len(points), dtype=bool)
+    mask[rows] = True
+    ids = [str(i) for i in points[active.id_column].to_numpy()[mask]]
     compare_groups(points, mask, target=active.target,
                    revenue="revenue_at_risk" if active.revenue_column else None)
     features = {f: active.roles[f] for f in active.features if f in points.columns and f in active.roles}
     contrast(points, mask, features)
-    active.store.shap_contrast(None, ids=list(ids))
+    active.store.shap_contrast(None, ids=ids)
     return {"selected": int(mask.sum()), "map_points": int(len(points)),
             "seconds": round(time.perf_counter() - started, 3)}
 
@@ -165,8 +169,15 @@ def dashboard_benchmark(runs_dir: Path, run_id: str | None = None, *, reruns: in
     interact("segments: pick a segment", lambda: at.selectbox(key="compare_segment").set_value(segment).run())
     interact("segments: colour by probability",
              lambda: at.segmented_control(key="map_color").set_value("Churn probability").run())
+    interact("segments: map bands high + very high",
+             lambda: at.pills(key="map_bands").set_value(["high", "very high"]).run())
+    interact("segments: map all bands", lambda: at.pills(key="map_bands").set_value([]).run())
     result["interactions"] = interactions
-    result["map_selection"] = _selection_timing(runs_dir, run_id)
+    selection = _selection_timing(runs_dir, run_id)
+    # A lasso reruns the page with a selection: its warm render plus the selection's own work (AppTest cannot
+    # draw on a chart, so the two are measured apart and added).
+    selection["with_page_rerun_s"] = round(selection["seconds"] + result["pages"]["pages/segments.py"]["warm_s"], 3)
+    result["map_selection"] = selection
 
     at.switch_page("pages/risk.py").run()
     bands = (["very high"], ["high", "very high"], [])
@@ -181,7 +192,7 @@ def dashboard_benchmark(runs_dir: Path, run_id: str | None = None, *, reruns: in
                            "growth_mb": round(memory[reruns] - memory[20], 1)}
     worst_page = max(p["warm_s"] for p in result["pages"].values())
     worst_interaction = max([v for v in interactions.values() if isinstance(v, float)]
-                            + [result["map_selection"]["seconds"]])
+                            + [result["map_selection"]["with_page_rerun_s"]])
     result["verdict"] = {
         "cold_start_under_5s": result["cold_start"]["seconds"] < COLD_BUDGET_S,
         "no_heavy_imports": not result["cold_start"]["heavy_imports"],
@@ -204,7 +215,8 @@ def print_dashboard(result: dict[str, Any]) -> None:
     for name, seconds in result["interactions"].items():
         print(f"  {name:<40} {seconds}")
     sel = result["map_selection"]
-    print(f"  map lasso of {sel['selected']:,} of {sel['map_points']:,} map customers: {sel['seconds']:.3f} s")
+    print(f"  map lasso of {sel['selected']:,} of {sel['map_points']:,} map customers: {sel['seconds']:.3f} s "
+          f"of selection work, {sel['with_page_rerun_s']:.3f} s with the page's rerun")
     mem = result["memory_mb"]
     print(f"  memory: {', '.join(f'{k} {v}' for k, v in mem.items())}")
     print("  " + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in result["verdict"].items()))
