@@ -152,14 +152,17 @@ def map_hover(points: pd.DataFrame, columns: Sequence[str] = (), *, roles: dict[
 
 def rows_from_selection(points: Iterable[dict[str, Any]]) -> list[int]:
     """The rows (in the frame `customer_map` drew) of the points selected on the map, from each point's
-    customdata; each row once, in the order selected."""
+    customdata; each row once, in the order selected. The browser may hand a point's numeric customdata back
+    as a list or, being a typed array, as an object keyed "0", "1", ...; both are read."""
     out: list[int] = []
     for point in points:
         data = point.get("customdata")
-        if isinstance(data, (list, tuple)):
+        if isinstance(data, dict):
+            data = data.get("0", data.get(0))  # type: ignore[call-overload]
+        elif isinstance(data, (list, tuple)):
             data = data[0] if data else None
         try:
-            out.append(int(data))
+            out.append(int(data))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             continue
     return list(dict.fromkeys(out))

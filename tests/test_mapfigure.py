@@ -130,8 +130,8 @@ def test_customer_map_draws_every_customer_and_colours_by_any_column(store: RunS
 
 def test_rows_from_selection_reads_the_row_from_customdata() -> None:
     points = [{"customdata": [3, 0.5], "x": 1}, {"customdata": 7}, {"customdata": [3.0, 0.5]}, {"x": 3},
-              {"customdata": ["not a row"]}]
-    assert mapfigure.rows_from_selection(points) == [3, 7]
+              {"customdata": ["not a row"]}, {"customdata": {"0": 9, "1": 0.25, "2": 512.0}}]
+    assert mapfigure.rows_from_selection(points) == [3, 7, 9]  # a typed array arrives as {"0": ..., ...}
     assert mapfigure.rows_from_selection([]) == []
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import small_config
 from scipy import stats
 
 from insight.config import ChurnConfig, DataSpec, SegmentConfig, TrainConfig
@@ -313,7 +312,8 @@ def test_a_large_run_stores_the_map_sample(demo_small: tuple[pd.DataFrame, pd.Da
     monkeypatch.setattr(mapsample, "MAP_POINTS", 1_000)
     monkeypatch.setattr(mapsample, "MAP_SAMPLE", 400)
     customers, truth = demo_small
-    run = train(customers, demo_spec(), small_config(), runs_dir=tmp_path, source_name="demo.csv", truth=truth)
+    config = TrainConfig(seed=0, threads=1, segments=SegmentConfig(fit_sample=1500, trustworthiness_sample=1000))
+    run = train(customers, demo_spec(), config, runs_dir=tmp_path, source_name="demo.csv", truth=truth)
     assert {p.name for p in run.iterdir()} == RUN_FILES | {"map.parquet", "map_shap.parquet"}
     assert verify_run(run) == []
     stored = pd.read_parquet(run / "customers.parquet").set_index("customer_id")
