@@ -169,7 +169,8 @@ def _in_latent_order(run: Any, info: ScoringRun, latent_table: Any) -> pd.DataFr
 
     customers = pq.read_table(run.file("customers.parquet"), columns=[info.id_column, "segment_id", "x", "y"])
     if customers.num_rows != latent_table.num_rows:
-        raise RunError(f"run {info.run_id}: customers.parquet and latent.parquet differ in length; retrain it.")
+        raise RunError(f"run {info.run_id}: customers.parquet and latent.parquet differ in length; "
+                       "retrain it.")
     frame = customers.to_pandas()
     latent_ids = latent_table.column(info.id_column).to_pandas()
     if frame[info.id_column].equals(latent_ids):

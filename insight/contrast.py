@@ -71,7 +71,7 @@ def _numeric_row(name: str, role: str, col: pd.Series, selected: np.ndarray) -> 
 
 def _categorical_row(name: str, role: str, col: pd.Series, selected: np.ndarray) -> dict[str, object] | None:
     if role == "boolean":
-        col = col.map({1.0: "yes", 0.0: "no", True: "yes", False: "no"})
+        col = col.map({1.0: "yes", 0.0: "no"})  # True and False look up as 1.0 and 0.0
     codes, uniques = pd.factorize(col, use_na_sentinel=True)  # counting codes: fast on 100,000s of rows
     known = codes >= 0
     count_a = np.bincount(codes[selected & known], minlength=len(uniques))
@@ -82,7 +82,8 @@ def _categorical_row(name: str, role: str, col: pd.Series, selected: np.ndarray)
     share_a, share_b = count_a / na, count_b / nb
     if role == "boolean":
         where = np.flatnonzero(np.asarray(uniques, dtype=object) == "yes")
-        value, pa, pb = "yes", (share_a[where[0]] if len(where) else 0.0), (share_b[where[0]] if len(where) else 0.0)
+        value = "yes"
+        pa, pb = (share_a[where[0]], share_b[where[0]]) if len(where) else (0.0, 0.0)
     else:  # among the values seen inside, most frequent first: the one whose share differs most
         seen = np.flatnonzero(count_a)
         seen = seen[np.argsort(-count_a[seen], kind="stable")]

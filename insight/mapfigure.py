@@ -129,7 +129,8 @@ def map_hover(points: pd.DataFrame, columns: Sequence[str] = (), *, roles: dict[
         values, role = points[column], roles.get(column)
         if column == "top_reason":
             codes, uniques = pd.factorize(values, use_na_sentinel=True)
-            texts.append(("Main reason", np.array([label(str(u)) for u in uniques] + [MISSING], dtype=object)[codes]))
+            names = np.array([label(str(u)) for u in uniques] + [MISSING], dtype=object)
+            texts.append(("Main reason", names[codes]))
             continue
         numeric = (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
                    and role not in ("boolean", "categorical") and color_kind(values, role) == "continuous")

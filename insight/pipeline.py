@@ -148,8 +148,9 @@ def train(
             shap_table = shap_table.iloc[order].reset_index(drop=True)
             writer.write_parquet("customers.parquet", stored)
             writer.write_parquet("shap.parquet", shap_table)
-            writer.write_parquet(SHAP_GROUPS_FILE, shap_group_sums(
-                shap_values, fmap.names, customers["segment_id"].to_numpy(), customers["risk_band"].to_numpy()))
+            writer.write_parquet(SHAP_GROUPS_FILE, shap_group_sums(shap_values, fmap.names,
+                                                                   customers["segment_id"].to_numpy(),
+                                                                   customers["risk_band"].to_numpy()))
             latent_frame = pd.DataFrame(latent, columns=[f"z{i}" for i in range(latent.shape[1])])
             latent_frame.insert(0, spec.id_column, data[spec.id_column].to_numpy())
             # latent.parquet keeps the training order: segments.fit_sample_rows finds the map's fitted sample

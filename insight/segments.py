@@ -150,7 +150,8 @@ def cluster(latent: np.ndarray, projection: Projection, *, config: SegmentConfig
 def merge_islands(z: np.ndarray, islands: np.ndarray, island_ids: np.ndarray, centres: np.ndarray, *,
                   seed: int) -> tuple[np.ndarray, dict[str, float]]:
     """Join islands by average linkage of their centres and keep the cut with the best Calinski-Harabasz
-    score, both in the latent space whitened by the pooled within-island covariance (`within_island_whitening`).
+    score, both in the latent space whitened by the pooled within-island covariance
+    (`within_island_whitening`).
 
     Why not the plain latent space and the silhouette: on a large run the latent space spends much of its
     spread on details that split every segment alike (monthly vs annual billing, say); in plain distances

@@ -627,9 +627,9 @@ class RunStore:
             return self.query(f"SELECT * FROM read_parquet({quote_literal(str(self._shap_groups_file))})")
         idc = quote_ident(self.id_column)
         sums = ", ".join(f"sum(s.{quote_ident(f)}) AS {quote_ident(f)}" for f in self.shap_features)
-        return self.query(f"SELECT c.segment_id, CAST(c.risk_band AS VARCHAR) AS risk_band, count(*) AS customers, "
-                          f"{sums} FROM {SHAP} s JOIN {CUSTOMERS} c ON s.{idc} = c.{idc} GROUP BY ALL "
-                          "ORDER BY ALL")
+        return self.query(f"SELECT c.segment_id, CAST(c.risk_band AS VARCHAR) AS risk_band, "
+                          f"count(*) AS customers, {sums} FROM {SHAP} s JOIN {CUSTOMERS} c "
+                          f"ON s.{idc} = c.{idc} GROUP BY ALL ORDER BY ALL")
 
     def shap_contrast(self, flt: RiskFilter | None = None, *, ids: list[Any] | None = None) -> pd.DataFrame:
         """Mean SHAP value of every feature among the chosen customers and among the rest: what drives the

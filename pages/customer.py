@@ -65,8 +65,8 @@ with shell.page("Customer") as active:
         })
         st.caption("The customer's values beside the typical member of their segment and the typical customer "
                    "overall (median, or most common value for categories), strongest effect first."
-                   + (f" Percentiles and typical values are estimated on a random {fmt.count(MAP_SAMPLE)} of the "
-                      f"{fmt.count(store.count())} customers." if store.has_map_sample else ""))
+                   + (f" Percentiles and typical values are estimated on a random {fmt.count(MAP_SAMPLE)} "
+                      f"of the {fmt.count(store.count())} customers." if store.has_map_sample else ""))
 
     st.subheader("Customers most like this one")
     index = loaders.latent_index(active.key, active)

@@ -23,9 +23,11 @@ with shell.page("Segments") as active:
         color_by = mapview.color_control(active, points)
         bands = mapview.band_control()
         shown = loaders.map_points(active, bands)
-        hover = tuple(c for c in (active.spec.get("revenue_column"), "top_reason") if c and c in points.columns)
-        event = st.plotly_chart(loaders.map_figure(active.key, color_by, bands, hover, active), key="segment_map",
-                                on_select="rerun", selection_mode=("points", "box", "lasso"))
+        hover = tuple(c for c in (active.spec.get("revenue_column"), "top_reason")
+                      if c and c in points.columns)
+        event = st.plotly_chart(loaders.map_figure(active.key, color_by, bands, hover, active),
+                                key="segment_map", on_select="rerun",
+                                selection_mode=("points", "box", "lasso"))
         total = active.store.count()
         if active.map_is_sample:
             st.caption(f"The map shows a random {fmt.count(len(points))} of {fmt.count(total)} customers; "
@@ -41,9 +43,10 @@ with shell.page("Segments") as active:
     if rows:
         mask = np.zeros(len(shown), dtype=bool)
         mask[rows] = True
-        count, ids = int(mask.sum()), tuple(str(i) for i in shown[id_col].to_numpy()[mask])
+        picked = shown[id_col].to_numpy()[mask]
+        count, ids = int(mask.sum()), tuple(str(i) for i in picked)
         title = f"Your selection of {fmt.count(count)} customers"
-        chosen = RiskFilter(conditions=(ColumnFilter(id_col, "in", values=tuple(shown[id_col].to_numpy()[mask])),))
+        chosen = RiskFilter(conditions=(ColumnFilter(id_col, "in", values=tuple(picked)),))
         how = describe_selection(count, method=selection_method(event.selection))
     else:
         segment = mapview.segment_control(names)

@@ -35,7 +35,8 @@ def test_similar_returns_the_nearest_customers_by_text_id(tmp_path: Path) -> Non
 
 
 def test_unknown_customer_gives_an_empty_frame(tmp_path: Path) -> None:
-    index = LatentIndex.from_parquet(_write(tmp_path, ["a", "b", "c"], np.eye(3, dtype=np.float32)), id_column="cid")
+    path = _write(tmp_path, ["a", "b", "c"], np.eye(3, dtype=np.float32))
+    index = LatentIndex.from_parquet(path, id_column="cid")
     assert index.position("zz") == -1
     assert index.similar("zz").empty
     assert index.similar("a", k=10)["id"].tolist()[:2] in (["b", "c"], ["c", "b"])

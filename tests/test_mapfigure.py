@@ -62,7 +62,8 @@ def test_number_format_follows_the_size_of_the_values() -> None:
     assert mapfigure.number_format(np.array([0.042, 0.31])) == ".2~g"
 
 
-def test_map_hover_sends_numbers_as_numbers_and_the_rest_as_text(store: RunStore, roles: dict[str, str]) -> None:
+def test_map_hover_sends_numbers_as_numbers_and_the_rest_as_text(store: RunStore,
+                                                                 roles: dict[str, str]) -> None:
     points = store.map_points(limit=50, extra=["revenue_next_12m", "top_reason", "auto_renew"])
     hover = mapfigure.map_hover(points, ["revenue_next_12m", "top_reason", "auto_renew"], roles=roles)
     assert hover.labels == ("Churn probability", "Revenue next 12m", "Segment", "Main reason", "Auto renew")
@@ -77,7 +78,8 @@ def test_map_hover_sends_numbers_as_numbers_and_the_rest_as_text(store: RunStore
     assert hover.text[0].split("<br>Auto renew: ")[1] in ("yes", "no", "missing")
 
     only = mapfigure.map_hover(points, segment=False)
-    assert only.labels == ("Churn probability",) and only.text is None and only.numbers.shape == (len(points), 2)
+    assert only.labels == ("Churn probability",) and only.text is None
+    assert only.numbers.shape == (len(points), 2)
 
 
 def test_map_hover_shows_missing_numbers_as_missing() -> None:
@@ -86,7 +88,8 @@ def test_map_hover_shows_missing_numbers_as_missing() -> None:
     hover = mapfigure.map_hover(points, ["fee", "signup"], roles={"fee": "numeric", "signup": "date"},
                                 segment=False)
     assert hover.numbers.shape == (2, 2)  # row and probability only: the fee has a gap
-    assert hover.text.tolist() == ["<br>Fee: 12.5<br>Signup: 2024-02-03", "<br>Fee: missing<br>Signup: missing"]
+    assert hover.text.tolist() == ["<br>Fee: 12.5<br>Signup: 2024-02-03",
+                                   "<br>Fee: missing<br>Signup: missing"]
 
 
 def test_customer_map_draws_every_customer_and_colours_by_any_column(store: RunStore,
@@ -120,7 +123,8 @@ def test_customer_map_draws_every_customer_and_colours_by_any_column(store: RunS
     assert by_fee.layout.coloraxis.colorscale is not None
     fees = points.set_index(points["customer_id"].astype(str))["monthly_fee"]
     for trace in (t for t in by_fee.data if t.marker.coloraxis):  # customers missing a fee: grey traces
-        assert np.asarray(trace.marker.color, dtype=float) == pytest.approx(fees.loc[list(trace.text)].to_numpy())
+        expected = fees.loc[list(trace.text)].to_numpy()
+        assert np.asarray(trace.marker.color, dtype=float) == pytest.approx(expected)
     by_p = mapfigure.customer_map(points, id_column="customer_id", color_by="churn_probability", roles=roles)
     assert (by_p.layout.coloraxis.cmin, by_p.layout.coloraxis.cmax) == (0, 1)
     by_date = mapfigure.customer_map(points, id_column="customer_id", color_by="signup_date", roles=roles)
@@ -143,7 +147,8 @@ def test_selection_rows_follow_the_frame_drawn_not_its_index(store: RunStore) ->
     assert sorted(rows) == list(range(len(shown)))
     picked = [{"customdata": list(fig.data[0].customdata[i])} for i in range(min(3, len(fig.data[0].x)))]
     chosen = mapfigure.rows_from_selection(picked)
-    assert shown["customer_id"].astype(str).to_numpy()[chosen].tolist() == list(fig.data[0].text[:len(chosen)])
+    named = shown["customer_id"].astype(str).to_numpy()[chosen].tolist()
+    assert named == list(fig.data[0].text[:len(chosen)])
 
 
 def test_density_layer_counts_every_customer(store: RunStore) -> None:

@@ -288,7 +288,8 @@ def test_tables_are_stored_in_id_order_in_row_groups(which: str, request: pytest
 
 @pytest.mark.slow
 def test_shap_group_sums_add_up_every_customers_shap_values(demo_run: Path) -> None:
-    customers = pd.read_parquet(demo_run / "customers.parquet", columns=["customer_id", "segment_id", "risk_band"])
+    customers = pd.read_parquet(demo_run / "customers.parquet",
+                                columns=["customer_id", "segment_id", "risk_band"])
     shap = pd.read_parquet(demo_run / "shap.parquet")
     groups = pd.read_parquet(demo_run / "shap_groups.parquet")
     features = [c for c in shap.columns if c not in ("customer_id", "base_value")]
@@ -312,7 +313,8 @@ def test_a_large_run_stores_the_map_sample(demo_small: tuple[pd.DataFrame, pd.Da
     monkeypatch.setattr(mapsample, "MAP_POINTS", 1_000)
     monkeypatch.setattr(mapsample, "MAP_SAMPLE", 400)
     customers, truth = demo_small
-    config = TrainConfig(seed=0, threads=1, segments=SegmentConfig(fit_sample=1500, trustworthiness_sample=1000))
+    config = TrainConfig(seed=0, threads=1,
+                         segments=SegmentConfig(fit_sample=1500, trustworthiness_sample=1000))
     run = train(customers, demo_spec(), config, runs_dir=tmp_path, source_name="demo.csv", truth=truth)
     assert {p.name for p in run.iterdir()} == RUN_FILES | {"map.parquet", "map_shap.parquet"}
     assert verify_run(run) == []
@@ -330,12 +332,12 @@ def test_a_large_run_stores_the_map_sample(demo_small: tuple[pd.DataFrame, pd.Da
     ids = sample.index[:60].tolist()
     fast = store.shap_contrast(ids=ids).set_index("feature")
     full = store._shap_contrast_scan(None, ids).set_index("feature")
-    np.testing.assert_allclose(fast.loc[full.index, ["selected", "rest"]], full[["selected", "rest"]], atol=1e-9)
+    both = ["selected", "rest"]
+    np.testing.assert_allclose(fast.loc[full.index, both], full[both], atol=1e-9)
     assert fast["customers_selected"].iloc[0] == 60 and fast["customers_rest"].iloc[0] == len(stored) - 60
     flt = RiskFilter(bands=("high", "very high"), segments=(0,))
-    np.testing.assert_allclose(store.shap_contrast(flt).set_index("feature").loc[full.index, ["selected", "rest"]],
-                               store._shap_contrast_scan(flt, None).set_index("feature")[["selected", "rest"]],
-                               atol=1e-9)
+    np.testing.assert_allclose(store.shap_contrast(flt).set_index("feature").loc[full.index, both],
+                               store._shap_contrast_scan(flt, None).set_index("feature")[both], atol=1e-9)
     someone = str(stored.index[5])
     ranks = store.percentiles(someone, ["monthly_fee"])  # ranked among the sample
     fee = stored.loc[someone, "monthly_fee"]

@@ -152,9 +152,11 @@ def test_absorb_small_joins_the_nearest_segment() -> None:
     assert np.array_equal(_absorb_small(z, labels, min_share=0.01), labels)
 
 
-def crossed_islands(k: int, *, n: int = 3000, dim: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def crossed_islands(k: int, *, n: int = 3000, dim: int = 8,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """k planted segments, each split into two islands by a detail shared by every segment (think monthly vs
-    annual billing): a wide latent direction in which the two halves sit further apart than the segments do."""
+    annual billing): a wide latent direction in which the two halves sit further apart than the segments
+    do."""
     rng = np.random.default_rng(seed)
     segment, side = rng.integers(0, k, n), rng.integers(0, 2, n)
     centres = np.zeros((k, dim))
@@ -166,8 +168,9 @@ def crossed_islands(k: int, *, n: int = 3000, dim: int = 8, seed: int = 0) -> tu
 
 @pytest.mark.parametrize("k", [3, 4])
 def test_merge_islands_sees_through_a_detail_shared_by_every_segment(k: int) -> None:
-    # In plain latent distances the two halves of every segment are further apart than the segments, so plain
-    # linkage plus silhouette picks the 2 halves; measured in units of the islands' own spread they merge first.
+    # In plain latent distances the two halves of every segment are further apart than the segments, so
+    # plain linkage plus silhouette picks the 2 halves; measured in units of the islands' own spread they
+    # merge first.
     for seed in range(3):
         z, segment, islands = crossed_islands(k, seed=seed)
         ids = np.unique(islands)
