@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 
 CUSTOMERS = "customers"
 SHAP = "shap"
-MAP_SAMPLE = "map_sample"
+SAMPLE_VIEW = "map_sample"
 """The map's random sample of a large run (map.parquet); the same view as CUSTOMERS when there is none."""
-SHAP_SAMPLE = "shap_sample"
+SAMPLE_SHAP_VIEW = "shap_sample"
 """SHAP values of the map's sample (map_shap.parquet); the same view as SHAP when there is none."""
 BASE_VALUE = "base_value"
 RISK_BANDS = ("low", "medium", "high", "very high")
@@ -111,14 +111,14 @@ class RunStore:
                           f"read_parquet({quote_literal(str(customers))})")
         self.has_map_sample = map_sample is not None and Path(map_sample).exists()
         self._map_sample_file = Path(map_sample) if self.has_map_sample and map_sample is not None else None
-        self._con.execute(f"CREATE VIEW {MAP_SAMPLE} AS SELECT * FROM " + (
+        self._con.execute(f"CREATE VIEW {SAMPLE_VIEW} AS SELECT * FROM " + (
             f"read_parquet({quote_literal(str(map_sample))})" if self.has_map_sample else CUSTOMERS))
         self.has_shap = shap is not None and Path(shap).exists()
         self.has_shap_sample = False
         if self.has_shap:
             self._con.execute(f"CREATE VIEW {SHAP} AS SELECT * FROM read_parquet({quote_literal(str(shap))})")
             self.has_shap_sample = self.has_map_sample and map_shap is not None and Path(map_shap).exists()
-            self._con.execute(f"CREATE VIEW {SHAP_SAMPLE} AS SELECT * FROM " + (
+            self._con.execute(f"CREATE VIEW {SAMPLE_SHAP_VIEW} AS SELECT * FROM " + (
                 f"read_parquet({quote_literal(str(map_shap))})" if self.has_shap_sample else SHAP))
         self._shap_groups_file = Path(shap_groups) if shap_groups is not None else None
         log.debug("store over %s", customers)
@@ -407,7 +407,7 @@ class RunStore:
     def feature_reference(self, features: list[str]) -> dict[str, Any]:
         """The population's typical value of each feature: median for numbers and dates, mode otherwise
         (estimated on the map's random sample when the run stores one: `has_map_sample`)."""
-        return self._typical_values(features, table=MAP_SAMPLE)
+        return self._typical_values(features, table=SAMPLE_VIEW)
 
     def segment_reference(self, segment_id: int, features: list[str]) -> dict[str, Any]:
         """One segment's typical value of each feature (median for numbers and dates, mode otherwise):
@@ -416,8 +416,8 @@ class RunStore:
         where, params = "WHERE segment_id = ?", [int(segment_id)]
         table = CUSTOMERS
         if self.has_map_sample:
-            in_sample = self.query(f"SELECT count(*) AS n FROM {MAP_SAMPLE} {where}", params)["n"].iloc[0]
-            table = MAP_SAMPLE if int(in_sample) >= SAMPLE_ENOUGH else CUSTOMERS
+            in_sample = self.query(f"SELECT count(*) AS n FROM {SAMPLE_VIEW} {where}", params)["n"].iloc[0]
+            table = SAMPLE_VIEW if int(in_sample) >= SAMPLE_ENOUGH else CUSTOMERS
         return self._typical_values(features, where, params, table=table)
 
     def _typical_values(self, features: list[str], where: str = "", params: list[Any] | None = None, *,
@@ -460,7 +460,7 @@ class RunStore:
             known = self._known(name, table="t")
             parts.append(f"100 * avg(CASE WHEN c.{c} IS NULL THEN NULL WHEN t.{c} < c.{c} THEN 1.0 "
                          f"WHEN t.{c} = c.{c} THEN 0.5 ELSE 0.0 END) FILTER (WHERE {known}) AS {c}")
-        sql = (f"SELECT {', '.join(parts)} FROM {MAP_SAMPLE} t, (SELECT * FROM {CUSTOMERS} "
+        sql = (f"SELECT {', '.join(parts)} FROM {SAMPLE_VIEW} t, (SELECT * FROM {CUSTOMERS} "
                f"WHERE {self._id_is()} LIMIT 1) c")
         row = self._scalar_row(sql, [str(customer_id)])
         return {k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v))
@@ -473,7 +473,7 @@ class RunStore:
 
     def sample(self, columns: list[str], n: int, *, seed: int = 0, table: str = CUSTOMERS) -> pd.DataFrame:
         """Up to `n` customers (all of them when there are fewer), the same ones for the same seed; `table`
-        MAP_SAMPLE draws them from the map's sample."""
+        SAMPLE_VIEW draws them from the map's sample."""
         cols = ", ".join(self.col(c) for c in dict.fromkeys([self.id_column, *columns]))
         return self.query(f"SELECT {cols} FROM {table} ORDER BY {self._sample_order()} LIMIT ?",
                           [int(seed), int(n)])
@@ -551,7 +551,7 @@ class RunStore:
         columns = [c for c in dict.fromkeys(base) if c in self.column_types]
         if self.has_map_sample and limit >= self._map_sample_rows:
             return self._read_map_sample(columns)
-        return self.sample(columns, limit, seed=seed, table=MAP_SAMPLE if self.has_map_sample else CUSTOMERS)
+        return self.sample(columns, limit, seed=seed, table=SAMPLE_VIEW if self.has_map_sample else CUSTOMERS)
 
     @cached_property
     def _map_sample_rows(self) -> int:
@@ -667,7 +667,7 @@ class RunStore:
         map sample's SHAP values when it holds every one of them, else from all."""
         wanted = list(dict.fromkeys(str(i) for i in ids))
         if self.has_shap_sample:
-            found, sums = self._shap_sums_in(SHAP_SAMPLE, wanted)
+            found, sums = self._shap_sums_in(SAMPLE_SHAP_VIEW, wanted)
             if found == len(wanted):
                 return found, sums
         return self._shap_sums_in(SHAP, wanted)

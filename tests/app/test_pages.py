@@ -13,9 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,16 +27,6 @@ from insight.ui import format as fmt
 
 PROJECT = Path(__file__).resolve().parents[2]
 PAGES = sorted(f"pages/{p.name}" for p in (PROJECT / "pages").glob("*.py"))
-
-
-@pytest.fixture(scope="module")
-def app_runs(tmp_path_factory: pytest.TempPathFactory, demo_run: Path, telco_run: Path) -> Path:
-    """A runs folder holding copies of both runs; LATEST points at the Telco run."""
-    runs = tmp_path_factory.mktemp("app-runs")
-    for run in (demo_run, telco_run):
-        shutil.copytree(run, runs / run.name)
-    set_latest(runs, telco_run.name)
-    return runs
 
 
 def render_every_page(at: AppTest) -> dict[str, AppTest]:
@@ -287,24 +275,6 @@ def test_the_demo_button_builds_a_run(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 
 # ---------------------------------------------------------------------- explanations that lead to action
-
-
-@pytest.fixture()
-def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], Any]]:
-    """The data callables of the app's deferred download buttons, by file name, captured as Streamlit's
-    media file manager registers them (and still registered there): a browser's click runs exactly these.
-    AppTest has no other way to read a deferred download."""
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    captured: dict[str, Callable[[], Any]] = {}
-    register = MediaFileManager.add_deferred
-
-    def add_deferred(self: MediaFileManager, data_callable: Callable[[], Any], *args: Any, **kwargs: Any) -> str:
-        captured[kwargs.get("file_name") or str(args[2] if len(args) > 2 else "")] = data_callable
-        return register(self, data_callable, *args, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return captured
 
 
 def open_page(monkeypatch: pytest.MonkeyPatch, runs: Path, run: Path, page: str, **params: str) -> AppTest:

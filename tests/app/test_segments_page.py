@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,36 +17,7 @@ from appkit import array, assert_clean, metric, new_app, table_with
 from streamlit.testing.v1 import AppTest
 
 from insight.explain import label
-from insight.runs import set_latest
 from insight.ui import format as fmt
-
-
-@pytest.fixture(scope="module")
-def app_runs(tmp_path_factory: pytest.TempPathFactory, demo_run: Path, telco_run: Path) -> Path:
-    """A runs folder of its own holding copies of both runs; LATEST points at the Telco run."""
-    runs = tmp_path_factory.mktemp("segments-runs")
-    for run in (demo_run, telco_run):
-        shutil.copytree(run, runs / run.name)
-    set_latest(runs, telco_run.name)
-    return runs
-
-
-@pytest.fixture()
-def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], Any]]:
-    """The data callables of the app's deferred download buttons, by file name, captured as Streamlit's media
-    file manager registers them: a browser's click runs exactly these."""
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    captured: dict[str, Callable[[], Any]] = {}
-    register = MediaFileManager.add_deferred
-
-    def add_deferred(self: MediaFileManager, data_callable: Callable[[], Any], *args: Any,
-                     **kwargs: Any) -> str:
-        captured[kwargs.get("file_name") or str(args[2] if len(args) > 2 else "")] = data_callable
-        return register(self, data_callable, *args, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return captured
 
 
 def open_segments(monkeypatch: pytest.MonkeyPatch, runs: Path, run: Path, **params: str) -> AppTest:
