@@ -200,12 +200,13 @@ def population_sample(key: str, columns: tuple[str, ...], _active: ActiveRun, n:
 # ---------------------------------------------------------------------- the segment map
 
 
-@st.cache_resource(max_entries=24, show_spinner="Drawing the customer map…")
+@st.cache_resource(max_entries=8, show_spinner="Drawing the customer map…")
 def map_figure(key: str, color_by: str, bands: tuple[str, ...], hover: tuple[str, ...],
                _active: ActiveRun) -> go.Figure:
     """The customer map of the run's map points in risk `bands` (all when empty), coloured by `color_by`:
     built once per view and shared by every session, since building it costs more than a rerun may
-    (read-only: st.plotly_chart copies a figure before it sends it)."""
+    (read-only: st.plotly_chart copies a figure before it sends it). A 100,000-point map holds about 30 MB,
+    so the eight most recent views are kept."""
     from insight.mapfigure import customer_map
 
     density = map_density(key, _active) if _active.map_is_sample else None
