@@ -11,6 +11,8 @@ import pytest
 from insight.config import DataSpec, SegmentConfig, TrainConfig
 from insight.demo import demo_data, demo_spec
 from insight.pipeline import train
+from insight.runs import open_run
+from insight.store import RunStore
 
 os.environ.setdefault("INSIGHT_THREADS", "2")
 PROJECT = Path(__file__).resolve().parent.parent
@@ -21,6 +23,24 @@ SMALL_ROWS = 1500
 def small_config() -> TrainConfig:
     """One thread: two OpenMP/torch threads stall badly when the 2-core test machine is busy."""
     return TrainConfig(seed=0, threads=1, segments=SegmentConfig(fit_sample=1500, trustworthiness_sample=1000))
+
+
+@pytest.fixture()
+def train_config() -> TrainConfig:
+    """`small_config()` for tests that train a run of their own."""
+    return small_config()
+
+
+@pytest.fixture(scope="module")
+def demo_store(demo_run: Path) -> RunStore:
+    """The demo run's store (one DuckDB connection per test module)."""
+    return RunStore.from_run(open_run(demo_run))
+
+
+@pytest.fixture(scope="module")
+def demo_roles(demo_run: Path) -> dict[str, str]:
+    """The demo run's feature roles (features.json)."""
+    return {f["name"]: f["role"] for f in open_run(demo_run).json("features.json")["features"]}
 
 
 @pytest.fixture(scope="session")

@@ -17,34 +17,25 @@ from insight.runs import open_run
 from insight.store import RunStore
 
 
-@pytest.fixture(scope="module")
-def store(demo_run: Path) -> RunStore:
-    return RunStore.from_run(open_run(demo_run))
-
-
-@pytest.fixture(scope="module")
-def roles(demo_run: Path) -> dict[str, str]:
-    return {f["name"]: f["role"] for f in open_run(demo_run).json("features.json")["features"]}
-
-
 def _valid(fig: go.Figure) -> dict:
     assert isinstance(fig, go.Figure)
     return json.loads(fig.to_json())
 
 
-def test_risk_histogram_counts_every_customer(store: RunStore, demo_run: Path) -> None:
-    fig = figures.risk_histogram(store.risk_histogram(), thresholds=open_run(demo_run).manifest["risk_bands"])
+def test_risk_histogram_counts_every_customer(demo_store: RunStore, demo_run: Path) -> None:
+    thresholds = open_run(demo_run).manifest["risk_bands"]
+    fig = figures.risk_histogram(demo_store.risk_histogram(), thresholds=thresholds)
     _valid(fig)
-    assert sum(int(np.sum(t.y)) for t in fig.data) == store.count()
+    assert sum(int(np.sum(t.y)) for t in fig.data) == demo_store.count()
     assert {t.name for t in fig.data} <= {"Low", "Medium", "High", "Very high"}
     assert fig.layout.barmode == "stack"
 
 
-def test_waterfall_adds_up_to_the_customers_score(store: RunStore, roles: dict[str, str]) -> None:
-    row = store.risk_table(limit=1).iloc[0]
-    shap = store.customer_shap(row["customer_id"])
-    values = store.customer(row["customer_id"])
-    fig = figures.shap_waterfall(shap, values, base_value=float(shap["base_value"]), roles=roles,
+def test_waterfall_adds_up_to_the_customers_score(demo_store: RunStore, demo_roles: dict[str, str]) -> None:
+    row = demo_store.risk_table(limit=1).iloc[0]
+    shap = demo_store.customer_shap(row["customer_id"])
+    values = demo_store.customer(row["customer_id"])
+    fig = figures.shap_waterfall(shap, values, base_value=float(shap["base_value"]), roles=demo_roles,
                                  to_probability=lambda s: 1 / (1 + np.exp(-s)), top=8)
     _valid(fig)
     bar = fig.data[0]
@@ -55,22 +46,23 @@ def test_waterfall_adds_up_to_the_customers_score(store: RunStore, roles: dict[s
     assert bar.y[0].startswith("Average customer (") and bar.y[-1].startswith("This customer (")
 
 
-def test_importance_bar_and_beeswarm(store: RunStore, demo_run: Path, roles: dict[str, str]) -> None:
+def test_importance_bar_and_beeswarm(demo_store: RunStore, demo_run: Path,
+                                     demo_roles: dict[str, str]) -> None:
     importance = pd.DataFrame(open_run(demo_run).manifest["global_importance"])
     fig = figures.importance_bar(importance, top=10)
     _valid(fig)
     assert len(fig.data[0].x) == 10
     assert fig.data[0].x[-1] == pytest.approx(importance["mean_abs_shap"].max())  # the largest at the top
     features = importance["feature"].head(6).tolist()
-    shap, values = store.shap_sample(features, 400)
-    swarm = figures.beeswarm(shap, values, features, roles=roles)
+    shap, values = demo_store.shap_sample(features, 400)
+    swarm = figures.beeswarm(shap, values, features, roles=demo_roles)
     _valid(swarm)
     assert all(isinstance(t, go.Scattergl) for t in swarm.data)
     assert sum(len(t.x) for t in swarm.data) == 400 * len(features)
 
 
-def test_model_quality_figures(store: RunStore) -> None:
-    test = store.test_rows()
+def test_model_quality_figures(demo_store: RunStore) -> None:
+    test = demo_store.test_rows()
     y, p = test["y"].to_numpy(), test["churn_probability"].to_numpy()
     roc = figures.roc_figure(y, p)
     _valid(roc)
@@ -115,11 +107,12 @@ def test_library_layers_do_not_import_streamlit_or_heavy_libraries() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_dependence_plot_shows_every_sampled_customer(store: RunStore, roles: dict[str, str]) -> None:
+def test_dependence_plot_shows_every_sampled_customer(demo_store: RunStore,
+                                                      demo_roles: dict[str, str]) -> None:
     from insight.explain import strongest_interaction
 
-    shap, values = store.shap_sample(store.shap_features, 400)
-    numeric = figures.dependence_plot(shap, values, "seats", color_by="plan", roles=roles)
+    shap, values = demo_store.shap_sample(demo_store.shap_features, 400)
+    numeric = figures.dependence_plot(shap, values, "seats", color_by="plan", roles=demo_roles)
     _valid(numeric)
     known = values["seats"].notna()
     assert sum(len(t.x) for t in numeric.data) == int(known.sum())
@@ -130,13 +123,13 @@ def test_dependence_plot_shows_every_sampled_customer(store: RunStore, roles: di
     assert {t.name for t in numeric.data} <= set(values["plan"].dropna()) | {"other", "missing"}
 
     partner = strongest_interaction("billing_cycle", shap, values)
-    category = figures.dependence_plot(shap, values, "billing_cycle", color_by=partner, roles=roles)
+    category = figures.dependence_plot(shap, values, "billing_cycle", color_by=partner, roles=demo_roles)
     _valid(category)
     assert sum(len(t.x) for t in category.data) == len(values)  # categories keep missing values
     ticks = set(category.layout.xaxis.ticktext)
     assert ticks == {figures.display_value(v, "categorical") for v in values["billing_cycle"]}
     assert "Billing cycle" in category.layout.xaxis.title.text
-    flag = figures.dependence_plot(shap, values, "auto_renew", roles=roles)
+    flag = figures.dependence_plot(shap, values, "auto_renew", roles=demo_roles)
     assert set(flag.layout.xaxis.ticktext) <= {"yes", "no", "missing"}
 
 

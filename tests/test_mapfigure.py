@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,18 +11,7 @@ import pytest
 
 from insight import mapfigure
 from insight.figures import display_value
-from insight.runs import open_run
 from insight.store import RunStore
-
-
-@pytest.fixture(scope="module")
-def store(demo_run: Path) -> RunStore:
-    return RunStore.from_run(open_run(demo_run))
-
-
-@pytest.fixture(scope="module")
-def roles(demo_run: Path) -> dict[str, str]:
-    return {f["name"]: f["role"] for f in open_run(demo_run).json("features.json")["features"]}
 
 
 def _valid(fig: go.Figure) -> dict:
@@ -62,10 +50,10 @@ def test_number_format_follows_the_size_of_the_values() -> None:
     assert mapfigure.number_format(np.array([0.042, 0.31])) == ".2~g"
 
 
-def test_map_hover_sends_numbers_as_numbers_and_the_rest_as_text(store: RunStore,
-                                                                 roles: dict[str, str]) -> None:
-    points = store.map_points(limit=50, extra=["revenue_next_12m", "top_reason", "auto_renew"])
-    hover = mapfigure.map_hover(points, ["revenue_next_12m", "top_reason", "auto_renew"], roles=roles)
+def test_map_hover_sends_numbers_as_numbers_and_the_rest_as_text(demo_store: RunStore,
+                                                                 demo_roles: dict[str, str]) -> None:
+    points = demo_store.map_points(limit=50, extra=["revenue_next_12m", "top_reason", "auto_renew"])
+    hover = mapfigure.map_hover(points, ["revenue_next_12m", "top_reason", "auto_renew"], roles=demo_roles)
     assert hover.labels == ("Churn probability", "Revenue next 12m", "Segment", "Main reason", "Auto renew")
     assert hover.numbers.shape == (len(points), 3) and hover.numbers.dtype == np.float32
     assert hover.numbers[:, 0].tolist() == list(range(len(points)))  # each point's row
@@ -92,11 +80,12 @@ def test_map_hover_shows_missing_numbers_as_missing() -> None:
                                    "<br>Fee: missing<br>Signup: missing"]
 
 
-def test_customer_map_draws_every_customer_and_colours_by_any_column(store: RunStore,
-                                                                      roles: dict[str, str]) -> None:
-    points = store.map_points(limit=100_000, extra=["plan", "monthly_fee", "revenue_next_12m", "signup_date"])
+def test_customer_map_draws_every_customer_and_colours_by_any_column(demo_store: RunStore,
+                                                                      demo_roles: dict[str, str]) -> None:
+    points = demo_store.map_points(limit=100_000,
+                                   extra=["plan", "monthly_fee", "revenue_next_12m", "signup_date"])
     everyone = sorted(points["customer_id"].astype(str))
-    by_segment = mapfigure.customer_map(points, id_column="customer_id", roles=roles,
+    by_segment = mapfigure.customer_map(points, id_column="customer_id", roles=demo_roles,
                                         hover=["revenue_next_12m"])
     data = _valid(by_segment)["data"]
     assert all(t["type"] == "scattergl" for t in data) and len(data) == points["segment_id"].nunique()
@@ -110,7 +99,7 @@ def test_customer_map_draws_every_customer_and_colours_by_any_column(store: RunS
     assert "Churn probability: %{customdata[1]:.0%}" in template
     assert "Revenue next 12m: %{customdata[2]:" in template
 
-    by_plan = mapfigure.customer_map(points, id_column="customer_id", color_by="plan", roles=roles)
+    by_plan = mapfigure.customer_map(points, id_column="customer_id", color_by="plan", roles=demo_roles)
     _valid(by_plan)
     assert sorted(_map_ids(by_plan)) == everyone
     plans = points.set_index(points["customer_id"].astype(str))["plan"]
@@ -118,16 +107,18 @@ def test_customer_map_draws_every_customer_and_colours_by_any_column(store: RunS
         assert set(plans.loc[list(trace.text)]) == {trace.name}
     assert len({t.marker.color for t in by_plan.data}) == len(by_plan.data)
 
-    by_fee = mapfigure.customer_map(points, id_column="customer_id", color_by="monthly_fee", roles=roles)
+    by_fee = mapfigure.customer_map(points, id_column="customer_id", color_by="monthly_fee", roles=demo_roles)
     _valid(by_fee)
     assert by_fee.layout.coloraxis.colorscale is not None
     fees = points.set_index(points["customer_id"].astype(str))["monthly_fee"]
     for trace in (t for t in by_fee.data if t.marker.coloraxis):  # customers missing a fee: grey traces
         expected = fees.loc[list(trace.text)].to_numpy()
         assert np.asarray(trace.marker.color, dtype=float) == pytest.approx(expected)
-    by_p = mapfigure.customer_map(points, id_column="customer_id", color_by="churn_probability", roles=roles)
+    by_p = mapfigure.customer_map(points, id_column="customer_id", color_by="churn_probability",
+                                  roles=demo_roles)
     assert (by_p.layout.coloraxis.cmin, by_p.layout.coloraxis.cmax) == (0, 1)
-    by_date = mapfigure.customer_map(points, id_column="customer_id", color_by="signup_date", roles=roles)
+    by_date = mapfigure.customer_map(points, id_column="customer_id", color_by="signup_date",
+                                     roles=demo_roles)
     _valid(by_date)
     assert "year" in by_date.layout.coloraxis.colorbar.title.text
 
@@ -139,8 +130,8 @@ def test_rows_from_selection_reads_the_row_from_customdata() -> None:
     assert mapfigure.rows_from_selection([]) == []
 
 
-def test_selection_rows_follow_the_frame_drawn_not_its_index(store: RunStore) -> None:
-    points = store.map_points(limit=400)
+def test_selection_rows_follow_the_frame_drawn_not_its_index(demo_store: RunStore) -> None:
+    points = demo_store.map_points(limit=400)
     shown = points[points["risk_band"].astype(str) == "high"]  # a filtered frame keeps its old index
     fig = mapfigure.customer_map(shown, id_column="customer_id")
     rows = _map_rows(fig)
@@ -151,13 +142,13 @@ def test_selection_rows_follow_the_frame_drawn_not_its_index(store: RunStore) ->
     assert named == list(fig.data[0].text[:len(chosen)])
 
 
-def test_density_layer_counts_every_customer(store: RunStore) -> None:
-    density = store.map_density(bins=40)
+def test_density_layer_counts_every_customer(demo_store: RunStore) -> None:
+    density = demo_store.map_density(bins=40)
     layer = mapfigure.density_layer(density)
     z = np.asarray(layer.z, dtype=float)
     assert z.shape == (int(density["iy"].max()) + 1, int(density["ix"].max()) + 1)
-    assert np.nansum(10 ** z - 1) == pytest.approx(store.count())  # log10(customers + 1) per cell
-    points = store.map_points(limit=300)
+    assert np.nansum(10 ** z - 1) == pytest.approx(demo_store.count())  # log10(customers + 1) per cell
+    points = demo_store.map_points(limit=300)
     fig = mapfigure.customer_map(points, id_column="customer_id", density=density)
     _valid(fig)
     assert isinstance(fig.data[0], go.Heatmap) and fig.data[0].hoverinfo == "skip"

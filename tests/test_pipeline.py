@@ -303,7 +303,8 @@ def test_shap_group_sums_add_up_every_customers_shap_values(demo_run: Path) -> N
 
 @pytest.mark.slow
 def test_a_large_run_stores_the_map_sample(demo_small: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           train_config: TrainConfig) -> None:
     """Beyond MAP_POINTS customers the run keeps the map's random sample (customers and their SHAP values)
     so the dashboard need not draw one out of millions; here the limits shrink to fit a small table."""
     from insight import mapsample
@@ -313,9 +314,7 @@ def test_a_large_run_stores_the_map_sample(demo_small: tuple[pd.DataFrame, pd.Da
     monkeypatch.setattr(mapsample, "MAP_POINTS", 1_000)
     monkeypatch.setattr(mapsample, "MAP_SAMPLE", 400)
     customers, truth = demo_small
-    config = TrainConfig(seed=0, threads=1,
-                         segments=SegmentConfig(fit_sample=1500, trustworthiness_sample=1000))
-    run = train(customers, demo_spec(), config, runs_dir=tmp_path, source_name="demo.csv", truth=truth)
+    run = train(customers, demo_spec(), train_config, runs_dir=tmp_path, source_name="demo.csv", truth=truth)
     assert {p.name for p in run.iterdir()} == RUN_FILES | {"map.parquet", "map_shap.parquet"}
     assert verify_run(run) == []
     stored = pd.read_parquet(run / "customers.parquet").set_index("customer_id")

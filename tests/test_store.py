@@ -14,11 +14,6 @@ from insight.store import ColumnFilter, RiskFilter, RunStore, compare_groups, qu
 
 
 @pytest.fixture(scope="module")
-def demo_store(demo_run: Path) -> RunStore:
-    return RunStore.from_run(open_run(demo_run))
-
-
-@pytest.fixture(scope="module")
 def telco_store(telco_run: Path) -> RunStore:
     return RunStore.from_run(open_run(telco_run))
 
