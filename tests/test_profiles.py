@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +156,168 @@ def test_demo_run_profiles(demo_run: Path) -> None:
         assert low <= p["churn_rate"] <= high
         if p["id"] == UNASSIGNED:
             assert p["name"] == UNASSIGNED_NAME
+        assert_acceptable(p["name"])
         inside = customers[customers["segment_id"] == p["id"]]
         assert (inside["segment_name"] == p["name"]).all()
         assert p["churn_rate"] == pytest.approx(inside["churned"].mean())
+
+
+# --- names a stakeholder would write ------------------------------------------------------------------------
+
+NAME_STOP_WORDS = {"and", "with", "of", "the", "a", "no", "on", "in", "low", "high", "average", "churn",
+                   "service"}
+
+
+def assert_acceptable(name: str) -> None:
+    """No '_', at most 60 characters, and no word but the stop words said twice."""
+    assert "_" not in name and len(name) <= 60, name
+    for words in (re.findall(r"[^\W_]+", name.lower()), [w.strip(",.·()") for w in name.lower().split()]):
+        words = [w for w in words if w and w not in NAME_STOP_WORDS]
+        assert len(words) == len(set(words)), name
+
+
+def telco_like(n: int = 1500, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, dict[str, str]]:
+    """Telco's shape: OnlineSecurity and StreamingTV say 'No internet service' exactly where InternetService
+    is 'No', MultipleLines says 'No phone service' exactly where PhoneService is 0."""
+    rng = np.random.default_rng(seed)
+    internet = rng.choice(["No", "DSL", "Fiber optic"], n, p=[0.25, 0.35, 0.4])
+    phone = (rng.random(n) < np.where(internet == "DSL", 0.7, 1.0)).astype(float)
+    frame = pd.DataFrame({
+        "InternetService": internet,
+        "OnlineSecurity": np.where(internet == "No", "No internet service", rng.choice(["Yes", "No"], n)),
+        "StreamingTV": np.where(internet == "No", "No internet service", rng.choice(["Yes", "No"], n)),
+        "PhoneService": phone,
+        "MultipleLines": np.where(phone == 0, "No phone service", rng.choice(["Yes", "No"], n)),
+        "Contract": rng.choice(["Month-to-month", "One year", "Two year"], n),
+        "MonthlyCharges": np.where(internet == "No", 20.0, np.where(internet == "DSL", 55.0, 85.0))
+        + rng.normal(0, 5, n),
+    })
+    labels = np.select([internet == "No", phone == 0], [0, 1], 2)
+    churn_p = np.select([labels == 0, labels == 1], [0.07, 0.25], 0.35)
+    frame["Churn"] = (rng.random(n) < churn_p).astype(float)
+    frame["churn_probability"] = churn_p
+    roles = {"InternetService": "categorical", "OnlineSecurity": "categorical", "StreamingTV": "categorical",
+             "PhoneService": "boolean", "MultipleLines": "categorical", "Contract": "categorical",
+             "MonthlyCharges": "numeric"}
+    return frame, labels, roles
+
+
+def profile_names(frame: pd.DataFrame, labels: np.ndarray, roles: dict[str, str],
+                  target: str = "Churn") -> list[str]:
+    profiles = segment_profiles(frame, labels, features=roles, target=target, aux_targets=(),
+                                revenue_column=None, shap_values=np.zeros((len(frame), 1)),
+                                feature_names=["x"])
+    json.dumps(profiles, allow_nan=False)  # segments.json stays JSON
+    return [p["name"] for p in profiles]
+
+
+def test_a_fact_another_implies_is_left_out() -> None:
+    frame, labels, roles = telco_like()
+    no_internet, no_phone, _ = profile_names(frame, labels, roles)
+    assert no_internet.startswith("No internet service")
+    assert no_internet.lower().count("internet") == 1
+    assert "security" not in no_internet.lower() and "streaming" not in no_internet.lower()
+    assert no_phone.startswith("No phone service")
+    assert "multiple lines" not in no_phone.lower() and no_phone.lower().count("phone") == 1
+    # all no-phone customers have DSL here: 'No phone service' implies it
+    assert "DSL" not in no_phone
+
+
+def test_same_customers_under_other_words_are_named_once() -> None:
+    """Nothing in the words tells that an account manager comes with the enterprise plan; the rows do."""
+    rng = np.random.default_rng(1)
+    n = 1200
+    labels = rng.choice([0, 1, 2], n, p=[0.2, 0.4, 0.4])
+    frame = pd.DataFrame({
+        "plan": np.where(labels == 0, "enterprise", rng.choice(["pro", "personal"], n)),
+        "has_account_manager": (labels == 0).astype(float),
+        "region": np.where(labels == 0, rng.choice(["emea", "apac"], n, p=[0.9, 0.1]),
+                           rng.choice(["emea", "apac"], n, p=[0.3, 0.7])),
+        "churned": (rng.random(n) < 0.2).astype(float),
+        "churn_probability": 0.2,
+    })
+    roles = {"plan": "categorical", "has_account_manager": "boolean", "region": "categorical"}
+    name = profile_names(frame, labels, roles, target="churned")[0]
+    assert name.startswith("Enterprise plan") or name.startswith("Account manager")
+    assert not ("Enterprise plan" in name and "ccount manager" in name), name
+    assert name.endswith(", emea region · average churn"), name
+
+
+def test_category_and_column_labels_are_readable() -> None:
+    def category(column: str, value: str) -> str | None:
+        return describe_trait({"feature": column, "role": "categorical", "effect": 0.5, "value": value})
+
+    assert category("industry", "film_animation") == "Film animation industry"
+    assert category("industry", "none") == "No industry"
+    assert category("industry", "other") is None and category("industry", "Unknown") is None
+    assert category("industry", "n/a") is None
+    assert category("InternetService", "Fiber optic") == "Fiber optic internet service"
+    assert category("InternetService", "No") == "No internet service"
+    assert category("OnlineSecurity", "No internet service") == "No internet service"
+    assert category("OnlineSecurity", "Yes") == "Online security"
+    assert category("PaymentMethod", "Electronic check") == "Electronic check payment"
+    assert category("PaymentMethod", "Bank transfer (automatic)") == "Bank transfer payment"
+    assert category("Contract", "Month-to-month") == "Monthly contract"
+    assert category("StreamingTV", "No") == "No streaming TV"
+    assert category("plan", "Pro plan") == "Pro plan"
+    assert category("company_size", "2-10") == "Company size 2-10"
+    assert category("payment_method", "bank_transfer") == "Bank transfer payment"
+    assert category("CUSTOMER_SEGMENT", "SMALL_BUSINESS") == "Small business customer segment"
+    numeric = describe_trait({"feature": "MonthlyCharges", "role": "numeric", "effect": -1.0, "value": None})
+    assert numeric == "Low monthly charges"
+    since = {"feature": "last_login_days_ago", "role": "numeric", "effect": 1.0, "value": None}
+    assert describe_trait(since) == "Long since last login"
+
+
+def test_flag_phrases() -> None:
+    def flag(column: str, effect: float) -> str | None:
+        return describe_trait({"feature": column, "role": "boolean", "effect": effect, "value": "yes"})
+
+    assert (flag("is_app_user", 1), flag("is_app_user", -1)) == ("App user", "Not app user")
+    assert (flag("app_user", 1), flag("app_user", -1)) == ("App user", "Not app user")
+    assert (flag("in_arrears", 1), flag("in_arrears", -1)) == ("In arrears", "Not in arrears")
+    assert (flag("has_mobile_app", 1), flag("has_mobile_app", -1)) == ("Mobile app", "No mobile app")
+    assert (flag("PaperlessBilling", 1), flag("PaperlessBilling", -1)) == ("Paperless billing",
+                                                                          "No paperless billing")
+    assert flag("SeniorCitizen", -1) == "Not senior citizen"
+    assert flag("trial_converted", -1) == "Trial not converted"
+    assert flag("uses_version_control", -1) == "No version control"
+
+
+def test_names_repeat_no_word() -> None:
+    education = [{"feature": "plan", "role": "categorical", "effect": 2.6, "value": "Education"},
+                 {"feature": "referral_source", "role": "categorical", "effect": 2.2,
+                  "value": "education_program"},
+                 {"feature": "industry", "role": "categorical", "effect": 2.0, "value": "education"},
+                 {"feature": "discount_pct", "role": "numeric", "effect": 5.4, "value": None}]
+    lines = [{"feature": "PhoneService", "role": "boolean", "effect": -3.1, "value": "yes"},
+             {"feature": "MultipleLines", "role": "categorical", "effect": 3.1, "value": "No phone service"},
+             {"feature": "InternetService", "role": "categorical", "effect": 2.0, "value": "DSL"}]
+    names = unique_names([{"id": 0, "churn_level": "average churn", "distinctive": education},
+                          {"id": 1, "churn_level": "average churn", "distinctive": lines}])
+    assert names == ["Education plan, high discount · average churn",
+                     "No phone service, DSL internet service · average churn"]
+
+
+def test_names_fit_and_are_unique() -> None:
+    long_fact = {"feature": "primary_acquisition_marketing_channel_name", "role": "categorical",
+                 "effect": 1.0, "value": "partner_webinar_series_with_extended_follow_up_campaign"}
+    other = {"feature": "average_monthly_active_collaborators_90d", "role": "numeric", "effect": 0.8,
+             "value": None}
+    same = [{"id": i, "churn_level": "average churn", "distinctive": [long_fact, other]} for i in range(12)]
+    names = unique_names(same)
+    assert len(set(names)) == len(names)
+    for name in names:
+        assert_acceptable(name)
+
+
+def test_names_are_deterministic_and_acceptable() -> None:
+    frame, labels, roles = telco_like(seed=3)
+    rng = np.random.default_rng(0)
+    many = rng.integers(0, 9, len(frame))  # segments that share most of their facts
+    for segs in (labels, many, np.where(labels == 2, many, labels)):
+        names = profile_names(frame, segs, roles)
+        assert names == profile_names(frame, segs, roles)
+        assert len(set(names)) == len(names)
+        for name in names:
+            assert_acceptable(name)
