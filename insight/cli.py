@@ -21,6 +21,9 @@ app.add_typer(runs_app, name="runs")
 RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help="Where runs live (default: $INSIGHT_RUNS_DIR "
                                                                  "or ./runs).")]
 log = logging.getLogger("insight")
+KEEP_HELP = ("Keep a column a guard would drop (repeatable). With --aux on the same column: a present-state "
+             "value (known when a customer is scored, e.g. tenure) that the churn models use as a feature and "
+             "the multi-task network learns as a target only.")
 
 
 @app.callback()
@@ -50,9 +53,10 @@ def train_command(
     id_column: Annotated[str, typer.Option("--id", help="The customer id column.")],
     target: Annotated[str, typer.Option("--target", help="The churn column (0/1, yes/no, true/false).")],
     aux: Annotated[list[str] | None, typer.Option("--aux", help="An auxiliary target for the multi-task network "
-                                                               "(repeatable); never used as a feature.")] = None,
+                                                               "(repeatable); not a feature unless also given "
+                                                               "as --keep.")] = None,
     runs_dir: RunsDir = None,
-    keep: Annotated[list[str] | None, typer.Option("--keep", help="Keep a column a guard would drop.")] = None,
+    keep: Annotated[list[str] | None, typer.Option("--keep", help=KEEP_HELP)] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Never use this column.")] = None,
     actionable: Annotated[list[str] | None, typer.Option("--actionable", help="A feature the business can "
                                                                              "change (what-if suggestions).")] = None,
@@ -82,11 +86,12 @@ def evaluate_command(
     data: Annotated[str, typer.Argument(help="A CSV or Parquet file (or database URL with --table/--query).")],
     id_column: Annotated[str, typer.Option("--id", help="The customer id column.")],
     target: Annotated[str, typer.Option("--target", help="The churn column.")],
-    aux: Annotated[list[str] | None, typer.Option("--aux", help="An auxiliary target (repeatable).")] = None,
+    aux: Annotated[list[str] | None, typer.Option("--aux", help="An auxiliary target (repeatable); not a "
+                                                               "feature unless also given as --keep.")] = None,
     folds: Annotated[int, typer.Option(help="Number of stratified folds.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed of the fold split and the models.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
-    keep: Annotated[list[str] | None, typer.Option("--keep", help="Keep a column a guard would drop.")] = None,
+    keep: Annotated[list[str] | None, typer.Option("--keep", help=KEEP_HELP)] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Never use this column.")] = None,
     positive: Annotated[str | None, typer.Option("--positive", help="The target value that means churned.")] = None,
     table: Annotated[str | None, typer.Option("--table", help="Database table to read.")] = None,

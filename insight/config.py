@@ -12,14 +12,18 @@ class DataSpec:
     """Which columns play which part.
 
     Auxiliary targets are outcomes the multi-task network learns beside churn; like the churn target they
-    are never used as input features of either model (they may describe the future, which would leak).
+    are not input features of either model (they may describe the future, which would leak). An aux target
+    also named in `keep` is a present-state value, known when a customer is scored (tenure, monthly
+    charges): the churn models (LightGBM, the logistic baseline) use it as a feature, and the multi-task
+    network learns it as a target but never reads it as an input (it would be its own answer).
     """
 
     id_column: str
     target: str
     aux_targets: tuple[str, ...] = ()
     keep: tuple[str, ...] = ()
-    """Columns to keep as features even when a guard would drop them."""
+    """Columns to keep as features even when a guard would drop them; an aux target named here stays a
+    feature of the churn models too."""
     exclude: tuple[str, ...] = ()
     """Columns never to use as features."""
     actionable: tuple[str, ...] = ()
@@ -29,7 +33,8 @@ class DataSpec:
     revenue_column: str | None = None
     """The column holding a customer's value, for revenue at risk (churn probability x value); by default
     the first aux target whose name mentions revenue, value, spend, charges... For an aux target the
-    multi-task head's prediction is used, since the outcome itself is unknown for customers yet to come."""
+    multi-task head's prediction is used, since the outcome itself is unknown for customers yet to come
+    (unless it is also in `keep`: a present-state value, known, is used as it is)."""
 
     @property
     def targets(self) -> tuple[str, ...]:

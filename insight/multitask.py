@@ -16,7 +16,7 @@ import io
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from insight.config import MultitaskConfig
+from insight.errors import InputError
 from insight.features import FeatureMap
 from insight.schema import Role
 
@@ -187,14 +188,15 @@ def fit_multitask(
 ) -> MultitaskModel:
     """Train the network on `train_rows`, stopping early on the loss of `valid_rows`.
 
-    `targets` maps each target name (churn first) to a float array with NaN where unknown.
+    `targets` maps each target name (churn first) to a float array with NaN where unknown. A feature that is
+    also a target (an aux target kept by --keep) is not an input of the network: it would be its own answer.
     """
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, min(threads or config.torch_threads, config.torch_threads)))
     rng = np.random.default_rng(seed)
     if len(train_rows) > config.max_train_rows:
         train_rows = np.sort(rng.choice(train_rows, size=config.max_train_rows, replace=False))
-    prep = fit_input_prep(X[train_rows], fmap)
+    prep = fit_input_prep(X[train_rows], fmap, exclude=targets)
     tasks = [fit_task(name, y[train_rows]) for name, y in targets.items()]
     net = _build_net(prep, tasks, config)
 
@@ -253,9 +255,15 @@ def fit_multitask(
                                    "curve": history})
 
 
-def fit_input_prep(X: np.ndarray, fmap: FeatureMap) -> InputPrep:
-    numeric = [i for i, f in enumerate(fmap.features) if f.role is not Role.CATEGORICAL]
-    categorical = [i for i, f in enumerate(fmap.features) if f.role is Role.CATEGORICAL]
+def fit_input_prep(X: np.ndarray, fmap: FeatureMap, *, exclude: Collection[str] = ()) -> InputPrep:
+    """Which model-matrix columns the network reads and how they are scaled; the features named in `exclude`
+    (those that are also targets) are left out. The column indices are saved in multitask.json, so a saved
+    network reads the same columns of a run's model matrix when it scores new customers."""
+    inputs = [(i, f) for i, f in enumerate(fmap.features) if f.name not in exclude]
+    if not inputs:
+        raise InputError("the multi-task network has no input: every feature is also one of its targets.")
+    numeric = [i for i, f in inputs if f.role is not Role.CATEGORICAL]
+    categorical = [i for i, f in inputs if f.role is Role.CATEGORICAL]
     log_scaled, means, stds = [], [], []
     for i in numeric:
         col = X[:, i][~np.isnan(X[:, i])]

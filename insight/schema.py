@@ -2,8 +2,10 @@
 
 Roles: numeric, boolean, categorical and date columns become features; identifiers, row numbers,
 free text, constant columns and columns that predict the target almost perfectly on their own are set
-aside with a reason (`--keep COL` overrides). Numbers stored as text (with blanks, currency signs or
-thousands separators), Yes/No flags and Yes/No targets are converted.
+aside with a reason (`--keep COL` overrides). An aux target is not a feature unless it is also given as
+`--keep` (a present-state value known when a customer is scored, such as tenure): then the churn models use
+it as a feature and the multi-task network learns it as a target only. Numbers stored as text (with blanks,
+currency signs or thousands separators), Yes/No flags and Yes/No targets are converted.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ class Schema:
 @dataclass(frozen=True)
 class CleanTable:
     """A validated table: the id column, features in clean dtypes, the churn target as 0/1 (NaN where
-    unknown) and auxiliary targets as floats."""
+    unknown) and auxiliary targets as floats (an aux target kept as a feature is that one float column)."""
 
     frame: pd.DataFrame
     schema: Schema
@@ -117,7 +119,11 @@ def clean_table(frame: pd.DataFrame, spec: DataSpec) -> CleanTable:
 
     roles: list[ColumnRole] = []
     cleaned: dict[str, pd.Series] = {}
+    kept_aux = kept_aux_targets(spec)
     for name in frame.columns:
+        if name in kept_aux:  # a present-state value: one column, the aux target's floats, also a feature
+            roles.append(ColumnRole(name, _kept_aux_role(frame[name], name), "aux target kept by --keep"))
+            continue
         if name in (spec.id_column, *spec.targets):
             continue
         if name in spec.exclude:
@@ -140,7 +146,25 @@ def clean_table(frame: pd.DataFrame, spec: DataSpec) -> CleanTable:
     if not schema.features:
         raise InputError("no usable feature columns remain after removing ids, text, constant and leaking "
                          "columns; add feature columns to the table or pass --keep COL.")
+    if not set(schema.features) - set(spec.targets):
+        raise InputError("every feature is also an aux target (--aux with --keep), and the multi-task network "
+                         "never reads its own targets, so it would have no input; add feature columns to the "
+                         "table or pass --keep COL for one the guards dropped.")
     return CleanTable(frame=result, schema=schema)
+
+
+def kept_aux_targets(spec: DataSpec) -> tuple[str, ...]:
+    """Aux targets also given as --keep (and not --exclude): present-state values, known when a customer is
+    scored, that the multi-task network learns as targets and the churn models use as features."""
+    return tuple(a for a in spec.aux_targets if a in spec.keep and a not in spec.exclude)
+
+
+def _kept_aux_role(series: pd.Series, name: str) -> Role:
+    """The feature role of a kept aux target, whose clean values are the aux target's floats (a number, or a
+    yes/no flag as 0/1): boolean when the column reads as a flag, numeric otherwise (also for a constant or
+    id-like column, which --keep keeps as a number)."""
+    _, role, _ = infer_column(series, name)
+    return Role.BOOLEAN if role is Role.BOOLEAN else Role.NUMERIC
 
 
 def validate_spec(frame: pd.DataFrame, spec: DataSpec) -> None:

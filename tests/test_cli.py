@@ -178,3 +178,44 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("demo-data", "train", "demo", "runs", "serve"):
         assert command in result.stdout
+
+
+def test_train_takes_an_aux_target_also_kept_as_a_feature(demo_csvs: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import insight.pipeline
+
+    specs = []
+
+    def fake_train(frame, spec, config, **kw):  # noqa: ANN001, ANN003, ANN202
+        specs.append(spec)
+        return tmp_path / "run-1"
+
+    monkeypatch.setattr(insight.pipeline, "train", fake_train)
+    result = invoke("train", demo_csvs / "customers.csv", "--id", "customer_id", "--target", "churned",
+                    "--aux", "seats", "--aux", "revenue_next_12m", "--keep", "seats", "--runs-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (specs[0].aux_targets, specs[0].keep) == (("seats", "revenue_next_12m"), ("seats",))
+
+
+def test_evaluate_takes_an_aux_target_also_kept_as_a_feature(demo_csvs: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spec reaches cross_validate (tests/test_evaluate.py runs it for real on such a spec)."""
+    import json
+
+    import insight.evaluate
+
+    specs = []
+
+    def fake_cross_validate(frame, spec, config, *, folds, progress):  # noqa: ANN001, ANN202
+        specs.append(spec)
+        score = {"mean": 0.8, "std": 0.01}
+        return {"models": {m: dict.fromkeys(insight.evaluate.METRICS, score) for m in insight.evaluate.MODELS},
+                "rows": len(frame), "folds": folds, "seed": config.seed, "per_fold": []}
+
+    monkeypatch.setattr(insight.evaluate, "cross_validate", fake_cross_validate)
+    out = tmp_path / "eval.json"
+    result = invoke("evaluate", demo_csvs / "customers.csv", "--id", "customer_id", "--target", "churned",
+                    "--aux", "seats", "--aux", "revenue_next_12m", "--keep", "seats", "--folds", "2", "--json", out)
+    assert result.exit_code == 0, result.output
+    assert (specs[0].aux_targets, specs[0].keep) == (("seats", "revenue_next_12m"), ("seats",))
+    assert json.loads(out.read_text())["folds"] == 2

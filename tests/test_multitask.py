@@ -16,6 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from insight.config import MultitaskConfig, TrainConfig
 from insight.demo import demo_spec
+from insight.errors import InputError
 from insight.features import FeatureMap, encode, fit_feature_map
 from insight.metrics import regression_metrics
 from insight.multitask import (
@@ -202,6 +203,37 @@ def test_input_prep_handles_missing_and_unknown_categories() -> None:
     assert missing[:, 0].tolist() == [0.0, 1.0, 0.0, 0.0]
     assert num[1, 0] == 0 and torch.isfinite(num).all() and num.abs().max() <= 8
     assert cat[:, 0].tolist() == [1, 2, 0, 2]  # 0 = missing; out-of-range codes are clamped
+
+
+def test_features_that_are_also_targets_are_not_network_inputs() -> None:
+    from insight.features import Feature
+    from insight.schema import Role
+
+    fmap = FeatureMap(features=(Feature("tenure", Role.NUMERIC), Feature("c", Role.CATEGORICAL, categories=("a",)),
+                                Feature("fee", Role.NUMERIC), Feature("flag", Role.BOOLEAN)))
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(0, 72, 300), rng.integers(0, 2, 300), rng.gamma(2, 30, 300),
+                         rng.integers(0, 2, 300)]).astype(float)
+    prep = fit_input_prep(X, fmap, exclude={"tenure", "flag"})
+    assert (prep.numeric, prep.categorical) == ([2], [1])
+    assert len(prep.means) == len(prep.log_scaled) == 1 and prep.means[0] == pytest.approx(X[:, 2].mean())
+    num, missing, cat = prep.tensors(X)
+    assert num.shape == (300, 1) and cat.shape == (300, 1)
+    with pytest.raises(InputError, match="no input"):
+        fit_input_prep(X, fmap, exclude={"tenure", "c", "fee", "flag"})
+    # fit_multitask leaves out every target, and the saved description reloads the same inputs
+    y = (rng.random(300) < 0.3).astype(float)
+    targets = {"churn": y, "tenure": X[:, 0], "flag": X[:, 3]}
+    model = fit_multitask(X, targets, fmap, train_rows=np.arange(200), valid_rows=np.arange(200, 300),
+                          config=replace(CONFIG, max_epochs=2), seed=0, threads=1)
+    assert (model.prep.numeric, model.prep.categorical) == ([2], [1])
+    assert [t.name for t in model.tasks] == ["churn", "tenure", "flag"]
+    again = MultitaskModel.from_saved(json.loads(json.dumps(model.describe())), model.state_bytes())
+    assert again.prep == model.prep
+    np.testing.assert_allclose(again.latent(X), model.latent(X), atol=1e-6)
+    edited = X.copy()
+    edited[:, [0, 3]] = 0.0  # the network does not read its own targets
+    np.testing.assert_array_equal(model.latent(edited), model.latent(X))
 
 
 def test_loss_masks_unknown_targets() -> None:

@@ -343,3 +343,73 @@ def test_a_large_run_stores_the_map_sample(demo_small: tuple[pd.DataFrame, pd.Da
     known = sample["monthly_fee"].dropna()
     expected = 100 * ((known < fee).mean() + 0.5 * (known == fee).mean())
     assert ranks["monthly_fee"] == pytest.approx(expected)
+
+
+# --- present-state aux targets (--aux COL --keep COL) ------------------------------------------------------
+
+KEPT_AUX = ("tenure", "MonthlyCharges", "PaperlessBilling")
+"""Present-state values (the last a Yes/No flag): multi-task targets and churn-model features."""
+
+
+@pytest.fixture(scope="module")
+def telco_keep(telco_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
+    """A real run on 1,500 Telco customers with three kept aux targets and one future-like outcome
+    (TotalCharges, a number stored as text, --aux alone)."""
+    sample = telco_frame.sample(1500, random_state=1).reset_index(drop=True)
+    spec = DataSpec(id_column="customerID", target="Churn", aux_targets=(*KEPT_AUX, "TotalCharges"), keep=KEPT_AUX)
+    small = TrainConfig(seed=0, threads=1, segments=SegmentConfig(fit_sample=1500, trustworthiness_sample=1000))
+    return sample, train(sample, spec, small, runs_dir=tmp_path_factory.mktemp("keep_runs"), source_name="telco")
+
+
+@pytest.mark.slow
+def test_a_kept_aux_target_is_a_churn_feature_and_a_multitask_head_but_no_network_input(
+        telco_keep: tuple[pd.DataFrame, Path]) -> None:
+    _, run = telco_keep
+    manifest = _manifest(run)
+    assert list(manifest["spec"]["keep"]) == list(KEPT_AUX)
+    assert list(manifest["spec"]["aux_targets"]) == [*KEPT_AUX, "TotalCharges"]
+    names = [f["name"] for f in json.loads((run / "features.json").read_text())["features"]]
+    assert names == manifest["features"]
+    assert set(KEPT_AUX) <= set(names) and "TotalCharges" not in names and "Churn" not in names
+    roles = {f["name"]: f["role"] for f in json.loads((run / "features.json").read_text())["features"]}
+    assert (roles["tenure"], roles["MonthlyCharges"], roles["PaperlessBilling"]) == ("numeric", "numeric",
+                                                                                       "boolean")
+    assert not {c["name"] for c in manifest["dropped_columns"]} & {*KEPT_AUX, "TotalCharges"}
+    shap = pd.read_parquet(run / "shap.parquet")
+    assert set(KEPT_AUX) <= set(shap.columns) and "TotalCharges" not in shap.columns
+    assert shap["tenure"].abs().mean() > 0  # the churn model really uses it (tenure is a strong driver)
+    assert "tenure" in [r["feature"] for r in manifest["global_importance"]]
+    described = json.loads((run / "multitask.json").read_text())
+    inputs = [names[i] for i in described["prep"]["numeric"] + described["prep"]["categorical"]]
+    assert sorted(inputs) == sorted(n for n in names if n not in KEPT_AUX)
+    assert [t["name"] for t in described["tasks"]] == ["Churn", *KEPT_AUX, "TotalCharges"]
+    assert set(manifest["metrics"]["multitask"]) >= {"Churn", *KEPT_AUX, "TotalCharges"}
+    customers = pd.read_parquet(run / "customers.parquet")
+    assert list(customers.columns).count("tenure") == 1 and customers["tenure"].dtype == np.float64
+    assert {f"predicted_{a}" for a in (*KEPT_AUX, "TotalCharges")} <= set(customers.columns)
+    # revenue at risk: MonthlyCharges is known when a customer is scored, so its own value is used
+    assert manifest["spec"]["revenue_column"] == "MonthlyCharges"
+    np.testing.assert_allclose(customers["revenue_at_risk"],
+                               customers["churn_probability"] * customers["MonthlyCharges"], rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_a_run_with_kept_aux_targets_rescored_and_edited(telco_keep: tuple[pd.DataFrame, Path]) -> None:
+    from insight.batch_scoring import PartitionScorer
+    from insight.runs import open_run
+    from insight.scoring import SavedChurnModel
+    from insight.whatif import what_if
+
+    raw, run = telco_keep
+    scores = PartitionScorer(str(run.resolve()))(raw).sort_values("customerID", ignore_index=True)
+    stored = pd.read_parquet(run / "customers.parquet").sort_values("customerID", ignore_index=True)
+    assert (scores["customerID"] == stored["customerID"]).all()
+    assert (scores["churn_probability"].to_numpy() == stored["churn_probability"].to_numpy()).all()
+    latent = pd.read_parquet(run / "latent.parquet").sort_values("customerID", ignore_index=True)
+    np.testing.assert_allclose(scores.filter(regex=r"^z\d+$"), latent.filter(regex=r"^z\d+$"), atol=1e-5)
+    saved = SavedChurnModel.from_run(open_run(run))
+    row = stored.iloc[0]
+    before = what_if(saved, row, {})["churn_probability"]
+    assert before == pytest.approx(row["churn_probability"], abs=1e-12)
+    after = what_if(saved, row, {"tenure": 72.0 if row["tenure"] < 36 else 1.0})["churn_probability"]
+    assert after != before  # a what-if edit of a kept aux target moves the churn model

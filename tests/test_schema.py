@@ -200,6 +200,48 @@ def test_targets_are_never_features(bank: pd.DataFrame) -> None:
     assert table.frame["Exited"].dtype == np.float64
 
 
+def test_an_aux_target_also_kept_is_a_feature_in_one_float_column(bank: pd.DataFrame) -> None:
+    rng = np.random.default_rng(1)
+    frame = bank.assign(revenue=rng.gamma(2, 10, len(bank)),  # a future outcome: --aux alone
+                        tenure=rng.integers(0, 72, len(bank)),  # present state, whole numbers
+                        fee=[f"${v:,.2f}" for v in rng.gamma(2, 600, len(bank))],  # a number stored as text
+                        upgraded=rng.choice(["Yes", "No"], len(bank)),  # a yes/no flag
+                        single=1.0)  # constant: a guard would drop it, --keep keeps it
+    kept = ("tenure", "fee", "upgraded", "single")
+    spec = DataSpec(id_column="account", target="Exited", aux_targets=("revenue", *kept), keep=kept)
+    table = clean_table(frame, spec)
+    assert set(kept) <= set(table.features) and "revenue" not in table.features
+    assert "Exited" not in table.features
+    assert list(table.frame.columns).count("tenure") == 1 and list(table.frame.columns).count("fee") == 1
+    roles = {n: table.schema.role(n) for n in kept}
+    assert roles == {"tenure": Role.NUMERIC, "fee": Role.NUMERIC, "upgraded": Role.BOOLEAN,
+                     "single": Role.NUMERIC}
+    for name in kept:  # the feature is the aux target's float values, and reads back the same at scoring
+        assert table.frame[name].dtype == np.float64, name
+        pd.testing.assert_series_equal(coerce_column(frame[name], roles[name], name), table.frame[name],
+                                       check_names=False)
+    assert table.frame["fee"].iloc[0] == float(frame["fee"].iloc[0].replace("$", "").replace(",", ""))
+    assert not {c.name for c in table.schema.dropped} & set(kept)
+    assert "revenue" not in {c.name for c in table.schema.columns}  # an outcome: not a column role at all
+
+
+def test_a_kept_aux_target_must_still_be_a_number_or_a_flag(bank: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="aux target 'Geography' is not numeric"):
+        clean_table(bank, _spec(aux_targets=("Geography",), keep=("Geography",)))
+
+
+def test_exclude_wins_over_keep_for_an_aux_target(bank: pd.DataFrame) -> None:
+    spec = _spec(aux_targets=("Balance",), keep=("Balance",), exclude=("Balance",))
+    table = clean_table(bank, spec)
+    assert "Balance" not in table.features and table.frame["Balance"].dtype == np.float64
+
+
+def test_kept_aux_targets_alone_leave_the_multitask_network_no_input(bank: pd.DataFrame) -> None:
+    frame = bank[["account", "Exited", "Balance"]]
+    with pytest.raises(InputError, match="every feature is also an aux target"):
+        clean_table(frame, _spec(aux_targets=("Balance",), keep=("Balance",)))
+
+
 def test_schema_round_trip(bank_table) -> None:  # noqa: ANN001
     again = Schema.from_dict(bank_table.schema.to_dict())
     assert again == bank_table.schema
