@@ -237,7 +237,8 @@ def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_
     out["churn_score"] = raw_score
     out["risk_band"] = risk_bands(probability, risk_band_thresholds(float(np.nanmean(data[spec.target]))))
     if revenue_column:
-        out["revenue_at_risk"] = probability * customer_value(data, heads, revenue_column)
+        out["revenue_at_risk"] = probability * customer_value(data, heads, revenue_column,
+                                                              known=revenue_column in table_schema.features)
     out["mt_churn_probability"] = heads[spec.target]
     for aux in spec.aux_targets:
         out[f"predicted_{aux}"] = heads[aux]
@@ -333,10 +334,13 @@ def guess_revenue_column(aux_targets: tuple[str, ...]) -> str | None:
     return None
 
 
-def customer_value(data: pd.DataFrame, heads: dict[str, np.ndarray], revenue_column: str) -> np.ndarray:
+def customer_value(data: pd.DataFrame, heads: dict[str, np.ndarray], revenue_column: str, *,
+                   known: bool = False) -> np.ndarray:
     """What a customer is worth, for revenue at risk: the multi-task head's prediction when the revenue
-    column is an aux target (an outcome, unknown for customers still to be scored), else the column."""
-    values = heads[revenue_column] if revenue_column in heads else data[revenue_column].to_numpy(dtype=np.float64)
+    column is an aux target (an outcome, unknown for customers still to be scored), else the column; also
+    the column when it is `known` (an aux target kept as a feature by --keep: a present-state value)."""
+    from_head = revenue_column in heads and not known
+    values = heads[revenue_column] if from_head else data[revenue_column].to_numpy(dtype=np.float64)
     return np.clip(np.nan_to_num(values, nan=0.0), 0.0, None)
 
 
