@@ -12,6 +12,10 @@
         demo customers -> multi-task latent -> UMAP map of every customer: wall seconds of the projection
         and its trustworthiness (scikit-learn, n_neighbors=10, on a 5,000-customer sample).
 
+    python -m insight.bench segments [--half tuning|confirming] (= python -m benchmarks segments)
+        the segment benchmark suite (benchmarks/segment_suite.py, run from the project root): planted segments
+        in ten generated tables of six other businesses, recovered by the real pipeline and by k-means.
+
     python -m insight.bench risk-table --rows 100000
         the Churn risk page's queries (RunStore: count, totals and one page of rows) on a demo run scaled to
         `rows` customers: milliseconds per interaction (filter by band, segment, main reason, a numeric range,
@@ -249,6 +253,11 @@ def _print_risk_table(result: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["segments"]:  # the segment suite lives outside the package, in benchmarks/
+        from benchmarks.segment_suite import main as segment_suite
+
+        return segment_suite(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m insight.bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="name")
     pipe = sub.add_parser("pipeline", help="(the default) demo data trained end to end at several sizes: seconds "

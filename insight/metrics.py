@@ -13,6 +13,12 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 
+def skewness(v: np.ndarray) -> float:
+    """The (population) skewness of `v`; 0 for a constant."""
+    s = v.std()
+    return float(((v - v.mean()) ** 3).mean() / s**3) if s > 0 else 0.0
+
+
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> float:
     """ECE with equal-width bins: the share-weighted mean gap between predicted and observed rates."""
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)

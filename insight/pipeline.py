@@ -22,6 +22,7 @@ from insight.errors import InputError
 from insight.mapsample import MAP_FILE, MAP_SHAP_FILE, map_sample_rows
 from insight.metrics import binary_metrics
 from insight.shap_groups import SHAP_GROUPS_FILE, shap_group_sums
+from insight.target_awareness import target_awareness
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,9 @@ def train(
     with clock("projecting with UMAP"):
         projection = segments.project(latent, config=config.segments, seed=config.seed)
     with clock("finding segments"):
-        clustering = segments.cluster(latent, projection, config=config.segments, seed=config.seed)
+        known = {name: np.where(np.isin(np.arange(len(v)), splits.test), np.nan, v) for name, v in targets.items()}
+        clustering = segments.cluster(latent, projection, config=config.segments, seed=config.seed,
+                                      targets=known)  # the test customers' outcomes stay unseen
     customers = customer_table(frame, data, spec, table.schema, probability, raw, heads, reasons, clustering.labels,
                                projection.xy, splits, revenue_column=revenue_column)
     with clock("profiling segments"):
@@ -130,6 +133,9 @@ def train(
     metrics["logistic"] = {"test": binary_metrics(y[splits.test], logistic_probability[splits.test])}
     customers["logistic_churn_probability"] = logistic_probability
     segment_report = {**clustering.info, "projection": projection.info,
+                      "target_awareness": target_awareness(
+                          clustering.labels, y, {a: data[a].to_numpy(dtype=np.float64) for a in spec.aux_targets},
+                          train_rows=np.concatenate([splits.train, splits.valid]), test_rows=splits.test),
                       **recovery_report(customers, spec.id_column, truth, X, clustering.labels, config.seed)}
     metrics["segments"] = segment_report
 

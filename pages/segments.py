@@ -17,6 +17,8 @@ with shell.page("Segments") as active:
         "Segments",
         "Every dot is a customer, placed so that customers who are alike in what matters for churn and value "
         "sit close together. Drag a box or a lasso around dots to see what those customers have in common.")
+    if active.segment_awareness:
+        st.caption(active.segment_awareness)
     names = {int(p["id"]): p["name"] for p in active.segments}
     left, right = st.columns([3, 1], gap="medium")
     with left:

@@ -41,14 +41,16 @@ def blobs(k: int, *, n: int = 1500, dim: int = 16, seed: int = 0) -> tuple[np.nd
 def five() -> tuple[np.ndarray, np.ndarray, Projection, Clustering]:
     z, truth = blobs(5, seed=0)
     projection = project(z, config=CONFIG, seed=0)
-    return z, truth, projection, cluster(z, projection, config=CONFIG, seed=0)
+    churn = planted_churn(truth, [0.05, 0.2, 0.4, 0.6, 0.85])
+    return z, truth, projection, cluster(z, projection, config=CONFIG, seed=0, targets={"churned": churn})
 
 
 @pytest.fixture(scope="module")
 def three() -> tuple[np.ndarray, np.ndarray, Projection, Clustering]:
     z, truth = blobs(3, n=1300, seed=1)
     projection = project(z, config=CONFIG, seed=0)
-    return z, truth, projection, cluster(z, projection, config=CONFIG, seed=0)
+    churn = planted_churn(truth, [0.1, 0.4, 0.8])
+    return z, truth, projection, cluster(z, projection, config=CONFIG, seed=0, targets={"churned": churn})
 
 
 @pytest.mark.slow
@@ -166,30 +168,76 @@ def crossed_islands(k: int, *, n: int = 3000, dim: int = 8,
     return z, segment, segment * 2 + side
 
 
+def planted_churn(segment: np.ndarray, rates: list[float], seed: int = 0) -> np.ndarray:
+    return (np.random.default_rng(seed).random(len(segment)) < np.asarray(rates)[segment]).astype(float)
+
+
+def merge(z: np.ndarray, islands: np.ndarray, targets: dict[str, np.ndarray] | None) -> tuple[np.ndarray, dict]:
+    ids = np.unique(islands[islands != UNASSIGNED])
+    return merge_islands(z, islands, ids, targets)
+
+
 @pytest.mark.parametrize("k", [3, 4])
 def test_merge_islands_sees_through_a_detail_shared_by_every_segment(k: int) -> None:
-    # In plain latent distances the two halves of every segment are further apart than the segments, so
-    # plain linkage plus silhouette picks the 2 halves; measured in units of the islands' own spread they
-    # merge first.
+    # The two halves of every segment lie further apart (in plain distances) than the segments; they churn
+    # alike, the segments do not: the halves join, the segments stay apart.
     for seed in range(3):
         z, segment, islands = crossed_islands(k, seed=seed)
-        ids = np.unique(islands)
-        centres = np.array([z[islands == i].mean(axis=0) for i in ids])
-        labels, scores = merge_islands(z, islands, ids, centres, seed=0)
-        assert len(np.unique(labels)) == k, scores
+        churn = planted_churn(segment, [0.05, 0.25, 0.6, 0.85][:k], seed=seed)
+        labels, report = merge(z, islands, {"churned": churn})
+        assert len(np.unique(labels)) == k, report
         assert adjusted_rand_score(segment, labels) == pytest.approx(1.0)
 
 
-def test_merge_islands_keeps_unassigned_and_scores_every_cut() -> None:
+def overlapping_pair(shift: float, *, n: int = 4000, dim: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two groups `shift` within-group standard deviations apart along one latent direction."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 2, n)
+    z = rng.normal(0, 1, (n, dim))
+    z[:, 0] += shift * group
+    return z, group
+
+
+def test_groups_that_look_alike_but_churn_differently_stay_apart() -> None:
+    z, group = overlapping_pair(4.0)
+    apart, report = merge(z, group, {"churned": planted_churn(group, [0.10, 0.45])})
+    assert len(np.unique(apart)) == 2 and "churned" in report["kept_apart"][0]["because"]
+    joined, _ = merge(z, group, {"churned": planted_churn(group, [0.30, 0.31])})
+    assert len(np.unique(joined)) == 1
+
+
+def test_a_value_difference_keeps_groups_apart_and_a_small_one_does_not() -> None:
+    z, group = overlapping_pair(4.0, seed=1)
+    rng = np.random.default_rng(2)
+    revenue = np.exp(rng.normal(5 + 1.5 * group, 0.6))  # skewed: compared on the log scale
+    churn = planted_churn(group, [0.2, 0.2])
+    apart, report = merge(z, group, {"churned": churn, "revenue": revenue})
+    assert len(np.unique(apart)) == 2 and "revenue" in report["kept_apart"][0]["because"]
+    alike = np.exp(rng.normal(5 + 0.05 * group, 0.6))
+    assert len(np.unique(merge(z, group, {"churned": churn, "revenue": alike})[0])) == 1
+
+
+def test_far_apart_groups_stay_apart_even_when_they_churn_alike() -> None:
+    z, group = overlapping_pair(40.0, seed=3)
+    labels, _ = merge(z, group, {"churned": planted_churn(group, [0.3, 0.3])})
+    assert len(np.unique(labels)) == 2
+
+
+def test_unknown_outcomes_do_not_count() -> None:
+    z, group = overlapping_pair(4.0, seed=4)
+    churn = planted_churn(group, [0.10, 0.45])
+    churn[group == 1] = np.nan  # the second group's outcomes are all held out: nothing tells them apart
+    labels, _ = merge(z, group, {"churned": churn})
+    assert len(np.unique(labels)) == 1
+
+
+def test_merge_islands_keeps_unassigned() -> None:
     z, segment, islands = crossed_islands(3, seed=5)
     islands = islands.copy()
     islands[:40] = UNASSIGNED
-    ids = np.unique(islands[islands != UNASSIGNED])
-    centres = np.array([z[islands == i].mean(axis=0) for i in ids])
-    labels, scores = merge_islands(z, islands, ids, centres, seed=0)
+    labels, report = merge(z, islands, {"churned": planted_churn(segment, [0.05, 0.3, 0.7])})
     assert np.all(labels[:40] == UNASSIGNED) and np.all(labels[40:] != UNASSIGNED)
-    assert sorted(int(k) for k in scores) == list(range(2, len(ids) + 1))
-    assert max(scores, key=scores.get) == "3"
+    assert report["segments"] == 3
 
 
 def test_within_island_whitening_gives_unit_spread_and_survives_a_dead_unit() -> None:

@@ -20,6 +20,7 @@ from insight.features import FeatureMap
 from insight.mapsample import MAP_POINTS, MAP_SAMPLE
 from insight.runs import Run, open_run
 from insight.store import RunStore
+from insight.target_awareness import describe as describe_awareness
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,13 @@ class ActiveRun:
         if not self.run.file("segments.json").exists():
             return []
         return list(self.run.json("segments.json").get("segments", []))
+
+    @property
+    def segment_awareness(self) -> str:
+        """How much the segments tell about churn and value on held-out customers, in words (empty for a run
+        written before it was measured)."""
+        report = self.manifest.get("metrics", {}).get("segments", {}).get("target_awareness")
+        return describe_awareness(report) if report else ""
 
     @cached_property
     def importance(self) -> pd.DataFrame:

@@ -1,0 +1,1 @@
+"""Benchmarks that print measured figures; run from the project root as `python -m benchmarks NAME`."""

@@ -1,0 +1,19 @@
+"""`python -m benchmarks NAME ...` from the project root: `segments` here, the others in insight.bench."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "segments":
+        from benchmarks.segment_suite import main as segments_main
+
+        return segments_main(argv[1:])
+    from insight.bench import main as bench_main
+
+    return bench_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
