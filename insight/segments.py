@@ -157,6 +157,9 @@ def cluster(latent: np.ndarray, projection: Projection, *, config: SegmentConfig
 MERGE_RADII = 3.0
 """Islands join only while their centres (average linkage) lie within this many within-island radii of each
 other, measured in the whitened latent space, where an island's radius is sqrt(latent dimensions)."""
+ALIKE_RADII = 2.0
+"""Islands closer than this join whatever their targets: pieces of one segment whose members differ in one trigger
+of its churn (a price rise, say) stay one segment, the trigger shows in their reasons."""
 DIFFERENCE_Z = 4.0
 """A target difference counts only when its test statistic passes this (two-sided p < 1e-4: a merge sequence
 makes about a hundred comparisons, and a segment boundary must not rest on chance)."""
@@ -178,7 +181,9 @@ def merge_islands(z: np.ndarray, islands: np.ndarray, island_ids: np.ndarray,
 
     1. the two groups lie close: their linkage distance is at most MERGE_RADII island radii; and
     2. they do not differ in what the business cares about: no target's rate or mean differs between them
-       significantly (DIFFERENCE_Z) and materially (CHURN_LOG_ODDS, VALUE_SPREAD).
+       significantly (DIFFERENCE_Z) and materially (CHURN_LOG_ODDS, VALUE_SPREAD). Groups closer than
+       ALIKE_RADII join without this question: they are pieces of one segment, split where one of its own
+       churn triggers (a price rise) is on or off, and the trigger shows in its members' reasons.
 
     Joining stops when no allowed pair is left. Why this rather than a score over the number of segments:
     Calinski-Harabasz, silhouette and their kin reward the split with the widest gap, which on customer data is
@@ -215,7 +220,7 @@ def merge_islands(z: np.ndarray, islands: np.ndarray, island_ids: np.ndarray,
         closest = float(allowed[a, b])
         if not np.isfinite(closest) or closest > MERGE_RADII * radius:
             break
-        reason = _target_difference(stats, members[a], members[b])
+        reason = _target_difference(stats, members[a], members[b]) if closest > ALIKE_RADII * radius else None
         if reason:
             apart[a, b] = apart[b, a] = True
             report["kept_apart"].append({"islands": [len(members[a]), len(members[b])],

@@ -199,15 +199,21 @@ def overlapping_pair(shift: float, *, n: int = 4000, dim: int = 8, seed: int = 0
 
 
 def test_groups_that_look_alike_but_churn_differently_stay_apart() -> None:
-    z, group = overlapping_pair(4.0)
+    z, group = overlapping_pair(7.0)  # 2.5 island radii (sqrt(8) whitened units) apart
     apart, report = merge(z, group, {"churned": planted_churn(group, [0.10, 0.45])})
     assert len(np.unique(apart)) == 2 and "churned" in report["kept_apart"][0]["because"]
     joined, _ = merge(z, group, {"churned": planted_churn(group, [0.30, 0.31])})
     assert len(np.unique(joined)) == 1
 
 
+def test_pieces_of_one_segment_join_even_when_a_trigger_moves_their_churn() -> None:
+    z, group = overlapping_pair(4.0)  # 1.4 radii: closer than ALIKE_RADII
+    labels, _ = merge(z, group, {"churned": planted_churn(group, [0.10, 0.45])})
+    assert len(np.unique(labels)) == 1
+
+
 def test_a_value_difference_keeps_groups_apart_and_a_small_one_does_not() -> None:
-    z, group = overlapping_pair(4.0, seed=1)
+    z, group = overlapping_pair(7.0, seed=1)
     rng = np.random.default_rng(2)
     revenue = np.exp(rng.normal(5 + 1.5 * group, 0.6))  # skewed: compared on the log scale
     churn = planted_churn(group, [0.2, 0.2])
@@ -224,7 +230,7 @@ def test_far_apart_groups_stay_apart_even_when_they_churn_alike() -> None:
 
 
 def test_unknown_outcomes_do_not_count() -> None:
-    z, group = overlapping_pair(4.0, seed=4)
+    z, group = overlapping_pair(7.0, seed=4)
     churn = planted_churn(group, [0.10, 0.45])
     churn[group == 1] = np.nan  # the second group's outcomes are all held out: nothing tells them apart
     labels, _ = merge(z, group, {"churned": churn})
