@@ -28,6 +28,7 @@ from torch.nn import functional as F
 from insight.config import MultitaskConfig
 from insight.errors import InputError
 from insight.features import FeatureMap
+from insight.metrics import skewness
 from insight.schema import Role
 
 log = logging.getLogger(__name__)
@@ -267,7 +268,7 @@ def fit_input_prep(X: np.ndarray, fmap: FeatureMap, *, exclude: Collection[str] 
     log_scaled, means, stds = [], [], []
     for i in numeric:
         col = X[:, i][~np.isnan(X[:, i])]
-        skewed = bool(col.size and col.min() >= 0 and _skewness(col) > 2.0)
+        skewed = bool(col.size and col.min() >= 0 and skewness(col) > 2.0)
         v = np.log1p(col) if skewed else col
         log_scaled.append(skewed)
         means.append(float(v.mean()) if v.size else 0.0)
@@ -298,12 +299,12 @@ def fit_task(name: str, y: np.ndarray) -> Task:
     present = y[~np.isnan(y)]
     if present.size and set(np.unique(present)) <= {0.0, 1.0}:
         return Task(name=name, kind="binary")
-    log_scaled = bool(present.size and present.min() >= 0 and _skewness(present) > 1.0)
+    log_scaled = bool(present.size and present.min() >= 0 and skewness(present) > 1.0)
     robust = bool(present.size and not log_scaled and present.min() < 0
-                  and (abs(_skewness(present)) > HEAVY_TAIL_SKEW or _kurtosis(present) > HEAVY_TAIL_KURTOSIS))
+                  and (abs(skewness(present)) > HEAVY_TAIL_SKEW or _kurtosis(present) > HEAVY_TAIL_KURTOSIS))
     if robust:
         log.info("target %s is heavy-tailed (skewness %.1f, kurtosis %.1f): fitted with the Huber loss",
-                 name, _skewness(present), _kurtosis(present))
+                 name, skewness(present), _kurtosis(present))
     v = np.log1p(present) if log_scaled else present
     std = float(v.std()) if v.size and v.std() > 0 else 1.0
     return Task(name=name, kind="regression", log_scaled=log_scaled, mean=float(v.mean()) if v.size else 0.0,
@@ -362,11 +363,6 @@ def _loss(net: MultiTaskNet, num: torch.Tensor, missing: torch.Tensor, cat: torc
     names = [f"loss_{t.name}" for t in tasks] + ["loss_reconstruction"]
     parts = {name: float(v) for name, v in zip(names, all_losses.detach(), strict=True)}
     return total, parts
-
-
-def _skewness(v: np.ndarray) -> float:
-    s = v.std()
-    return float(((v - v.mean()) ** 3).mean() / s**3) if s > 0 else 0.0
 
 
 def _kurtosis(v: np.ndarray) -> float:
