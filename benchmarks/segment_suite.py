@@ -74,8 +74,35 @@ def kmeans_labels(X: np.ndarray, k: int, seed: int) -> np.ndarray:
     return model.predict(X)
 
 
-def evaluate_run(run: Path, truth: pd.DataFrame, aux: tuple[str, str], seed: int = 0) -> dict[str, Any]:
-    """The suite's figures for one trained run (see the module docstring)."""
+def recluster(run: Path) -> pd.DataFrame:
+    """The run's customers (id order) with `segment_id` from the clustering stage of the current code, run
+    again on the run's own latent space and map: the pipeline's `segments.cluster`, the test customers'
+    outcomes hidden as in training. The latent and the map do not depend on the clustering rule, so this is
+    what a new training would find, in seconds instead of minutes."""
+    from insight import segments
+    from insight.config import SegmentConfig
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    spec, config = manifest["spec"], SegmentConfig(**manifest["config"]["segments"])
+    latent = pd.read_parquet(run / "latent.parquet")  # training order
+    customers = pd.read_parquet(run / "customers.parquet")
+    id_column = spec["id_column"]
+    ordered = latent[[id_column]].merge(customers, on=id_column, how="left")
+    z = latent.drop(columns=[id_column]).to_numpy(np.float32)
+    fit_rows = segments.fit_sample_rows(len(z), sample=config.fit_sample, seed=manifest["config"]["seed"])
+    projection = segments.Projection(xy=ordered[["x", "y"]].to_numpy(np.float32), fit_rows=fit_rows, info={})
+    test = (ordered["split"] == "test").to_numpy()
+    targets = {t: np.where(test, np.nan, ordered[t].to_numpy(dtype=np.float64))
+               for t in (spec["target"], *spec["aux_targets"])}
+    clustering = segments.cluster(z, projection, config=config, targets=targets)
+    ordered["segment_id"] = clustering.labels
+    return ordered
+
+
+def evaluate_run(run: Path, truth: pd.DataFrame, aux: tuple[str, str], seed: int = 0, *,
+                 customers: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The suite's figures for one trained run (see the module docstring); `customers` replaces the run's
+    customers.parquet (see `recluster`)."""
     from sklearn.metrics import adjusted_rand_score
 
     from insight.target_awareness import target_awareness
@@ -83,8 +110,9 @@ def evaluate_run(run: Path, truth: pd.DataFrame, aux: tuple[str, str], seed: int
     manifest = json.loads((run / "manifest.json").read_text())
     roles = {c["name"]: c["role"] for c in json.loads((run / "features.json").read_text())["schema"]["columns"]}
     features = {name: role for name, role in roles.items() if name in manifest["features"]}
-    customers = pd.read_parquet(run / "customers.parquet")
-    merged = customers.merge(truth[[ID_COLUMN, "segment"]], on=ID_COLUMN, how="inner")
+    customers = pd.read_parquet(run / "customers.parquet") if customers is None else customers
+    merged = (customers.merge(truth[[ID_COLUMN, "segment"]], on=ID_COLUMN, how="inner")
+              .sort_values(ID_COLUMN, ignore_index=True))  # one row order: k-means' starts depend on it
     planted = merged["segment"].to_numpy()
     labels = merged["segment_id"].to_numpy()
     split = merged["split"].to_numpy()
@@ -187,7 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows", type=int, default=None, help="skip data sets larger than this")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--keep-runs", type=Path, default=None, help="keep the runs (and truth) in this folder")
+    parser.add_argument("--recluster", type=Path, default=None,
+                        help="a --keep-runs folder of an earlier suite: run only the clustering stage again on each "
+                             "kept run's latent space and map (for a changed clustering rule), no training")
     args = parser.parse_args(argv)
+    if args.recluster:
+        return recluster_suite(args.recluster, args.json)
     logging.basicConfig(level=logging.WARNING)
     halves = ("tuning", "confirming") if args.half == "all" else (args.half,)
     results: list[dict[str, Any]] = []
@@ -214,6 +247,38 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         _write(args.json, results, summaries)
     return 0
+
+
+def recluster_suite(kept: Path, json_out: Path | None) -> int:
+    """`--recluster`: the suite's figures for every kept run, with segments from the current clustering."""
+    names = {p.name: p for p in suite("all")}
+    halves = {p.name: half for half in ("tuning", "confirming") for p in suite(half)}
+    results = []
+    for manifest in sorted(kept.glob("*/manifest.json")):
+        run = manifest.parent
+        name = json.loads(manifest.read_text())["source"]["name"]
+        if name not in names or not (kept / f"{run.name}.truth.csv").exists():
+            continue
+        truth = pd.read_csv(kept / f"{run.name}.truth.csv")
+        started = time.perf_counter()
+        figures = evaluate_run(run, truth, generate_aux(names[name]), customers=recluster(run))
+        results.append({"name": name, "domain": names[name].domain, "half": halves[name],
+                        "train_seconds": round(time.perf_counter() - started, 1), "run": str(run), **figures})
+    order = list(names)
+    results.sort(key=lambda r: order.index(r["name"]))
+    present = [h for h in ("tuning", "confirming") if any(r["half"] == h for r in results)]
+    summaries = {h: summary([r for r in results if r["half"] == h]) for h in present}
+    print_table(results, summaries)
+    if json_out:
+        _write(json_out, results, summaries)
+    return 0
+
+
+def generate_aux(params: SuiteData) -> tuple[str, str]:
+    from benchmarks.segment_data import DOMAINS
+
+    domain = DOMAINS[params.domain]
+    return domain.value_target, domain.second_target
 
 
 def _write(path: Path, results: list[dict[str, Any]], summaries: dict[str, Any] | None = None) -> None:

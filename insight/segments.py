@@ -157,7 +157,7 @@ def cluster(latent: np.ndarray, projection: Projection, *, config: SegmentConfig
 MERGE_RADII = 3.0
 """Islands join only while their centres (average linkage) lie within this many within-island radii of each
 other, measured in the whitened latent space, where an island's radius is sqrt(latent dimensions)."""
-ALIKE_RADII = 2.0
+ALIKE_RADII = 1.25
 """Islands closer than this join whatever their targets: pieces of one segment whose members differ in one trigger
 of its churn (a price rise, say) stay one segment, the trigger shows in their reasons."""
 DIFFERENCE_Z = 4.0

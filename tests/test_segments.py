@@ -207,7 +207,7 @@ def test_groups_that_look_alike_but_churn_differently_stay_apart() -> None:
 
 
 def test_pieces_of_one_segment_join_even_when_a_trigger_moves_their_churn() -> None:
-    z, group = overlapping_pair(4.0)  # 1.4 radii: closer than ALIKE_RADII
+    z, group = overlapping_pair(3.0)  # 1.06 radii: closer than ALIKE_RADII
     labels, _ = merge(z, group, {"churned": planted_churn(group, [0.10, 0.45])})
     assert len(np.unique(labels)) == 1
 

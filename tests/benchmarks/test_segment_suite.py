@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from benchmarks.segment_suite import evaluate_run, kmeans_labels, raw_feature_matrix, summary
+from benchmarks.segment_suite import evaluate_run, kmeans_labels, raw_feature_matrix, recluster, summary
 
 
 def test_raw_features_are_standardised_with_one_hot_categories() -> None:
@@ -38,3 +38,11 @@ def test_evaluate_run_reports_every_figure(demo_run: Path, demo_small: tuple) ->
     assert result["planted_awareness"]["churn_log_loss_gain"] > 0.05
     s = summary([{**result, "half": "tuning"}, {**result, "half": "tuning", "ari": 0.1}])
     assert s["ari"]["min"] == 0.1 and s["data_sets"] == 2
+
+
+def test_recluster_finds_the_runs_own_segments_again(demo_run: Path) -> None:
+    # the clustering stage run again on the run's latent space and map gives the segments training stored
+    again = recluster(demo_run).set_index("customer_id")["segment_id"]
+    stored = pd.read_parquet(demo_run / "customers.parquet").set_index("customer_id")["segment_id"]
+    assert len(again) == len(stored)
+    assert (again.loc[stored.index] == stored).all()
