@@ -115,7 +115,9 @@ def train(
     with clock("projecting with UMAP"):
         projection = segments.project(latent, config=config.segments, seed=config.seed)
     with clock("finding segments"):
-        known = {name: np.where(np.isin(np.arange(len(v)), splits.test), np.nan, v) for name, v in targets.items()}
+        held_out = np.zeros(len(y), dtype=bool)
+        held_out[splits.test] = True
+        known = {name: np.where(held_out, np.nan, v) for name, v in targets.items()}
         clustering = segments.cluster(latent, projection, config=config.segments, seed=config.seed,
                                       targets=known)  # the test customers' outcomes stay unseen
     customers = customer_table(frame, data, spec, table.schema, probability, raw, heads, reasons, clustering.labels,

@@ -3,13 +3,12 @@
 Clustering works in two steps that each do what they are good at:
 
 1. islands: HDBSCAN on the 2-D UMAP map finds tight groups of customers (UMAP keeps local structure);
-2. segments: the islands' centres in the latent space are joined by average linkage, and the cut with the
-   best Calinski-Harabasz score decides how many segments there are. Both measure the latent space in units
-   of the islands' own spread (Mahalanobis distance under the pooled within-island covariance): a latent
-   direction along which customers of one island already vary a lot (a detail that splits every segment the
-   same way, such as a billing cycle) counts for little, a direction that islands differ in but customers
-   within an island do not counts for much. Islands that differ in one detail merge; groups that differ in
-   what matters stay apart.
+2. segments: islands are joined nearest first (average linkage of their centres in the latent space, in units
+   of the islands' own spread: Mahalanobis distance under the pooled within-island covariance) while they lie
+   close and do not differ in what the business cares about (churn, each auxiliary target). A latent direction
+   along which customers of one island already vary a lot (a detail that splits every segment alike, such as a
+   billing cycle) counts for little; groups that look alike but churn or are worth differently stay apart.
+   The number of segments follows; `merge_islands` says why this rule and not a score over k.
 
 Customers HDBSCAN leaves out, and customers outside the fitted sample, take the segment most of their
 nearest neighbours in the latent space have; where the neighbours disagree they stay Unassigned (-1).
