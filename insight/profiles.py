@@ -126,6 +126,9 @@ _LEADING_FILLER = frozenset({"avg", "mean", "median", "num", "nb", "n", "number"
 _ACRONYMS = frozenset({"os", "tv", "id", "ip", "sms", "vip", "api", "url", "nps", "csat", "kpi", "crm", "sla",
                        "ui", "ux", "pc", "gps", "dsl", "isp", "b2b", "b2c", "usd", "eur", "gbp", "sku",
                        "roi"})
+# a column's last word that only says the column holds a kind: 'company_size' = 'solo' reads 'Solo company'
+_ATTRIBUTE_NOUNS = frozenset({"size", "type", "level", "tier", "band", "group", "category", "status", "class",
+                              "segment", "bucket"})
 _BE = frozenset({"is", "was", "are", "were", "be", "been", "being"})
 _HAVE = frozenset({"has", "have", "had", "having", "with", "uses", "use", "owns", "own"})
 _VERBS = frozenset({"uses", "use", "owns", "own"})
@@ -269,7 +272,10 @@ def _category_phrase(column: str, value: str) -> str | None:
         return _capitalise(text)  # 'Pro plan' for plan, 'Annual contract' for contract type
     if re.search(r"\d", text) or len(text) <= 2:
         return f"{_capitalise(words)} {text}"  # 'Company size 2-10', 'Country US'
-    return f"{_capitalise(text)} {words}"
+    kept = words.split()
+    if len(kept) > 1 and kept[-1].lower() in _ATTRIBUTE_NOUNS:  # 'Solo company', not 'Solo company size'
+        kept = kept[:-1]
+    return f"{_capitalise(text)} {' '.join(kept)}"
 
 
 def _flag_phrase(column: str, present: bool) -> str:

@@ -262,7 +262,9 @@ def test_category_and_column_labels_are_readable() -> None:
     assert category("plan", "Pro plan") == "Pro plan"
     assert category("company_size", "2-10") == "Company size 2-10"
     assert category("payment_method", "bank_transfer") == "Bank transfer payment"
-    assert category("CUSTOMER_SEGMENT", "SMALL_BUSINESS") == "Small business customer segment"
+    assert category("CUSTOMER_SEGMENT", "SMALL_BUSINESS") == "Small business customer"
+    assert category("company_size", "solo") == "Solo company"
+    assert category("membership_tier", "Gold") == "Gold membership"
     numeric = describe_trait({"feature": "MonthlyCharges", "role": "numeric", "effect": -1.0, "value": None})
     assert numeric == "Low monthly charges"
     since = {"feature": "last_login_days_ago", "role": "numeric", "effect": 1.0, "value": None}
