@@ -377,11 +377,12 @@ def _name(profile: dict[str, Any], traits: list[_Trait], taken: list[str]) -> st
         return f"Segment {profile['id']}{suffix}"
     room = MAX_NAME_LENGTH - len(suffix)
     tag = f" ({profile['id']})"
-    names = [*(body + suffix for body in _bodies(traits, room)),
-             *(body + suffix + tag for body in _bodies(traits, room - len(tag)))]
-    for name in names:
-        if name not in taken and not _repeats(name):
-            return name
+    # unique by the facts alone: two segments that only the churn level tells apart need another fact
+    taken_bodies = {name.split(" · ")[0] for name in taken}
+    bodies = [*_bodies(traits, room), *(body + tag for body in _bodies(traits, room - len(tag)))]
+    for body in bodies:
+        if body not in taken_bodies and not _repeats(body + suffix):
+            return body + suffix
     return f"Segment {profile['id']}{suffix}"
 
 

@@ -313,6 +313,16 @@ def test_names_fit_and_are_unique() -> None:
         assert_acceptable(name)
 
 
+def test_segments_with_the_same_facts_are_told_apart_by_a_fact_not_only_the_churn_level() -> None:
+    plan = {"feature": "plan", "role": "categorical", "effect": 1.0, "value": "Personal"}
+    billing = {"feature": "billing_cycle", "role": "categorical", "effect": 0.8, "value": "annual"}
+    logins = {"feature": "logins_30d", "role": "numeric", "effect": -0.6, "value": None}
+    high = {"id": 0, "churn_level": "high churn", "distinctive": [plan, billing, logins]}
+    average = {"id": 1, "churn_level": "average churn", "distinctive": [plan, billing]}
+    first, second = unique_names([high, average])
+    assert first.split(" · ")[0] != second.split(" · ")[0]
+
+
 def test_names_are_deterministic_and_acceptable() -> None:
     frame, labels, roles = telco_like(seed=3)
     rng = np.random.default_rng(0)
