@@ -197,7 +197,8 @@ def merge_islands(z: np.ndarray, islands: np.ndarray, island_ids: np.ndarray,
     """
     n = len(island_ids)
     report: dict[str, Any] = {"rule": "join the nearest islands while close and alike in every target",
-                              "merge_radii": MERGE_RADII, "kept_apart": []}
+                              "merge_radii": MERGE_RADII, "alike_radii": ALIKE_RADII, "difference_z": DIFFERENCE_Z,
+                              "churn_log_odds": CHURN_LOG_ODDS, "value_spread": VALUE_SPREAD, "kept_apart": []}
     if n <= 1:
         return islands.copy(), report
     assigned = np.flatnonzero(islands != UNASSIGNED)
