@@ -136,7 +136,7 @@ def train(
     customers["logistic_churn_probability"] = logistic_probability
     segment_report = {**clustering.info, "projection": projection.info,
                       "target_awareness": target_awareness(
-                          clustering.labels, y, {a: data[a].to_numpy(dtype=np.float64) for a in spec.aux_targets},
+                          clustering.labels, y, {a: targets[a] for a in spec.aux_targets},
                           train_rows=np.concatenate([splits.train, splits.valid]), test_rows=splits.test),
                       **recovery_report(customers, spec.id_column, truth, X, clustering.labels, config.seed)}
     metrics["segments"] = segment_report
