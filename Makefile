@@ -38,7 +38,7 @@ test: install chromium
 # exact SHAP against LightGBM's pred_contrib; see DEVELOPERS.md for the other benchmarks.
 BENCH_SIZES ?= 10000 100000 1000000
 bench: install
-	$(BIN)/python -m insight.bench pipeline --sizes $(BENCH_SIZES) --json bench-pipeline.json
+	$(BIN)/python -m benchmarks pipeline --sizes $(BENCH_SIZES) --json bench-pipeline.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

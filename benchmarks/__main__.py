@@ -1,4 +1,4 @@
-"""`python -m benchmarks NAME ...` from the project root: `segments` here, the others in insight.bench."""
+"""`python -m benchmarks NAME ...` from the project root (`--help` lists them; benchmarks/runner.py parses them)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ def main(argv: list[str]) -> int:
         from benchmarks.segment_suite import main as segments_main
 
         return segments_main(argv[1:])
-    from insight.bench import main as bench_main
+    from benchmarks.runner import main as bench_main
 
     return bench_main(argv)
 

@@ -9,7 +9,7 @@ For every data set of `benchmarks.segment_data.suite` (six business domains, 3 t
 half:
 
 - ARI of the run's segments against the planted ones, segments found against planted, the Unassigned share;
-- target awareness on held-out customers (`insight.target_awareness`): churn log-loss gain and the variance
+- target awareness on held-out customers (`insight.segments.target_awareness`): churn log-loss gain and the variance
   share of the value target;
 - the same for k-means on the standardised raw features (numbers with median imputation and missing flags,
   one-hot categories) *given the true k* (ARI), and at the run's own k (target awareness), a baseline that is
@@ -79,7 +79,7 @@ def recluster(run: Path) -> pd.DataFrame:
     again on the run's own latent space and map: the pipeline's `segments.cluster`, the test customers'
     outcomes hidden as in training. The latent and the map do not depend on the clustering rule, so this is
     what a new training would find, in seconds instead of minutes."""
-    from insight import segments
+    from insight.segments import clustering as segments
     from insight.config import SegmentConfig
 
     manifest = json.loads((run / "manifest.json").read_text())
@@ -105,7 +105,7 @@ def evaluate_run(run: Path, truth: pd.DataFrame, aux: tuple[str, str], seed: int
     customers.parquet (see `recluster`)."""
     from sklearn.metrics import adjusted_rand_score
 
-    from insight.target_awareness import target_awareness
+    from insight.segments.target_awareness import target_awareness
 
     manifest = json.loads((run / "manifest.json").read_text())
     roles = {c["name"]: c["role"] for c in json.loads((run / "features.json").read_text())["schema"]["columns"]}
@@ -146,7 +146,8 @@ def evaluate_run(run: Path, truth: pd.DataFrame, aux: tuple[str, str], seed: int
 
 def run_data_set(params: SuiteData, work: Path, runs_dir: Path) -> dict[str, Any]:
     """Generate, write, read back and train one data set; return its figures."""
-    from insight import io, pipeline
+    from insight.data import sources as io
+    from insight import pipeline
     from insight.config import DataSpec
 
     generated = generate(params)

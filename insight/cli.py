@@ -38,7 +38,7 @@ def demo_data_command(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 0,
 ) -> None:
     """Write synthetic demo customers (customers.csv) and their planted truth (truth.csv)."""
-    from insight.demo import write_demo_data
+    from insight.data.demo import write_demo_data
 
     if rows < 100:
         _fail("--rows must be at least 100.")
@@ -101,9 +101,9 @@ def evaluate_command(
     import json
 
     from insight.config import DataSpec, TrainConfig
-    from insight.evaluate import METRICS, cross_validate
-    from insight.io import read_table
-    from insight.runs import jsonable
+    from insight.models.evaluate import METRICS, cross_validate
+    from insight.data.sources import read_table
+    from insight.runs.run import jsonable
 
     if folds < 2:
         _fail("--folds must be at least 2.")
@@ -142,8 +142,8 @@ def demo_command(
     port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501,
 ) -> None:
     """Generate the demo data, train on it (churn plus both auxiliary targets) and open the dashboard."""
-    from insight.demo import demo_spec, write_demo_data
-    from insight.runs import latest_run, resolve_runs_dir
+    from insight.data.demo import demo_spec, write_demo_data
+    from insight.runs.run import latest_run, resolve_runs_dir
 
     existing = latest_run(resolve_runs_dir(runs_dir))
     if if_missing and existing is not None:
@@ -169,7 +169,7 @@ def runs_list(runs_dir: RunsDir = None) -> None:
     """Every run, newest first, with its data, size and held-out ROC AUC."""
     import json
 
-    from insight.runs import latest_run, list_runs, resolve_runs_dir
+    from insight.runs.run import latest_run, list_runs, resolve_runs_dir
 
     directory = resolve_runs_dir(runs_dir)
     found = list_runs(directory)
@@ -191,7 +191,7 @@ def runs_list(runs_dir: RunsDir = None) -> None:
 def runs_verify(run: Annotated[str, typer.Argument(help="Run id, id prefix, folder, or 'latest'.")] = "latest",
                 runs_dir: RunsDir = None) -> None:
     """Check every file of a run against the checksums in its manifest (exit 1 on any mismatch)."""
-    from insight.runs import find_run, resolve_runs_dir, verify_run
+    from insight.runs.run import find_run, resolve_runs_dir, verify_run
 
     try:
         path = find_run(resolve_runs_dir(runs_dir), run)
@@ -236,8 +236,8 @@ def score_command(
     seen in training are scored as "Other" when training pooled rare categories into "Other", else as
     missing, and are counted in a warning. Errors in the input exit with status 2; a damaged run with 1.
     """
-    from insight.batch_scoring import ENGINES, score_dataset
-    from insight.runs import find_run, resolve_runs_dir
+    from insight.batch.scoring import ENGINES, score_dataset
+    from insight.runs.run import find_run, resolve_runs_dir
 
     if engine not in ENGINES:
         _fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
@@ -270,7 +270,7 @@ def score_command(
 def _train(data: str, spec: object, *, runs_dir: Path | None, seed: int, truth: Path | None = None,
            table: str | None = None, query: str | None = None) -> Path:
     from insight.config import TrainConfig
-    from insight.io import read_table
+    from insight.data.sources import read_table
     from insight.pipeline import train
 
     try:

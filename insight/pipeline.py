@@ -19,10 +19,10 @@ import pandas as pd
 
 from insight.config import DataSpec, TrainConfig
 from insight.errors import InputError
-from insight.mapsample import MAP_FILE, MAP_SHAP_FILE, map_sample_rows
-from insight.metrics import binary_metrics
-from insight.shap_groups import SHAP_GROUPS_FILE, shap_group_sums
-from insight.target_awareness import target_awareness
+from insight.segments.mapsample import MAP_FILE, MAP_SHAP_FILE, map_sample_rows
+from insight.models.metrics import binary_metrics
+from insight.models.shap_groups import SHAP_GROUPS_FILE, shap_group_sums
+from insight.segments.target_awareness import target_awareness
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,10 @@ def train(
     `truth` (optional, never used as input) holds planted segments keyed by the id column, for reporting
     how well the segments recover them.
     """
-    from insight import baseline, churn, explain, features, multitask, profiles, runs, schema, segments
+    from insight.models import baseline, churn, explain, multitask
+    from insight.data import features, schema
+    from insight.segments import profiles, clustering as segments
+    from insight.runs import run as runs
 
     config = config or TrainConfig()
     timings: dict[str, float] = {}
@@ -261,8 +264,8 @@ def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_
 def evaluation(y: np.ndarray, probability: np.ndarray, heads: dict[str, np.ndarray], data: pd.DataFrame,
                spec: DataSpec, splits: Splits, tasks: list[Any]) -> dict[str, Any]:
     """Held-out metrics of both models; LightGBM's test metrics come first (the model of record). Each
-    auxiliary head is measured against predicting its training mean (`insight.metrics.aux_head_metrics`)."""
-    from insight.metrics import aux_head_metrics, binary_metrics
+    auxiliary head is measured against predicting its training mean (`insight.models.metrics.aux_head_metrics`)."""
+    from insight.models.metrics import aux_head_metrics, binary_metrics
 
     test, train = splits.test, splits.train
     out: dict[str, Any] = {
@@ -327,7 +330,7 @@ def library_versions() -> dict[str, str]:
 
 def actionable_features(spec: DataSpec, features: list[str]) -> list[str]:
     """The features what-if suggestions may change: --actionable, else the demo data's levers if present."""
-    from insight.demo import default_actionable
+    from insight.data.demo import default_actionable
 
     chosen = spec.actionable or default_actionable(features)
     return [f for f in chosen if f in features]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from insight import figures
-from insight.mapsample import MAP_SAMPLE
+from insight.figures import charts
+from insight.segments.mapsample import MAP_SAMPLE
 from insight.ui import format as fmt
 from insight.ui import loaders, shell, tables, whatif, widgets
 from insight.ui.pickers import customer_picker
@@ -43,7 +43,7 @@ with shell.page("Customer") as active:
         if shap is None:
             st.info("This run has no SHAP values.")
         else:
-            st.plotly_chart(figures.shap_waterfall(shap, row, base_value=float(shap["base_value"]),
+            st.plotly_chart(charts.shap_waterfall(shap, row, base_value=float(shap["base_value"]),
                                                    roles=active.roles, to_probability=active.probability),
                             key="customer_waterfall")
             st.caption("Starts from the average customer's risk score; each bar adds what one feature "

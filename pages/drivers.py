@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from insight import figures
-from insight.explain import label, strongest_interaction
+from insight.figures import charts
+from insight.models.explain import label, strongest_interaction
 from insight.ui import filters, loaders, shell, tables, widgets
 from insight.ui import format as fmt
 
@@ -35,12 +35,12 @@ with shell.page("Drivers") as active:
         n = len(importance)
         top = st.slider("Features to show", min_value=min(5, n), max_value=min(30, n), value=min(15, n),
                         key="drivers_top")
-        st.plotly_chart(figures.importance_bar(importance, top=top), key="drivers_importance")
+        st.plotly_chart(charts.importance_bar(importance, top=top), key="drivers_importance")
         st.caption(f"How much each feature moves the risk score on average for {scope}, whichever way it "
                    "pushes. Longer bars matter more.")
     with right:
         features = ranked[:top]
-        st.plotly_chart(figures.beeswarm(shap, values, features, roles=active.roles), key="drivers_beeswarm")
+        st.plotly_chart(charts.beeswarm(shap, values, features, roles=active.roles), key="drivers_beeswarm")
         st.caption(f"Each dot is one of {fmt.count(len(shap))} randomly chosen customers of {scope}. Dots right "
                    "of the line raise that customer's risk, dots left of it lower it; the colour shows whether "
                    "the customer's value is low (blue) or high (red). Grey: categories and missing values.")
@@ -48,7 +48,7 @@ with shell.page("Drivers") as active:
     st.subheader("One feature up close")
     feature = st.selectbox("Feature", ranked, key="drivers_feature", format_func=label)
     partner = strongest_interaction(feature, shap, values) if len(shap) else None
-    st.plotly_chart(figures.dependence_plot(shap, values, feature, color_by=partner, roles=active.roles),
+    st.plotly_chart(charts.dependence_plot(shap, values, feature, color_by=partner, roles=active.roles),
                     key="drivers_dependence")
     st.caption(f"Each dot is a sampled customer of {scope}: their {label(feature).lower()} and how much it moves "
                "their risk score. " + (f"The colour is {label(partner).lower()}, the feature that best explains "

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from insight import figures
-from insight.metrics import binary_metrics, compare_models, head_baselines, head_kinds, threshold_report
+from insight.figures import charts
+from insight.models.metrics import binary_metrics, compare_models, head_baselines, head_kinds, threshold_report
 from insight.ui import format as fmt
 from insight.ui import loaders, shell, tables, widgets
 from insight.ui.widgets import Metric
@@ -80,20 +80,20 @@ with shell.page("Model quality") as active:
 
     if both:
         left, right = st.columns(2, gap="large")
-        left.plotly_chart(figures.roc_figure(y, p), key="model_roc")
+        left.plotly_chart(charts.roc_figure(y, p), key="model_roc")
         left.caption("Churners caught (up) against stayers flagged by mistake (right), at every threshold. "
                      "The further above the diagonal, the better.")
-        right.plotly_chart(figures.pr_figure(y, p), key="model_pr")
+        right.plotly_chart(charts.pr_figure(y, p), key="model_pr")
         right.caption("Of the customers flagged, the share who really churn (precision), against the share "
                       "of all churners caught (recall).")
-        left.plotly_chart(figures.calibration_figure(y, p), key="model_calibration")
+        left.plotly_chart(charts.calibration_figure(y, p), key="model_calibration")
         left.caption("Customers grouped by predicted probability: on the diagonal, a predicted 30 % churns "
                      f"30 % of the time. Bars: 95 % intervals. ECE {fmt.pct(test['ece'])}, Brier "
                      f"{fmt.score(test['brier'])}.")
-        right.plotly_chart(figures.lift_figure(y, p), key="model_lift")
+        right.plotly_chart(charts.lift_figure(y, p), key="model_lift")
         right.caption("Test customers ranked by risk and cut into ten equal groups: how often each group "
                       "churns compared with the average.")
-        st.plotly_chart(figures.gains_figure(y, p), key="model_gains")
+        st.plotly_chart(charts.gains_figure(y, p), key="model_gains")
         st.caption("Contacting the riskiest customers first: the share of all churners reached for each "
                    "share of customers contacted.")
 
@@ -106,7 +106,7 @@ with shell.page("Model quality") as active:
                + (f"This run does not store the test probabilities of: {', '.join(missing)} (an older run; "
                   "retrain to compare them)." if missing else ""))
     if both and len(scores) > 1:
-        st.plotly_chart(figures.roc_comparison_figure(y, scores, threshold=threshold),
+        st.plotly_chart(charts.roc_comparison_figure(y, scores, threshold=threshold),
                         key="model_roc_compare")
 
     heads = head_baselines(rows, kinds, loaders.train_means(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from insight import figures
+from insight.figures import charts
 from insight.ui import format as fmt
 from insight.ui import loaders, shell, tables, widgets
 from insight.ui.widgets import Metric
@@ -36,7 +36,7 @@ with shell.page("Overview") as active:
     left, right = st.columns([4, 3], gap="large")
     with left:
         histogram = loaders.risk_histogram(active.key, active)
-        st.plotly_chart(figures.risk_histogram(histogram, thresholds=active.thresholds), key="risk_histogram")
+        st.plotly_chart(charts.risk_histogram(histogram, thresholds=active.thresholds), key="risk_histogram")
         st.caption("Each bar counts the customers whose predicted churn probability falls in that range, "
                    "coloured by risk band. Bands are set relative to the average churn rate.")
     with right:

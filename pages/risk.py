@@ -6,8 +6,8 @@ import math
 
 import streamlit as st
 
-from insight.explain import label
-from insight.export import csv_bytes, parquet_bytes
+from insight.models.explain import label
+from insight.runs.export import csv_bytes, parquet_bytes
 from insight.ui import filters, shell, widgets
 from insight.ui import format as fmt
 

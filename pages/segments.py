@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from insight.export import describe_selection, selection_csv, selection_method
-from insight.mapfigure import rows_from_selection
-from insight.store import ColumnFilter, RiskFilter, compare_groups
+from insight.runs.export import describe_selection, selection_csv, selection_method
+from insight.figures.mapfigure import rows_from_selection
+from insight.runs.store import ColumnFilter, RiskFilter, compare_groups
 from insight.ui import filters, loaders, mapview, shell, tables, widgets
 from insight.ui import format as fmt
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from insight import figures
-from insight.explain import label
-from insight.export import csv_bytes
-from insight.targeting import OfferEconomics, benefit_curve, best_cut
+from insight.figures import charts
+from insight.models.explain import label
+from insight.runs.export import csv_bytes
+from insight.decisions.targeting import OfferEconomics, benefit_curve, best_cut
 from insight.ui import format as fmt
 from insight.ui import loaders, shell, tables, widgets
 
@@ -57,7 +57,7 @@ with shell.page("Targeting") as active:
         widgets.Metric("Cost of the offers", fmt.amount(best["cost"])),
         widgets.Metric("Expected net benefit", fmt.amount(best["net_benefit"])),
     ])
-    st.plotly_chart(figures.benefit_curve_figure(curve, best=k), key="target_curve")
+    st.plotly_chart(charts.benefit_curve_figure(curve, best=k), key="target_curve")
     st.caption("Contacting one more customer pays while their expected saving (churn probability × save rate "
                "× value) exceeds the offer's cost; the curve peaks where it stops paying.")
 

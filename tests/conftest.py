@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from insight.config import DataSpec, SegmentConfig, TrainConfig
-from insight.demo import demo_data, demo_spec
+from insight.data.demo import demo_data, demo_spec
 from insight.pipeline import train
-from insight.runs import open_run
-from insight.store import RunStore
+from insight.runs.run import open_run
+from insight.runs.store import RunStore
 
 os.environ.setdefault("INSIGHT_THREADS", "2")
 PROJECT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from insight.cli import app
-from insight.runs import LATEST, MANIFEST
+from insight.runs.run import LATEST, MANIFEST
 
 runner = CliRunner()
 
@@ -202,17 +202,17 @@ def test_evaluate_takes_an_aux_target_also_kept_as_a_feature(demo_csvs: Path, tm
     """The spec reaches cross_validate (tests/test_evaluate.py runs it for real on such a spec)."""
     import json
 
-    import insight.evaluate
+    import insight.models.evaluate
 
     specs = []
 
     def fake_cross_validate(frame, spec, config, *, folds, progress):  # noqa: ANN001, ANN202
         specs.append(spec)
         score = {"mean": 0.8, "std": 0.01}
-        return {"models": {m: dict.fromkeys(insight.evaluate.METRICS, score) for m in insight.evaluate.MODELS},
+        return {"models": {m: dict.fromkeys(insight.models.evaluate.METRICS, score) for m in insight.models.evaluate.MODELS},
                 "rows": len(frame), "folds": folds, "seed": config.seed, "per_fold": []}
 
-    monkeypatch.setattr(insight.evaluate, "cross_validate", fake_cross_validate)
+    monkeypatch.setattr(insight.models.evaluate, "cross_validate", fake_cross_validate)
     out = tmp_path / "eval.json"
     result = invoke("evaluate", demo_csvs / "customers.csv", "--id", "customer_id", "--target", "churned",
                     "--aux", "seats", "--aux", "revenue_next_12m", "--keep", "seats", "--folds", "2", "--json", out)

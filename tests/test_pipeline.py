@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from insight.config import ChurnConfig, DataSpec, SegmentConfig, TrainConfig
-from insight.demo import demo_spec
+from insight.data.demo import demo_spec
 from insight.errors import InputError
 from insight.pipeline import (
     RISK_BANDS,
@@ -21,12 +21,12 @@ from insight.pipeline import (
     split_rows,
     train,
 )
-from insight.runs import LATEST, list_runs, verify_run
+from insight.runs.run import LATEST, list_runs, verify_run
 
 RUN_FILES = {"manifest.json", "churn_model.txt", "calibration.json", "features.json", "multitask.pt",
              "multitask.json", "customers.parquet", "shap.parquet", "latent.parquet", "segments.json",
              "shap_groups.parquet"}
-"""Every run's files; a run of more than insight.mapsample.MAP_POINTS customers adds map.parquet and
+"""Every run's files; a run of more than insight.segments.mapsample.MAP_POINTS customers adds map.parquet and
 map_shap.parquet (test_a_large_run_stores_the_map_sample)."""
 
 
@@ -107,7 +107,7 @@ def test_metrics_in_the_manifest(demo_run: Path) -> None:
 def test_test_set_probabilities_of_the_three_models(which: str, request: pytest.FixtureRequest) -> None:
     """customers.parquet keeps every model's probability and the split, so the held-out metrics in the
     manifest can be recomputed (overall, per segment, at any threshold) from the stored test rows."""
-    from insight.metrics import binary_metrics
+    from insight.models.metrics import binary_metrics
 
     run: Path = request.getfixturevalue(which)
     manifest = _manifest(run)
@@ -244,7 +244,7 @@ def test_revenue_column_is_guessed_from_whole_words() -> None:
 
 
 def test_actionable_defaults_to_the_demo_levers_only_on_demo_columns() -> None:
-    from insight.demo import ACTIONABLE
+    from insight.data.demo import ACTIONABLE
     from insight.pipeline import actionable_features
 
     spec = DataSpec(id_column="customer_id", target="churned")
@@ -307,9 +307,9 @@ def test_a_large_run_stores_the_map_sample(demo_small: tuple[pd.DataFrame, pd.Da
                                            train_config: TrainConfig) -> None:
     """Beyond MAP_POINTS customers the run keeps the map's random sample (customers and their SHAP values)
     so the dashboard need not draw one out of millions; here the limits shrink to fit a small table."""
-    from insight import mapsample
-    from insight.runs import open_run
-    from insight.store import RiskFilter, RunStore
+    from insight.segments import mapsample
+    from insight.runs.run import open_run
+    from insight.runs.store import RiskFilter, RunStore
 
     monkeypatch.setattr(mapsample, "MAP_POINTS", 1_000)
     monkeypatch.setattr(mapsample, "MAP_SAMPLE", 400)
@@ -395,10 +395,10 @@ def test_a_kept_aux_target_is_a_churn_feature_and_a_multitask_head_but_no_networ
 
 @pytest.mark.slow
 def test_a_run_with_kept_aux_targets_rescored_and_edited(telco_keep: tuple[pd.DataFrame, Path]) -> None:
-    from insight.batch_scoring import PartitionScorer
-    from insight.runs import open_run
-    from insight.scoring import SavedChurnModel
-    from insight.whatif import what_if
+    from insight.batch.scoring import PartitionScorer
+    from insight.runs.run import open_run
+    from insight.models.scoring import SavedChurnModel
+    from insight.decisions.whatif import what_if
 
     raw, run = telco_keep
     scores = PartitionScorer(str(run.resolve()))(raw).sort_values("customerID", ignore_index=True)

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insight.features import FeatureMap
-from insight.mapsample import MAP_POINTS, MAP_SAMPLE
-from insight.runs import Run, open_run
-from insight.store import RunStore
-from insight.target_awareness import describe as describe_awareness
+from insight.data.features import FeatureMap
+from insight.segments.mapsample import MAP_POINTS, MAP_SAMPLE
+from insight.runs.run import Run, open_run
+from insight.runs.store import RunStore
+from insight.segments.target_awareness import describe as describe_awareness
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ def demo_button(runs_dir: Path, *, rows: int | None = None) -> None:
         bar.progress(min(1.0, max(0.0, done)), text=f"{stage[:1].upper()}{stage[1:]}… {done:.0%}")
 
     try:
-        from insight.demo import demo_data, demo_spec
+        from insight.data.demo import demo_data, demo_spec
         from insight.pipeline import train
 
         data = demo_data(rows=rows, seed=0)

@@ -8,9 +8,9 @@ from typing import Any
 
 import streamlit as st
 
-from insight.explain import label
-from insight.figures import display_value
-from insight.store import RISK_BANDS, TOP_REASON, ColumnFilter, RiskFilter
+from insight.models.explain import label
+from insight.figures.charts import display_value
+from insight.runs.store import RISK_BANDS, TOP_REASON, ColumnFilter, RiskFilter
 from insight.ui import loaders
 from insight.ui.context import ActiveRun
 from insight.ui.sidebar import RUN_PARAM

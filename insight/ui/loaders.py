@@ -12,14 +12,14 @@ import pandas as pd
 import streamlit as st
 
 from insight.errors import RunError
-from insight.latent import LatentIndex
-from insight.store import RiskFilter
+from insight.segments.latent import LatentIndex
+from insight.runs.store import RiskFilter
 from insight.ui.context import ActiveRun, open_active_run, run_fingerprint
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from insight.scoring import SavedChurnModel
+    from insight.models.scoring import SavedChurnModel
 
 
 @st.cache_resource(max_entries=8, show_spinner="Checking the run's files…")
@@ -113,8 +113,8 @@ def value_range(key: str, column: str, _active: ActiveRun) -> tuple:
 @st.cache_data(max_entries=32, show_spinner="Comparing the selected customers with the rest…")
 def selection_contrast(key: str, digest: str, _active: ActiveRun, _mask: np.ndarray) -> pd.DataFrame:
     """What distinguishes the map customers in `_mask` (over `ActiveRun.map_frame`; `digest` names it: see
-    `mask_digest`) from the other map customers (insight.contrast)."""
-    from insight.contrast import contrast
+    `mask_digest`) from the other map customers (insight.segments.contrast)."""
+    from insight.segments.contrast import contrast
 
     del key, digest
     points = _active.map_frame
@@ -133,7 +133,7 @@ def mask_digest(mask: np.ndarray) -> str:
 @st.cache_resource(max_entries=8, show_spinner="Loading the churn model…")
 def saved_model(key: str, _active: ActiveRun) -> SavedChurnModel:
     """The run's churn model for re-scoring edited rows (imports LightGBM: call it only when needed)."""
-    from insight.scoring import SavedChurnModel
+    from insight.models.scoring import SavedChurnModel
 
     del key
     return SavedChurnModel.from_run(_active.run)
@@ -207,7 +207,7 @@ def map_figure(key: str, color_by: str, bands: tuple[str, ...], hover: tuple[str
     built once per view and shared by every session, since building it costs more than a rerun may
     (read-only: st.plotly_chart copies a figure before it sends it). A 100,000-point map holds about 30 MB,
     so the eight most recent views are kept."""
-    from insight.mapfigure import customer_map
+    from insight.figures.mapfigure import customer_map
 
     density = map_density(key, _active) if _active.map_is_sample else None
     return customer_map(map_points(_active, bands), id_column=_active.id_column, color_by=color_by,

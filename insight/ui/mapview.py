@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from insight.explain import label
-from insight.store import RISK_BANDS
+from insight.models.explain import label
+from insight.runs.store import RISK_BANDS
 from insight.ui.context import ActiveRun
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from insight.runs import resolve_runs_dir
+from insight.runs.run import resolve_runs_dir
 from insight.ui import guard, sidebar, widgets
 from insight.ui.context import ActiveRun
 from insight.ui.demo import demo_button

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from insight.errors import RunError
-from insight.runs import latest_run, list_runs
+from insight.runs.run import latest_run, list_runs
 from insight.ui import format as fmt
 from insight.ui.context import ActiveRun, run_label
 from insight.ui.loaders import load_run

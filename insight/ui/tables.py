@@ -6,8 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from insight.explain import label
-from insight.figures import display_value
+from insight.models.explain import label
+from insight.figures.charts import display_value
 from insight.ui import format as fmt
 
 
@@ -33,7 +33,7 @@ def customer_comparison(features: list[str], values: dict[str, Any], typical: di
 
 
 def contrast_table(contrast: pd.DataFrame, *, limit: int = 8) -> pd.DataFrame:
-    """The strongest significant differences of a contrast (insight.contrast) as a readable table."""
+    """The strongest significant differences of a contrast (insight.segments.contrast) as a readable table."""
     top = contrast[contrast["significant"].astype(bool)].head(limit)
     return pd.DataFrame({
         "Feature": [label(f) for f in top["feature"]],
@@ -87,7 +87,7 @@ def band_table(bands: pd.DataFrame, *, revenue: bool) -> pd.DataFrame:
 
 
 def group_table(summary: pd.DataFrame, *, revenue: bool) -> pd.DataFrame:
-    """Selected customers against the rest (from insight.store.compare_groups), as text."""
+    """Selected customers against the rest (from insight.runs.store.compare_groups), as text."""
     out = pd.DataFrame({
         "": summary["group"],
         "Customers": summary["customers"].map(fmt.count),
@@ -120,7 +120,7 @@ def regression_table(heads: dict[str, dict[str, Any]]) -> pd.DataFrame:
 
 
 def confusion_table(report: dict[str, Any]) -> pd.DataFrame:
-    """The confusion matrix of `insight.metrics.threshold_report` in words: what happened (rows Churned,
+    """The confusion matrix of `insight.models.metrics.threshold_report` in words: what happened (rows Churned,
     Stayed, All) against whether the customer was flagged (columns Flagged, Not flagged, All)."""
     return pd.DataFrame({
         "What happened": ["Churned", "Stayed", "All"],
@@ -136,13 +136,13 @@ MODEL_SCORES = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "log_loss": "Log loss"
 
 
 def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
-    """`insight.metrics.compare_models` with readable column names (Model first)."""
+    """`insight.models.metrics.compare_models` with readable column names (Model first)."""
     cols = ["model", *[c for c in MODEL_SCORES if c in compared.columns]]
     return compared[cols].rename(columns={"model": "Model", **MODEL_SCORES}).reset_index(drop=True)
 
 
 def head_table(baselines: pd.DataFrame) -> pd.DataFrame:
-    """`insight.metrics.head_baselines` in words: each auxiliary head's score against the training mean's."""
+    """`insight.models.metrics.head_baselines` in words: each auxiliary head's score against the training mean's."""
     verdict = {True: "yes", False: "no"}
     return pd.DataFrame({
         "Target": [label(t) for t in baselines["target"]],

@@ -1,5 +1,5 @@
 """The Customer page's action panels: what-if edits re-scored by the saved churn model, and the suggested
-change to actionable features (insight.whatif). LightGBM loads only when a person submits an edit or asks
+change to actionable features (insight.decisions.whatif). LightGBM loads only when a person submits an edit or asks
 for a suggestion, so opening the page stays light."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from insight import figures
-from insight.explain import label
-from insight.features import OTHER, Feature
-from insight.schema import Role
+from insight.figures import charts
+from insight.models.explain import label
+from insight.data.features import OTHER, Feature
+from insight.data.schema import Role
 from insight.ui import format as fmt
 from insight.ui import loaders
 from insight.ui.context import ActiveRun
-from insight.whatif import Suggestion, suggest, what_if
+from insight.decisions.whatif import Suggestion, suggest, what_if
 
 INPUT_PREFIX = "whatif_in_"
 """Widget keys of the what-if form's inputs: INPUT_PREFIX + feature name."""
@@ -99,11 +99,11 @@ def whatif_form(active: ActiveRun, row: dict[str, Any]) -> dict[str, Any] | None
 
 def whatif_result(active: ActiveRun, row: dict[str, Any], edits: dict[str, Any]) -> pd.Series:
     """Re-score the edited customer with the saved model and show the new probability, its change, the new
-    reasons and waterfall; returns what insight.whatif.what_if computed."""
+    reasons and waterfall; returns what insight.decisions.whatif.what_if computed."""
     result = what_if(loaders.saved_model(active.key, active), pd.Series(row), edits)
     before, after = float(row["churn_probability"]), float(result["churn_probability"])
-    changed = ", ".join(f"{label(n)} {figures.display_value(row.get(n), active.roles.get(n))} → "
-                        f"{figures.display_value(v, active.roles.get(n))}" for n, v in edits.items())
+    changed = ", ".join(f"{label(n)} {charts.display_value(row.get(n), active.roles.get(n))} → "
+                        f"{charts.display_value(v, active.roles.get(n))}" for n, v in edits.items())
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.metric("Churn probability after the edits", fmt.pct(after), f"{100 * (after - before):+.1f} points",
@@ -113,7 +113,7 @@ def whatif_result(active: ActiveRun, row: dict[str, Any], edits: dict[str, Any])
     with right:
         shap = result.filter(like="shap_").rename(lambda c: c.removeprefix("shap_")).astype(float)
         values = {**row, **edits}
-        st.plotly_chart(figures.shap_waterfall(shap, values, base_value=float(result["base_value"]),
+        st.plotly_chart(charts.shap_waterfall(shap, values, base_value=float(result["base_value"]),
                                                roles=active.roles, to_probability=active.probability),
                         key="whatif_waterfall")
     return result
@@ -150,8 +150,8 @@ def suggestion_panel(active: ActiveRun, row: dict[str, Any]) -> Suggestion | Non
         st.info("No single change to these features lowers this customer's risk by half a point or more.")
         return None
     role = active.roles.get(found.feature)
-    st.success(f"**Change {label(found.feature)} from {figures.display_value(found.current, role)} to "
-               f"{figures.display_value(found.proposed, role)}**: risk {fmt.pct(found.probability_before)} → "
+    st.success(f"**Change {label(found.feature)} from {charts.display_value(found.current, role)} to "
+               f"{charts.display_value(found.proposed, role)}**: risk {fmt.pct(found.probability_before)} → "
                f"{fmt.pct(found.probability_after)} ({found.drop_points:.1f} points lower).",
                icon=":material/lightbulb:")
     return found

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from insight.explain import label
+from insight.models.explain import label
 from insight.ui import format as fmt
 
 CREATE_RUN_COMMANDS = """\

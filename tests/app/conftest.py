@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from insight.runs import set_latest
+from insight.runs.run import set_latest
 
 
 @pytest.fixture(scope="module")

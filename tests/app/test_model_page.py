@@ -24,9 +24,9 @@ from sklearn.metrics import (
 )
 from streamlit.testing.v1 import AppTest
 
-from insight.explain import label
-from insight.metrics import expected_calibration_error
-from insight.runs import MANIFEST_DIGEST, RunWriter, set_latest
+from insight.models.explain import label
+from insight.models.metrics import expected_calibration_error
+from insight.runs.run import MANIFEST_DIGEST, RunWriter, set_latest
 from insight.ui import format as fmt
 
 PAGE = "pages/model.py"

@@ -21,8 +21,8 @@ import pytest
 from appkit import APP, TIMEOUT, array, assert_clean, metric, new_app, plotly_figure, table_with
 from streamlit.testing.v1 import AppTest
 
-from insight.explain import label
-from insight.runs import set_latest
+from insight.models.explain import label
+from insight.runs.run import set_latest
 from insight.ui import format as fmt
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -291,7 +291,7 @@ def open_page(monkeypatch: pytest.MonkeyPatch, runs: Path, run: Path, page: str,
 def resign(run: Path, changed: str) -> None:
     """Update a copied run's manifest after changing one of its files, as a new training would have written
     it (the checksums then match again)."""
-    from insight.runs import MANIFEST_DIGEST, manifest_digest, sha256_of
+    from insight.runs.run import MANIFEST_DIGEST, manifest_digest, sha256_of
 
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["files"][changed] = {"sha256": sha256_of(run / changed), "bytes": (run / changed).stat().st_size}
@@ -357,7 +357,7 @@ def test_csv_exports_neutralise_formulas(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 def test_customer_page_compares_with_segment_and_lists_similar_customers(
         monkeypatch: pytest.MonkeyPatch, app_runs: Path, demo_run: Path) -> None:
-    from insight.similar import nearest
+    from insight.segments.similar import nearest
 
     frame = pd.read_parquet(demo_run / "customers.parquet")
     chosen = frame.iloc[100]
@@ -379,7 +379,7 @@ def test_customer_page_compares_with_segment_and_lists_similar_customers(
 
 
 def fmt_value(value: float) -> str:
-    from insight.figures import display_value
+    from insight.figures.charts import display_value
 
     return display_value(float(value), "numeric")
 
@@ -388,9 +388,9 @@ def test_what_if_rescores_the_edited_customer_as_the_model_does(monkeypatch: pyt
                                                                 app_runs: Path, demo_run: Path) -> None:
     """The planted mechanism: professionals' support trouble drives churn. Editing the tickets, resolution
     time and satisfaction of such a customer raises their risk, by exactly what the saved model says."""
-    from insight.runs import open_run
-    from insight.scoring import SavedChurnModel
-    from insight.whatif import what_if
+    from insight.runs.run import open_run
+    from insight.models.scoring import SavedChurnModel
+    from insight.decisions.whatif import what_if
 
     frame = pd.read_parquet(demo_run / "customers.parquet")
     pros = frame[frame["plan"].isin(["Pro", "Studio"]) & (frame["support_tickets_90d"] <= 1)]
@@ -414,11 +414,11 @@ def test_what_if_rescores_the_edited_customer_as_the_model_does(monkeypatch: pyt
 
 def test_suggestion_is_the_models_best_single_change(monkeypatch: pytest.MonkeyPatch, app_runs: Path,
                                                      demo_run: Path) -> None:
-    from insight.demo import ACTIONABLE
-    from insight.figures import display_value
-    from insight.runs import open_run
-    from insight.scoring import SavedChurnModel
-    from insight.whatif import suggest, what_if
+    from insight.data.demo import ACTIONABLE
+    from insight.figures.charts import display_value
+    from insight.runs.run import open_run
+    from insight.models.scoring import SavedChurnModel
+    from insight.decisions.whatif import suggest, what_if
 
     frame = pd.read_parquet(demo_run / "customers.parquet")
     saved = SavedChurnModel.from_run(open_run(demo_run))
@@ -491,7 +491,7 @@ def test_drivers_can_explain_the_risk_tables_filter(monkeypatch: pytest.MonkeyPa
 
 def test_targeting_recommends_the_best_cut(monkeypatch: pytest.MonkeyPatch, app_runs: Path, demo_run: Path,
                                            downloads: dict) -> None:
-    from insight.targeting import OfferEconomics, benefit_curve, best_cut
+    from insight.decisions.targeting import OfferEconomics, benefit_curve, best_cut
 
     frame = pd.read_parquet(demo_run / "customers.parquet").sort_values(
         ["churn_probability", "customer_id"], ascending=[False, True])

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from insight.export import SELECTION_METADATA
+from insight.runs.export import SELECTION_METADATA
 from insight.ui import format as fmt
 from insight.ui.guard import FRIENDLY_PREFIX
 
