@@ -131,9 +131,11 @@ def _selection_timing(runs_dir: Path, run_id: str | None) -> dict[str, Any]:
 def dashboard_benchmark(runs_dir: Path, run_id: str | None = None, *, reruns: int = 200) -> dict[str, Any]:
     import pandas as pd
 
+    from insight.runs.run import read_manifest
+
     run_path = _run_path(runs_dir, run_id)
     run_id = run_path.name
-    rows = int(json.loads((run_path / "manifest.json").read_text())["source"]["rows"])
+    rows = read_manifest(run_path).source.rows
     result: dict[str, Any] = {"benchmark": "dashboard", "run": run_id, "rows": rows}
     result["cold_start"] = _cold_in_child(runs_dir, run_id)
 

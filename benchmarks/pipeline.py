@@ -163,12 +163,15 @@ def run_one(rows: int, *, seed: int, work: Path, compare_rows: int, threads: int
                     progress=progress)
     meter.close()
     peak = high_water_bytes()
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    from insight.runs.run import read_manifest
+
+    manifest = read_manifest(run_dir)
     stages = {name: {"seconds": round(meter.seconds.get(name, 0.0), 2),
                      "peak_rss_gb": round(meter.peaks.get(name, 0) / 1e9, 2)}
               for name in ("load", *STAGE_NAMES.values()) if name in meter.seconds}
     train_seconds = sum(s["seconds"] for s in stages.values())
-    segments = manifest["metrics"].get("segments", {})
+    segments = manifest.segment_report
+    lightgbm = manifest.metrics["lightgbm"]
     result = {
         "rows": rows, "seed": seed, "threads": threads or os.cpu_count(),
         "generate_seconds": round(generate_seconds, 1),
@@ -177,12 +180,12 @@ def run_one(rows: int, *, seed: int, work: Path, compare_rows: int, threads: int
         "peak_rss_gb": round(peak / 1e9, 2),
         "within_time_budget": train_seconds < TRAIN_BUDGET_SECONDS,
         "within_memory_budget": peak / 1e9 < MEMORY_BUDGET_GB,
-        "test_roc_auc": manifest["metrics"]["lightgbm"]["test"]["roc_auc"],
+        "test_roc_auc": manifest.test_metrics["roc_auc"],
         "segments_ari_vs_planted": segments.get("ari_vs_planted"),
         "projection": segments.get("projection"),
-        "lightgbm": {"num_leaves": manifest["metrics"]["lightgbm"].get("search", {}).get("chosen_num_leaves"),
-                     "trees": manifest["metrics"]["lightgbm"].get("search", {}).get("iterations")},
-        "shap_additivity_max_error": manifest["metrics"]["lightgbm"].get("shap_additivity_max_error"),
+        "lightgbm": {"num_leaves": lightgbm.get("search", {}).get("chosen_num_leaves"),
+                     "trees": lightgbm.get("search", {}).get("iterations")},
+        "shap_additivity_max_error": lightgbm.get("shap_additivity_max_error"),
     }
     result["shap_comparison"] = compare_shap(run_dir, frame, rows=min(rows, compare_rows),
                                              threads=threads or os.cpu_count() or 1)

@@ -114,7 +114,7 @@ def scaled_run(source: Path, rows: int, out_dir: Path, *, seed: int = 1) -> dict
     from insight.models.scoring import SavedChurnModel
 
     run = open_run(source)
-    spec, fmap = run.manifest["spec"], run.json("features.json")
+    spec, fmap = run.manifest.spec, run.json("features.json")
     saved = SavedChurnModel.from_run(run)
     names = saved.feature_names
     source_rows = pd.read_parquet(run.file("customers.parquet"))
@@ -134,34 +134,34 @@ def scaled_run(source: Path, rows: int, out_dir: Path, *, seed: int = 1) -> dict
     features = coerce_features(raw, FeatureMap.from_dict(fmap))
     out = pd.DataFrame(index=raw.index)
     probability = scored["churn_probability"].to_numpy()
-    value_column = f"predicted_{spec.get('revenue_column')}"
+    value_column = f"predicted_{spec.revenue_column}"
     for column in source_rows.columns:
         if column in features.columns:
             out[column] = features[column]
         elif column in scored.columns:
             out[column] = scored[column].to_numpy()
         elif column == "risk_band":
-            out[column] = risk_bands(probability, run.manifest["risk_bands"])
+            out[column] = risk_bands(probability, run.manifest.risk_bands)
         elif column == "revenue_at_risk" and value_column in borrowed.columns:
             out[column] = probability * np.clip(borrowed[value_column].to_numpy(dtype=float), 0, None)
         elif column == "split":
             out[column] = "scored"
-        elif column in raw.columns and column != spec["id_column"]:
+        elif column in raw.columns and column != spec.id_column:
             values = raw[column]
             out[column] = pd.to_numeric(values.replace({"Yes": 1, "No": 0, "yes": 1, "no": 0}), errors="coerce") \
-                if column in (spec["target"], *spec.get("aux_targets", [])) else values.to_numpy()
+                if column in spec.targets else values.to_numpy()
         else:
             out[column] = borrowed[column].to_numpy()
-    out[spec["id_column"]] = raw[spec["id_column"]].to_numpy()
+    out[spec.id_column] = raw[spec.id_column].to_numpy()
     out_dir.mkdir(parents=True, exist_ok=True)
     out.to_parquet(out_dir / "customers.parquet", index=False, compression="zstd")
     shap = scored[[f"shap_{n}" for n in names]].to_numpy()
-    shap_frame(raw[spec["id_column"]], shap, scored["base_value"].to_numpy(), names).to_parquet(
+    shap_frame(raw[spec.id_column], shap, scored["base_value"].to_numpy(), names).to_parquet(
         out_dir / "shap.parquet", index=False, compression="zstd")
     additivity = float(np.max(np.abs(shap.sum(axis=1) + scored["base_value"].to_numpy()
                                      - scored["churn_score"].to_numpy())))
     return {"customers": out_dir / "customers.parquet", "shap": out_dir / "shap.parquet",
-            "id_column": spec["id_column"], "target": spec["target"], "revenue_column": spec.get("revenue_column"),
+            "id_column": spec.id_column, "target": spec.target, "revenue_column": spec.revenue_column,
             "roles": {f["name"]: f["role"] for f in fmap["features"]}, "shap_additivity_max_error": additivity}
 
 

@@ -80,20 +80,20 @@ def recluster(run: Path) -> pd.DataFrame:
     outcomes hidden as in training. The latent and the map do not depend on the clustering rule, so this is
     what a new training would find, in seconds instead of minutes."""
     from insight.segments import clustering as segments
-    from insight.config import SegmentConfig
+    from insight.runs.run import read_manifest
 
-    manifest = json.loads((run / "manifest.json").read_text())
-    spec, config = manifest["spec"], SegmentConfig(**manifest["config"]["segments"])
+    manifest = read_manifest(run)
+    spec, config = manifest.spec, manifest.train_config.segments
     latent = pd.read_parquet(run / "latent.parquet")  # training order
     customers = pd.read_parquet(run / "customers.parquet")
-    id_column = spec["id_column"]
+    id_column = spec.id_column
     ordered = latent[[id_column]].merge(customers, on=id_column, how="left")
     z = latent.drop(columns=[id_column]).to_numpy(np.float32)
-    fit_rows = segments.fit_sample_rows(len(z), sample=config.fit_sample, seed=manifest["config"]["seed"])
+    fit_rows = segments.fit_sample_rows(len(z), sample=config.fit_sample, seed=manifest.train_config.seed)
     projection = segments.Projection(xy=ordered[["x", "y"]].to_numpy(np.float32), fit_rows=fit_rows, info={})
     test = (ordered["split"] == "test").to_numpy()
     targets = {t: np.where(test, np.nan, ordered[t].to_numpy(dtype=np.float64))
-               for t in (spec["target"], *spec["aux_targets"])}
+               for t in spec.targets}
     clustering = segments.cluster(z, projection, config=config, targets=targets)
     ordered["segment_id"] = clustering.labels
     return ordered
@@ -105,11 +105,12 @@ def evaluate_run(run: Path, truth: pd.DataFrame, aux: tuple[str, str], seed: int
     customers.parquet (see `recluster`)."""
     from sklearn.metrics import adjusted_rand_score
 
+    from insight.runs.run import read_manifest
     from insight.segments.target_awareness import target_awareness
 
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = read_manifest(run)
     roles = {c["name"]: c["role"] for c in json.loads((run / "features.json").read_text())["schema"]["columns"]}
-    features = {name: role for name, role in roles.items() if name in manifest["features"]}
+    features = {name: role for name, role in roles.items() if name in manifest.features}
     customers = pd.read_parquet(run / "customers.parquet") if customers is None else customers
     merged = (customers.merge(truth[[ID_COLUMN, "segment"]], on=ID_COLUMN, how="inner")
               .sort_values(ID_COLUMN, ignore_index=True))  # one row order: k-means' starts depend on it
@@ -130,7 +131,7 @@ def evaluate_run(run: Path, truth: pd.DataFrame, aux: tuple[str, str], seed: int
     X = raw_feature_matrix(merged, features)
     km_true = kmeans_labels(X, true_k, seed)
     km_same = km_true if found == true_k else kmeans_labels(X, max(found, 1), seed)
-    segments = manifest["metrics"]["segments"]
+    segments = manifest.segment_report
     return {
         "rows": int(len(merged)), "planted": true_k, "found": found,
         "ari": round(float(adjusted_rand_score(planted, labels)), 4),
@@ -140,7 +141,7 @@ def evaluate_run(run: Path, truth: pd.DataFrame, aux: tuple[str, str], seed: int
         "kmeans_same_k_awareness": awareness(km_same),
         "planted_awareness": awareness(planted),
         "islands": segments.get("islands"), "clustering": segments.get("choice", {}),
-        "test_auc": manifest["metrics"]["lightgbm"]["test"]["roc_auc"],
+        "test_auc": manifest.test_metrics["roc_auc"],
     }
 
 

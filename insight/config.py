@@ -125,3 +125,20 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """The inverse of `to_dict`; keys this version does not know are ignored."""
+        parts = {"churn": ChurnConfig, "multitask": MultitaskConfig, "segments": SegmentConfig}
+        kw: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in d:
+                continue
+            if f.name in parts:
+                part = parts[f.name]
+                names = {g.name: g for g in dataclasses.fields(part)}
+                kw[f.name] = part(**{k: tuple(v) if isinstance(v, list) else v
+                                     for k, v in d[f.name].items() if k in names})
+            else:
+                kw[f.name] = d[f.name]
+        return cls(**kw)

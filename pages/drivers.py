@@ -59,8 +59,8 @@ with shell.page("Drivers") as active:
     sentences = tables.driver_directions(shap, values, features[:8], active.roles)
     st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(sentences, start=1)))
     st.caption(f"Read off the sampled customers of {scope} above, most important feature first.")
-    dropped = active.manifest.get("dropped_columns", [])
+    dropped = active.manifest.dropped_columns
     if dropped:
         with st.expander(f"{len(dropped)} columns were not used by the model"):
-            st.dataframe([{"Column": d["name"], "Why": d.get("reason") or d.get("role")} for d in dropped],
+            st.dataframe([{"Column": d.name, "Why": d.reason or d.role} for d in dropped],
                          hide_index=True, key="drivers_dropped")

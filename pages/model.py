@@ -25,9 +25,9 @@ with shell.page("Model quality") as active:
         "Model quality",
         "Measured on held-out test customers: they were set aside before training, so these figures show how "
         "the models do on customers they have not seen.")
-    kinds = head_kinds(active.manifest.get("metrics", {}).get("multitask", {}), target=active.target)
+    kinds = head_kinds(active.manifest.multitask_metrics, target=active.target)
     frame = loaders.test_frame(active.key, tuple(kinds), active)
-    names = {int(s["id"]): str(s["name"]) for s in active.segments}
+    names = {s.id: s.name for s in active.segments}
     sizes = frame["segment_id"].value_counts()
     scope = st.selectbox(
         "Test customers", [None, *names], key="model_scope",
@@ -61,7 +61,7 @@ with shell.page("Model quality") as active:
                 "still shows whom the model would flag.", icon=":material/info:")
 
     st.subheader("Who gets flagged at a threshold")
-    rate = float(active.manifest.get("churn_rate") or 0.2)
+    rate = active.manifest.churn_rate or 0.2
     cut = st.slider("Flag customers whose churn probability is at least", 1, 99,
                     min(99, max(1, round(100 * rate))), format="%d%%", key="model_threshold")
     threshold = cut / 100

@@ -51,7 +51,7 @@ with shell.page("Overview") as active:
     st.subheader("Segments")
     st.caption("Groups of customers who are alike in what matters for churn and value, largest expected loss "
                "first. The Segments page shows them on the customer map.")
-    profiles = sorted(active.segments, key=lambda p: (p.get("id", 0) < 0, -(p.get("expected_churners") or 0)))
+    profiles = sorted(active.segments, key=lambda p: (p.id < 0, -p.expected_churners))
     if not profiles:
         st.info("This run has no segments.")
     widgets.segment_grid(profiles, revenue_column=revenue, columns=3)

@@ -19,13 +19,13 @@ with shell.page("Segments") as active:
         "sit close together. Drag a box or a lasso around dots to see what those customers have in common.")
     if active.segment_awareness:
         st.caption(active.segment_awareness)
-    names = {int(p["id"]): p["name"] for p in active.segments}
+    names = {p.id: p.name for p in active.segments}
     left, right = st.columns([3, 1], gap="medium")
     with left:
         color_by = mapview.color_control(active, points)
         bands = mapview.band_control()
         shown = loaders.map_points(active, bands)
-        hover = tuple(c for c in (active.spec.get("revenue_column"), "top_reason")
+        hover = tuple(c for c in (active.spec.revenue_column, "top_reason")
                       if c and c in points.columns)
         event = st.plotly_chart(loaders.map_figure(active.key, color_by, bands, hover, active),
                                 key="segment_map", on_select="rerun",

@@ -47,6 +47,8 @@ import numpy as np
 import pandas as pd
 
 from insight.errors import InputError, RunError
+from insight.runs import layout
+from insight.runs.manifest import segment_profiles
 from insight.data.features import OTHER, Feature, FeatureMap
 from insight.data.schema import _NUMBER_JUNK, FALSE_TOKENS, TRUE_TOKENS, Role, coerce_column
 
@@ -114,18 +116,15 @@ def load_scoring_run(path: str) -> ScoringRun:
     from insight.runs.run import open_run
 
     run = open_run(Path(path), verify=True)
-    spec = run.manifest["spec"]
-    description = run.json("multitask.json")
-    segments = run.json("segments.json").get("segments", [])
+    description = run.json(layout.MULTITASK_SHAPE)
     from insight.segments.clustering import UNASSIGNED, UNASSIGNED_NAME
 
-    names = {int(s["id"]): str(s["name"]) for s in segments}
+    names = {p.id: p.name for p in segment_profiles(run.json(layout.SEGMENTS))}
     names.setdefault(UNASSIGNED, UNASSIGNED_NAME)
-    return ScoringRun(path=run.path, run_id=run.id, id_column=spec["id_column"],
-                      fmap=FeatureMap.from_dict(run.json("features.json")),
+    return ScoringRun(path=run.path, run_id=run.id, id_column=run.manifest.spec.id_column,
+                      fmap=FeatureMap.from_dict(run.json(layout.FEATURES)),
                       latent_dim=int(description["config"]["latent_dim"]),
-                      risk_bands={k: float(v) for k, v in run.manifest["risk_bands"].items()},
-                      segment_names=names)
+                      risk_bands=run.manifest.risk_bands, segment_names=names)
 
 
 @functools.lru_cache(maxsize=2)
@@ -146,9 +145,9 @@ def load_scoring_models(path: str) -> ScoringModels:
     latent_table = pq.read_table(run.file("latent.parquet"))
     latent = np.column_stack([latent_table.column(c).to_numpy() for c in info.latent_columns]).astype(np.float32)
     customers = _in_latent_order(run, info, latent_table)
-    config = run.manifest["config"]
-    fit_rows = fit_sample_rows(len(latent), sample=int(config["segments"]["fit_sample"]), seed=int(config["seed"]))
-    stored = run.manifest.get("metrics", {}).get("segments", {}).get("projection", {}).get("fit_rows")
+    config = run.manifest.train_config
+    fit_rows = fit_sample_rows(len(latent), sample=config.segments.fit_sample, seed=config.seed)
+    stored = run.manifest.segment_report.get("projection", {}).get("fit_rows")
     if stored is not None and int(stored) != len(fit_rows):
         log.warning("run %s: its map was fitted on %s customers, found %d; placing by those", info.run_id, stored,
                     len(fit_rows))

@@ -30,6 +30,8 @@ READABLE_SCHEMA_VERSIONS = (1, 2)
 
 # ------------------------------------------------------------------------------------------------ files
 MANIFEST = "manifest.json"
+MANIFEST_DIGEST = "manifest_sha256"
+"""The manifest's key holding the sha256 of its own content."""
 LATEST = "LATEST"
 CHURN_MODEL = "churn_model.txt"
 CALIBRATION = "calibration.json"

@@ -27,13 +27,11 @@ from typing import Any
 import pandas as pd
 
 from insight.errors import RunError
+from insight.runs.layout import LATEST, MANIFEST, MANIFEST_DIGEST, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION
+from insight.runs.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-MANIFEST = "manifest.json"
-MANIFEST_DIGEST = "manifest_sha256"
-LATEST = "LATEST"
 RUNS_DIR_ENV = "INSIGHT_RUNS_DIR"
 ROW_GROUP_ROWS = 65_536
 """Rows per Parquet row group of a run's tables (with the rows in id order, a lookup by id reads one)."""
@@ -136,9 +134,10 @@ def verify_run(path: Path) -> list[str]:
         manifest = json.loads(manifest_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         return [f"{path.name}: manifest.json is not valid JSON ({e})"]
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        return [f"{path.name}: run format version {manifest.get('schema_version')} is not {SCHEMA_VERSION}; "
-                "retrain it with this version of insight"]
+    if manifest.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
+        readable = ", ".join(map(str, READABLE_SCHEMA_VERSIONS))
+        return [f"{path.name}: run format version {manifest.get('schema_version')} is not one this version of "
+                f"insight reads ({readable}); retrain with this version"]
     problems = []
     if MANIFEST_DIGEST in manifest and manifest[MANIFEST_DIGEST] != manifest_digest(manifest):
         problems.append("manifest.json: its content does not match its checksum (the manifest was edited)")
@@ -167,7 +166,7 @@ class Run:
     """A verified run folder."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
 
     @property
     def id(self) -> str:
@@ -186,6 +185,11 @@ class Run:
         return self.file(name).read_bytes()
 
 
+def read_manifest(path: Path) -> Manifest:
+    """A run folder's manifest, typed, without verifying the run (ValueError/OSError when unreadable)."""
+    return Manifest.from_dict(json.loads((Path(path) / MANIFEST).read_text()))
+
+
 def open_run(path: Path, *, verify: bool = True) -> Run:
     """Open a run folder; with `verify`, refuse it (RunError) if any file fails its checksum."""
     path = Path(path)
@@ -194,7 +198,7 @@ def open_run(path: Path, *, verify: bool = True) -> Run:
         if problems:
             raise RunError(f"run {path.name} is damaged or was modified and cannot be used: "
                            + "; ".join(problems[:5]) + ". Retrain it or pick another run.")
-    return Run(path=path, manifest=json.loads((path / MANIFEST).read_text()))
+    return Run(path=path, manifest=read_manifest(path))
 
 
 def list_runs(runs_dir: Path) -> list[Path]:

@@ -13,12 +13,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from insight.config import DataSpec
 from insight.data.features import FeatureMap
+from insight.errors import RunError
+from insight.models.churn import Calibration
+from insight.runs import layout
+from insight.runs.manifest import Manifest, SegmentProfile, segment_profiles
 from insight.segments.mapsample import MAP_POINTS, MAP_SAMPLE
-from insight.runs.run import Run, open_run
+from insight.runs.run import Run, open_run, read_manifest
 from insight.runs.store import RunStore
 from insight.segments.target_awareness import describe as describe_awareness
 
@@ -49,40 +53,40 @@ class ActiveRun:
         return self.run.id
 
     @property
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> Manifest:
         return self.run.manifest
 
     @property
-    def spec(self) -> dict[str, Any]:
-        return self.manifest.get("spec", {})
+    def spec(self) -> DataSpec:
+        return self.manifest.spec
 
     @property
     def id_column(self) -> str:
-        return str(self.spec["id_column"])
+        return self.spec.id_column
 
     @property
     def target(self) -> str:
-        return str(self.spec["target"])
+        return self.spec.target
 
     @property
     def revenue_column(self) -> str | None:
-        return self.spec.get("revenue_column") if self.store.has_revenue else None
+        return self.spec.revenue_column if self.store.has_revenue else None
 
     @property
     def source_name(self) -> str:
-        return str(self.manifest.get("source", {}).get("name", "data"))
+        return self.manifest.source.name
 
     @property
     def rows(self) -> int:
-        return int(self.manifest.get("source", {}).get("rows", 0))
+        return self.manifest.source.rows
 
     @property
     def test_metrics(self) -> dict[str, float]:
-        return self.manifest.get("metrics", {}).get("lightgbm", {}).get("test", {})
+        return self.manifest.test_metrics
 
     @property
     def features(self) -> list[str]:
-        return list(self.manifest.get("features", []))
+        return list(self.manifest.features)
 
     @property
     def roles(self) -> dict[str, str]:
@@ -91,51 +95,49 @@ class ActiveRun:
     @property
     def actionable(self) -> list[str]:
         """Features the business can change (--actionable, or the demo data's levers), for suggestions."""
-        return [f for f in self.spec.get("actionable") or [] if f in self.features]
+        return [f for f in self.spec.actionable if f in self.features]
 
     @cached_property
     def feature_map(self) -> FeatureMap:
         """The churn model's features with their roles and categories (features.json)."""
-        return FeatureMap.from_dict(self.run.json("features.json"))
+        return FeatureMap.from_dict(self.run.json(layout.FEATURES))
 
     @property
     def thresholds(self) -> dict[str, float]:
-        return dict(self.manifest.get("risk_bands", {}))
+        return dict(self.manifest.risk_bands)
 
     @cached_property
-    def segments(self) -> list[dict[str, Any]]:
+    def segments(self) -> list[SegmentProfile]:
         """Segment profiles from segments.json (Unassigned last)."""
-        if not self.run.file("segments.json").exists():
+        if not self.run.file(layout.SEGMENTS).exists():
             return []
-        return list(self.run.json("segments.json").get("segments", []))
+        return segment_profiles(self.run.json(layout.SEGMENTS))
 
     @property
     def segment_awareness(self) -> str:
         """How much the segments tell about churn and value on held-out customers, in words (empty for a run
         written before it was measured)."""
-        report = self.manifest.get("metrics", {}).get("segments", {}).get("target_awareness")
+        report = self.manifest.segment_report.get("target_awareness")
         return describe_awareness(report) if report else ""
 
     @cached_property
     def importance(self) -> pd.DataFrame:
         """Mean |SHAP| per feature, largest first (from the manifest)."""
-        frame = pd.DataFrame(self.manifest.get("global_importance", []), columns=["feature", "mean_abs_shap"])
+        frame = pd.DataFrame(list(self.manifest.global_importance), columns=["feature", "mean_abs_shap"])
         return frame.sort_values("mean_abs_shap", ascending=False, ignore_index=True)
 
     @cached_property
-    def calibration(self) -> tuple[float, float]:
-        """Platt slope and intercept mapping the raw score to a probability."""
-        d = self.run.json("calibration.json") if self.run.file("calibration.json").exists() else {}
-        return float(d.get("slope", 1.0)), float(d.get("intercept", 0.0))
+    def calibration(self) -> Calibration:
+        """The map from the churn model's raw score to a probability (calibration.json)."""
+        return Calibration.from_dict(self.run.json(layout.CALIBRATION))
 
     def probability(self, raw_score: float) -> float:
-        slope, intercept = self.calibration
-        return float(1.0 / (1.0 + np.exp(-(slope * raw_score + intercept))))
+        return float(self.calibration(raw_score))
 
     @property
     def aux_targets(self) -> list[str]:
         """The auxiliary targets of the multi-task network that customers.parquet holds."""
-        return [t for t in self.spec.get("aux_targets") or [] if t in self.store.column_types]
+        return [t for t in self.spec.aux_targets if t in self.store.column_types]
 
     @cached_property
     def map_is_sample(self) -> bool:
@@ -163,11 +165,8 @@ def open_active_run(path: Path) -> ActiveRun:
 
 def run_label(path: Path) -> str:
     """'run id · data name · 3,000 rows' for a picker, without verifying the run."""
-    import json
-
     try:
-        manifest = json.loads((Path(path) / "manifest.json").read_text())
-        source = manifest.get("source", {})
-        return f"{Path(path).name} · {source.get('name', '?')} · {int(source.get('rows', 0)):,} rows"
-    except (OSError, ValueError, TypeError, AttributeError):
+        source = read_manifest(Path(path)).source
+        return f"{Path(path).name} · {source.name} · {source.rows:,} rows"
+    except (OSError, ValueError, TypeError, AttributeError, RunError):
         return f"{Path(path).name} · unreadable"

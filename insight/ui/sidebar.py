@@ -62,7 +62,7 @@ def run_picker(runs_dir: Path) -> RunChoice:
 
 def _facts(active: ActiveRun) -> None:
     auc = active.test_metrics.get("roc_auc")
-    created = str(active.manifest.get("created", ""))[:16].replace("T", " ")
+    created = active.manifest.created[:16].replace("T", " ")
     with st.sidebar:
         st.markdown(f"**Data:** {active.source_name}  \n**Customers:** {fmt.count(active.rows)}  \n"
                     f"**Model ROC AUC:** {fmt.score(auc)} (held-out test)  \n**Trained:** {created} UTC")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from insight.models.explain import label
+from insight.runs.manifest import SegmentProfile
 from insight.ui import format as fmt
 
 CREATE_RUN_COMMANDS = """\
@@ -39,36 +41,36 @@ def page_header(title: str, caption: str) -> None:
     st.caption(caption)
 
 
-def segment_card(profile: dict[str, Any], *, revenue_column: str | None, details: bool = False) -> None:
+def segment_card(profile: SegmentProfile, *, revenue_column: str | None, details: bool = False) -> None:
     """One segment in a bordered card: name, size, observed churn rate and revenue at risk; with `details`,
     also what sets it apart and what drives its risk."""
     with st.container(border=True):
-        st.markdown(f"**{profile.get('name', 'Segment')}**")
-        facts = [f"**{fmt.count(profile.get('size'))}** customers ({fmt.pct(profile.get('share'))} of all)",
-                 f"churn rate **{fmt.pct(profile.get('churn_rate'))}**"]
+        st.markdown(f"**{profile.name}**")
+        facts = [f"**{fmt.count(profile.size)}** customers ({fmt.pct(profile.share)} of all)",
+                 f"churn rate **{fmt.pct(profile.churn_rate)}**"]
         if revenue_column:
-            facts.append(f"revenue at risk **{fmt.amount(profile.get('revenue_at_risk'))}**")
+            facts.append(f"revenue at risk **{fmt.amount(profile.revenue_at_risk)}**")
         st.markdown(" · ".join(facts), help=_interval(profile))
         if details:
             segment_traits(profile)
             drivers = [f"{label(d['feature']).lower()} ({'raises' if d['mean_shap'] > 0 else 'lowers'} risk)"
-                       for d in profile.get("shap_drivers", [])[:3]]
+                       for d in profile.shap_drivers[:3]]
             if drivers:
                 st.caption("Main risk drivers here: " + ", ".join(drivers) + ".")
 
 
-def segment_traits(profile: dict[str, Any], *, limit: int = 4) -> None:
+def segment_traits(profile: SegmentProfile, *, limit: int = 4) -> None:
     """What distinguishes a segment from the rest, as bullet points."""
-    traits = [d["description"] for d in profile.get("distinctive", [])[:limit]]
+    traits = [d["description"] for d in profile.distinctive[:limit]]
     if traits:
         st.markdown("\n".join(f"- {t[:1].upper()}{t[1:]}" for t in traits))
     else:
         st.caption("No feature sets this group clearly apart.")
 
 
-def _interval(profile: dict[str, Any]) -> str | None:
-    ci = profile.get("churn_rate_ci") or []
-    if len(ci) == 2 and all(v is not None for v in ci):
+def _interval(profile: SegmentProfile) -> str | None:
+    ci = profile.churn_rate_ci
+    if not any(math.isnan(v) for v in ci):
         return f"95 % interval {fmt.pct(ci[0])} – {fmt.pct(ci[1])} (observed churn of labelled customers)"
     return None
 
@@ -90,7 +92,7 @@ def no_run_intro(runs_dir: str) -> None:
                 "about a minute or two):")
 
 
-def segment_grid(profiles: Sequence[dict[str, Any]], *, revenue_column: str | None, columns: int = 3,
+def segment_grid(profiles: Sequence[SegmentProfile], *, revenue_column: str | None, columns: int = 3,
                  details: bool = False) -> None:
     """Segment cards, `columns` to a row."""
     for start in range(0, len(profiles), columns):

@@ -23,7 +23,7 @@ def _valid(fig: go.Figure) -> dict:
 
 
 def test_risk_histogram_counts_every_customer(demo_store: RunStore, demo_run: Path) -> None:
-    thresholds = open_run(demo_run).manifest["risk_bands"]
+    thresholds = open_run(demo_run).manifest.risk_bands
     fig = charts.risk_histogram(demo_store.risk_histogram(), thresholds=thresholds)
     _valid(fig)
     assert sum(int(np.sum(t.y)) for t in fig.data) == demo_store.count()
@@ -48,7 +48,7 @@ def test_waterfall_adds_up_to_the_customers_score(demo_store: RunStore, demo_rol
 
 def test_importance_bar_and_beeswarm(demo_store: RunStore, demo_run: Path,
                                      demo_roles: dict[str, str]) -> None:
-    importance = pd.DataFrame(open_run(demo_run).manifest["global_importance"])
+    importance = pd.DataFrame(list(open_run(demo_run).manifest.global_importance))
     fig = charts.importance_bar(importance, top=10)
     _valid(fig)
     assert len(fig.data[0].x) == 10

@@ -34,7 +34,8 @@ def write_run(runs_dir: Path, run_id: str, **metrics: float) -> Path:
         w.write_json("calibration.json", {"slope": np.float64(1.5), "n": np.int64(3), "bad": float("nan")})
         w.write_bytes("weights.pt", bytes(range(256)) * 4)
         w.write_parquet("customers.parquet", pd.DataFrame({"id": ["a", "b"], "p": [0.1, 0.9]}))
-        return w.commit({"metrics": {"auc": 0.8, **metrics}, "created": datetime.now(UTC)})
+        return w.commit({"metrics": {"auc": 0.8, **metrics}, "created": datetime.now(UTC),
+                         "spec": {"id_column": "id", "target": "churned"}})
 
 
 def _latest_text(runs_dir: Path) -> str:
@@ -53,7 +54,7 @@ def test_commit_writes_a_complete_run(tmp_path: Path) -> None:
     assert verify_run(path) == []
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
     run = open_run(path)
-    assert run.id == path.name and run.manifest["metrics"]["auc"] == 0.8
+    assert run.id == path.name and run.manifest.metrics["auc"] == 0.8
     assert run.text("model.txt").startswith("tree") and len(run.bytes("weights.pt")) == 1024
 
 

@@ -150,7 +150,7 @@ def test_map_points_and_test_rows(demo_store: RunStore, demo_run: Path) -> None:
     assert expected <= set(points)
     test = demo_store.test_rows()
     manifest = open_run(demo_run).manifest
-    assert len(test) == manifest["metrics"]["lightgbm"]["test"]["n"]
+    assert len(test) == manifest.test_metrics["n"]
     assert set(test["y"].unique()) <= {0.0, 1.0}
 
 
