@@ -159,9 +159,11 @@ def demo_command(
 
 @app.command("serve")
 def serve_command(runs_dir: RunsDir = None,
-                  port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501) -> None:
-    """Start the dashboard on the runs in --runs-dir."""
-    _serve(runs_dir, port)
+                  port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501,
+                  address: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine "
+                                                            "only).")] = "127.0.0.1") -> None:
+    """Start the dashboard on the runs in --runs-dir (the dashboard's files come with the installed package)."""
+    _serve(runs_dir, port, address=address)
 
 
 @runs_app.command("list")
@@ -318,16 +320,22 @@ class _progress:
         self.bar.stop()
 
 
-def _serve(runs_dir: Path | None, port: int) -> None:
-    app_path = Path(__file__).resolve().parent.parent / "app.py"
-    if not app_path.exists():
-        _fail(f"cannot find the dashboard at {app_path}; run `streamlit run app.py` from the project folder.")
-    env = dict(os.environ)
-    if runs_dir:
-        env["INSIGHT_RUNS_DIR"] = str(Path(runs_dir).resolve())
-    typer.echo(f"dashboard: http://localhost:{port}")
+def _serve(runs_dir: Path | None, port: int, *, address: str = "127.0.0.1") -> None:
+    """`streamlit run` on the installed package's app.py (insight.appfiles), which also brings its pages,
+    assets and the .streamlit/config.toml beside it; the runs folder travels as an absolute path."""
+    from insight.appfiles import app_script
+    from insight.runs.run import resolve_runs_dir
+
+    try:
+        app_path = app_script()
+    except FileNotFoundError as e:
+        _fail(str(e), code=1)
+    env = {**os.environ, "INSIGHT_RUNS_DIR": str(resolve_runs_dir(runs_dir).resolve())}
+    log.info("serving %s on runs in %s", app_path, env["INSIGHT_RUNS_DIR"])
+    typer.echo(f"dashboard: http://{'localhost' if address == '127.0.0.1' else address}:{port}")
     subprocess.run([sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-                    "--server.headless", "true", "--browser.gatherUsageStats", "false"], env=env, check=False)
+                    "--server.address", address, "--server.headless", "true",
+                    "--browser.gatherUsageStats", "false"], env=env, check=False)
 
 
 def _console():  # noqa: ANN202

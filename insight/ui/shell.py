@@ -36,11 +36,14 @@ _CHOICE: ContextVar[sidebar.RunChoice | None] = ContextVar("insight_run_choice",
 
 
 def project_root() -> Path:
-    """The folder of the main script (app.py): pages/ and assets/ live there."""
+    """The folder of the main script (app.py): pages/ and assets/ live there (the installed package's
+    insight/_app/, or a source checkout's project folder: insight.appfiles)."""
     ctx = get_script_run_ctx()
     if ctx is not None and getattr(ctx, "main_script_path", None):
         return Path(ctx.main_script_path).resolve().parent
-    return Path(__file__).resolve().parents[2]
+    from insight.appfiles import app_folder
+
+    return app_folder()
 
 
 def navigation() -> StreamlitPage:
