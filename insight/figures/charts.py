@@ -6,7 +6,6 @@ stakeholder can read, and hover text that names the customer or feature it shows
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from insight.formatting import display_value
 from insight.models.explain import label
 from insight.models.metrics import (
     average_precision,
@@ -24,8 +24,8 @@ from insight.models.metrics import (
     roc_curve_frame,
     threshold_report,
 )
+from insight.runs.layout import RISK_BANDS
 
-RISK_BANDS = ("low", "medium", "high", "very high")
 BAND_COLORS = {"low": "#4C9A6A", "medium": "#E3B23C", "high": "#E07B39", "very high": "#C0392B"}
 SEGMENT_COLORS = ("#3366CC", "#DC7633", "#2E9E6A", "#8E44AD", "#C0392B", "#16A2B8", "#B7950B", "#D35E9B",
                   "#5D6D7E", "#1F618D", "#7D3C98", "#117A65")
@@ -33,29 +33,6 @@ UNASSIGNED_COLOR = "#B0B7BF"
 ACCENT = "#3366CC"
 NEUTRAL = "#9AA5B1"
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
-
-
-def display_value(value: Any, role: str | None = None) -> str:
-    """A cell as a person reads it: 'yes'/'no' for flags, dates without time, 1,234 / 12.5 / 0.042."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
-        return "missing"
-    if role == "boolean":
-        try:
-            return "yes" if float(value) >= 0.5 else "no"
-        except (TypeError, ValueError):
-            return str(value)
-    if isinstance(value, pd.Timestamp) or hasattr(value, "isoformat"):
-        return str(value)[:10]
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        v = float(value)
-        if v == int(v) and abs(v) < 1e15:
-            return f"{int(v):,}"
-        if abs(v) >= 100:
-            return f"{v:,.0f}"
-        if abs(v) >= 1:
-            return f"{v:,.1f}"
-        return f"{v:.2g}"
-    return str(value)
 
 
 LEGEND_INSIDE = {

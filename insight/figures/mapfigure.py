@@ -23,17 +23,17 @@ from insight.figures.charts import (
     BAND_COLORS,
     MARGIN,
     NEUTRAL,
-    RISK_BANDS,
     SEGMENT_COLORS,
     UNASSIGNED_COLOR,
-    display_value,
     segment_colors,
     shorten,
 )
+from insight.formatting import MISSING, d3_number_format, display_value
+from insight.formatting import numbers as format_numbers
+from insight.runs.layout import RISK_BANDS
 
 MAP_CATEGORIES = 10
 """A categorical colouring shows this many most frequent values; the others share one colour."""
-MISSING = "missing"
 
 
 def color_kind(values: pd.Series, role: str | None = None) -> str:
@@ -62,36 +62,10 @@ def map_values(values: pd.Series, role: str | None = None) -> pd.Series:
         return pd.Series(np.where(np.isnan(v), MISSING, np.where(v >= 0.5, "yes", "no")), index=values.index,
                          dtype=object)
     if numeric and role != "categorical":
-        return pd.Series(_format_numbers(values.to_numpy(dtype=float)), index=values.index, dtype=object)
+        return pd.Series(format_numbers(values.to_numpy(dtype=float)), index=values.index, dtype=object)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     shown = np.array([display_value(v, role) for v in uniques] + [MISSING], dtype=object)
     return pd.Series(shown[codes], index=values.index)
-
-
-def _format_numbers(v: np.ndarray) -> np.ndarray:
-    """`display_value` of many numbers at once: whole numbers 1,234; from 100 no decimals; from 1 one; below 1
-    two significant digits; NaN 'missing'."""
-    out = np.full(v.shape, MISSING, dtype=object)
-    known = ~np.isnan(v)
-    whole = known & (v == np.round(v)) & (np.abs(v) < 1e15)
-    big = known & ~whole & (np.abs(v) >= 100)
-    mid = known & ~whole & ~big & (np.abs(v) >= 1)
-    small = known & ~whole & ~big & ~mid
-    out[whole] = [f"{int(x):,}" for x in v[whole]]
-    out[big] = [f"{x:,.0f}" for x in v[big]]
-    out[mid] = [f"{x:,.1f}" for x in v[mid]]
-    out[small] = [f"{x:.2g}" for x in v[small]]
-    return out
-
-
-def number_format(v: np.ndarray) -> str:
-    """The d3 format a hover shows a number column in, chosen from its typical size the way `display_value`
-    chooses per value: whole numbers and values from 100 without decimals, from 1 one, below 1 two
-    significant digits."""
-    finite = np.abs(v[np.isfinite(v)])
-    if not len(finite) or np.all(finite == np.round(finite)) or np.median(finite) >= 100:
-        return ",.0f"
-    return ",.1f" if np.median(finite) >= 1 else ".2~g"
 
 
 @dataclass(frozen=True)
@@ -136,7 +110,7 @@ def map_hover(points: pd.DataFrame, columns: Sequence[str] = (), *, roles: dict[
                    and role not in ("boolean", "categorical") and color_kind(values, role) == "continuous")
         v = values.to_numpy(dtype=float) if numeric else None
         if v is not None and not np.isnan(v).any():
-            lines.append(f"<br>{label(column)}: %{{customdata[{len(numbers)}]:{number_format(v)}}}")
+            lines.append(f"<br>{label(column)}: %{{customdata[{len(numbers)}]:{d3_number_format(v)}}}")
             labels.append(label(column))
             numbers.append(v)
         else:

@@ -1,4 +1,6 @@
-"""What distinguishes a group of customers (a segment, a lasso selection) from the rest.
+"""What distinguishes a group of customers (a segment, a lasso selection) from the rest: their features
+(`contrast`), their churn and revenue (`compare_groups`), and the group itself as masks over the map's points
+(`MapChoice`).
 
 Numbers: standardised mean difference (Cohen's d) with Welch's t-test. Categories and flags: the most
 over-represented value, its share inside and outside, Cohen's h, and a two-proportion z-test. P-values are
@@ -10,12 +12,15 @@ selection.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from insight.formatting import number
 from insight.models.explain import label
-from insight.data.features import format_number
+from insight.runs import layout
 
 ALPHA = 0.05
 
@@ -101,6 +106,68 @@ def _categorical_row(name: str, role: str, col: pd.Series, selected: np.ndarray)
             "description": f"{subject} {word} ({pa:.0%} vs {pb:.0%})"}
 
 
+def compare_groups(frame: pd.DataFrame, selected: np.ndarray, *, target: str,
+                   revenue: str | None = layout.REVENUE_AT_RISK) -> pd.DataFrame:
+    """Selected customers against the rest: customers, observed churn rate, mean churn probability,
+    expected churners and revenue at risk, one row per group ('Selected', 'Rest')."""
+    selected = np.asarray(selected, dtype=bool)
+    p = layout.CHURN_PROBABILITY
+    frame = frame[[c for c in dict.fromkeys([target, p, revenue or ""]) if c in frame]]
+    rows = []
+    for name, mask in (("Selected", selected), ("Rest", ~selected)):
+        part = frame.loc[mask]
+        y = pd.to_numeric(part[target], errors="coerce").dropna() if target in part \
+            else pd.Series(dtype=float)
+        rows.append({"group": name, "customers": int(mask.sum()),
+                     "churn_rate": float(y.mean()) if len(y) else None,
+                     "mean_probability": float(part[p].mean()) if len(part) else None,
+                     "expected_churners": float(part[p].sum()),
+                     "revenue_at_risk": float(part[revenue].sum()) if revenue and revenue in part else None})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True, eq=False)
+class MapChoice:
+    """Customers chosen on the map, as masks: over the points shown (`shown`: the map's points in the risk
+    bands on view, indexed by their row among all map points) and over all map points."""
+
+    shown: np.ndarray
+    """Over the points shown: who is chosen (the rest are the others shown)."""
+    on_map: np.ndarray
+    """Over all map points: who is chosen."""
+    ids: tuple[str, ...] | None
+    """The chosen customers' ids (as text) when they were picked one by one; None for a whole segment."""
+
+    @property
+    def count(self) -> int:
+        return int(self.shown.sum())
+
+    @classmethod
+    def from_rows(cls, shown: pd.DataFrame, rows: Sequence[int], *, map_points: int,
+                  id_column: str) -> MapChoice:
+        """The points at positions `rows` of `shown` (a box, lasso or click; rows outside it are ignored)."""
+        mask = np.zeros(len(shown), dtype=bool)
+        mask[[r for r in rows if 0 <= r < len(shown)]] = True
+        ids = tuple(str(i) for i in shown[id_column].to_numpy()[mask])
+        return cls(shown=mask, on_map=_on_map(shown, mask, map_points), ids=ids)
+
+    @classmethod
+    def from_segment(cls, shown: pd.DataFrame, segment: int, *, map_points: int) -> MapChoice:
+        """Every point of one segment among those shown."""
+        mask = (shown[layout.SEGMENT_ID] == segment).to_numpy()
+        return cls(shown=mask, on_map=_on_map(shown, mask, map_points), ids=None)
+
+    def picked(self, shown: pd.DataFrame, id_column: str) -> tuple[object, ...]:
+        """The chosen customers' ids as stored (not as text), for a filter on the id column."""
+        return tuple(shown[id_column].to_numpy()[self.shown])
+
+
+def _on_map(shown: pd.DataFrame, mask: np.ndarray, map_points: int) -> np.ndarray:
+    on_map = np.zeros(map_points, dtype=bool)
+    on_map[shown.index.to_numpy()[mask]] = True
+    return on_map
+
+
 def welch_p_value(difference: float, var_a: float, var_b: float, n_a: int, n_b: int) -> float:
     """Two-sided p-value of Welch's t-test (unequal variances), as scipy.stats.ttest_ind(equal_var=False)."""
     from scipy.special import stdtr
@@ -131,7 +198,7 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
 def _show(value: float, role: str) -> str:
     if role == "date":
         return pd.Timestamp(value * 86_400e9).date().isoformat()
-    return format_number(value)
+    return number(value)
 
 
 def _empty() -> pd.DataFrame:

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from insight.figures import mapfigure
-from insight.figures.charts import display_value
+from insight.formatting import display_value
 from insight.runs.store import RunStore
 
 
@@ -41,13 +41,6 @@ def test_color_kind_and_map_values() -> None:
     assert mapfigure.map_values(pd.Series(["Pro", None]), "categorical").tolist() == ["Pro", "missing"]
     dates = pd.to_datetime(pd.Series(["2025-03-04 10:00", None]))
     assert mapfigure.map_values(dates).tolist() == ["2025-03-04", "missing"]
-
-
-def test_number_format_follows_the_size_of_the_values() -> None:
-    assert mapfigure.number_format(np.array([1.0, 20.0, 300.0])) == ",.0f"  # whole numbers
-    assert mapfigure.number_format(np.array([150.5, 990.2])) == ",.0f"
-    assert mapfigure.number_format(np.array([1.25, 7.5, np.nan])) == ",.1f"
-    assert mapfigure.number_format(np.array([0.042, 0.31])) == ".2~g"
 
 
 def test_map_hover_sends_numbers_as_numbers_and_the_rest_as_text(demo_store: RunStore,

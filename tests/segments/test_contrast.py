@@ -1,13 +1,16 @@
-"""insight.segments.contrast: what distinguishes a group of customers from the rest."""
+"""insight.segments.contrast: what distinguishes a group of customers from the rest, and the group as masks
+over the map's points."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from insight.segments.contrast import ALPHA, benjamini_hochberg, contrast
+from insight.segments.contrast import ALPHA, MapChoice, benjamini_hochberg, compare_groups, contrast
 
 N, INSIDE = 2000, 300
 
@@ -129,3 +132,43 @@ def test_p_values_equal_scipy_stats() -> None:
     pooled = (pa * 200 + pb * 800) / 1000
     z = abs(pa - pb) / np.sqrt(pooled * (1 - pooled) * (1 / 200 + 1 / 800))
     assert row["p_value"] == pytest.approx(2 * stats.norm.sf(z), rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def demo_frame(demo_run: Path) -> pd.DataFrame:
+    return pd.read_parquet(demo_run / "customers.parquet")
+
+
+def test_compare_groups(demo_frame: pd.DataFrame) -> None:
+    mask = (demo_frame["risk_band"].astype(str) == "very high").to_numpy()
+    out = compare_groups(demo_frame, mask, target="churned").set_index("group")
+    assert out.loc["Selected", "customers"] == mask.sum()
+    assert out.loc["Rest", "customers"] == (~mask).sum()
+    assert out.loc["Selected", "mean_probability"] > out.loc["Rest", "mean_probability"]
+    assert out.loc["Selected", "churn_rate"] == pytest.approx(demo_frame.loc[mask, "churned"].mean())
+    assert out.loc["Rest", "expected_churners"] == pytest.approx(demo_frame.loc[~mask, "churn_probability"].sum())
+    assert out.loc["Selected", "revenue_at_risk"] == pytest.approx(demo_frame.loc[mask, "revenue_at_risk"].sum())
+    assert compare_groups(demo_frame, mask, target="churned", revenue=None)["revenue_at_risk"].isna().all()
+
+
+def _shown() -> pd.DataFrame:
+    """Five of eight map points (rows 1, 2, 4, 6, 7 of the map: a band filter's view), ids as numbers."""
+    return pd.DataFrame({"customer_id": [11, 12, 14, 16, 17], "segment_id": [0, 1, 0, 1, 0]},
+                        index=[1, 2, 4, 6, 7])
+
+
+def test_a_map_selection_as_masks_over_the_points_shown_and_all_points() -> None:
+    shown = _shown()
+    choice = MapChoice.from_rows(shown, [0, 3, 3, 9], map_points=8, id_column="customer_id")  # 9: off the map
+    assert choice.shown.tolist() == [True, False, False, True, False]
+    assert np.flatnonzero(choice.on_map).tolist() == [1, 6]
+    assert choice.count == 2 and choice.ids == ("11", "16")
+    assert choice.picked(shown, "customer_id") == (11, 16)  # as stored, for a filter on the id column
+    assert MapChoice.from_rows(shown, [], map_points=8, id_column="customer_id").count == 0
+
+
+def test_a_segment_as_masks_over_the_points_shown_and_all_points() -> None:
+    choice = MapChoice.from_segment(_shown(), 0, map_points=8)
+    assert choice.shown.tolist() == [True, False, True, False, True]
+    assert np.flatnonzero(choice.on_map).tolist() == [1, 4, 7]
+    assert choice.ids is None and choice.count == 3
