@@ -28,6 +28,20 @@ class OfferEconomics:
             raise ValueError("the save rate is a share between 0 and 1")
 
 
+def customer_worth(value: np.ndarray | None, n: int, economics: OfferEconomics) -> np.ndarray:
+    """What keeping each of `n` customers is worth: the offer's fixed value for everyone when it has one (or
+    when there are no values), else each customer's own `value` with missing and negative values as 0."""
+    if economics.value_per_customer is not None or value is None:
+        return np.full(n, economics.value_per_customer or 0.0)
+    return np.clip(np.nan_to_num(np.asarray(value, dtype=float)), 0, None)
+
+
+def expected_benefit(probability: np.ndarray, worth: np.ndarray, economics: OfferEconomics) -> np.ndarray:
+    """The expected net benefit of contacting each customer: probability x save rate x worth - cost."""
+    return np.asarray(probability, dtype=float) * economics.save_rate * np.asarray(worth, dtype=float) \
+        - economics.cost_per_contact
+
+
 def benefit_curve(probability: np.ndarray, value: np.ndarray | None, economics: OfferEconomics) -> pd.DataFrame:
     """Expected net benefit after contacting the top 0..n customers (ranked by probability).
 
@@ -35,12 +49,9 @@ def benefit_curve(probability: np.ndarray, value: np.ndarray | None, economics: 
     """
     p = np.asarray(probability, dtype=float)
     order = np.argsort(-p, kind="stable")
-    if economics.value_per_customer is not None or value is None:
-        worth = np.full(len(p), economics.value_per_customer or 0.0)
-    else:
-        worth = np.clip(np.nan_to_num(np.asarray(value, dtype=float)[order]), 0, None)
+    kept = customer_worth(None if value is None else np.asarray(value, dtype=float)[order], len(p), economics)
     saved = p[order] * economics.save_rate
-    gains = np.concatenate([[0.0], np.cumsum(saved * worth)])
+    gains = np.concatenate([[0.0], np.cumsum(saved * kept)])
     contacted = np.arange(len(p) + 1)
     cost = contacted * economics.cost_per_contact
     return pd.DataFrame({"contacted": contacted, "expected_saved": np.concatenate([[0.0], np.cumsum(saved)]),
@@ -50,3 +61,39 @@ def benefit_curve(probability: np.ndarray, value: np.ndarray | None, economics: 
 def best_cut(curve: pd.DataFrame) -> int:
     """How many customers to contact for the largest expected net benefit (0 when no offer pays)."""
     return int(curve.loc[curve["net_benefit"].idxmax(), "contacted"])
+
+
+def typical_value(values: np.ndarray | None, *, default: float = 100.0) -> float:
+    """The mean of the customers' values (missing ones left out): the value a kept customer starts at;
+    `default` when the run has no values."""
+    if values is None:
+        return default
+    mean = pd.Series(np.asarray(values, dtype=float)).mean()
+    return default if pd.isna(mean) else float(mean)
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """The benefit curve of an offer and the best cut on it."""
+
+    curve: pd.DataFrame
+    contacted: int
+    """How many of the riskiest customers to contact (`best_cut`)."""
+    customers: int
+
+    @property
+    def best(self) -> dict[str, float]:
+        """The curve's row at the best cut: contacted, expected_saved, expected_value_saved, cost and
+        net_benefit."""
+        return {k: float(v) for k, v in self.curve.iloc[self.contacted].items()}
+
+    @property
+    def share(self) -> float:
+        """The share of all customers contacted."""
+        return self.contacted / max(1, self.customers)
+
+
+def plan(probability: np.ndarray, value: np.ndarray | None, economics: OfferEconomics) -> TargetPlan:
+    """`benefit_curve` and its `best_cut`."""
+    curve = benefit_curve(probability, value, economics)
+    return TargetPlan(curve=curve, contacted=best_cut(curve), customers=len(curve) - 1)
