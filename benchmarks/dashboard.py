@@ -104,7 +104,7 @@ def _selection_timing(runs_dir: Path, run_id: str | None) -> dict[str, Any]:
     import numpy as np
 
     from insight.segments.contrast import contrast
-    from insight.runs.store import compare_groups
+    from insight.segments.contrast import compare_groups
     from insight.ui.context import open_active_run
 
     run_path = _run_path(runs_dir, run_id)

@@ -101,24 +101,25 @@ def compare_shap(run_dir: Path, frame: Any, *, rows: int, threads: int) -> dict[
     """pred_contrib against insight.models.treeshap on the run's model: the same `rows` customers, same threads."""
     from insight.models import treeshap
     from insight.models.explain import pred_contrib_values
+    from insight.models.recipe import matrix
+    from insight.runs.models import load_models
     from insight.runs.run import open_run
-    from insight.models.scoring import SavedChurnModel
 
-    saved = SavedChurnModel.from_run(open_run(run_dir))
-    X = saved.matrix(frame.iloc[:rows])
+    saved = load_models(open_run(run_dir))
+    X = matrix(saved, frame.iloc[:rows])
     started = time.perf_counter()
-    compiled = treeshap.compile_model(saved.model.booster)
+    compiled = treeshap.compile_model(saved.churn.booster)
     compile_seconds = time.perf_counter() - started
     started = time.perf_counter()
     fast, fast_base = treeshap.shap_values(compiled, X, threads=threads)
     fast_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    reference, reference_base = pred_contrib_values(saved.model, X, threads=threads)
+    reference, reference_base = pred_contrib_values(saved.churn, X, threads=threads)
     reference_seconds = time.perf_counter() - started
-    trees = int(saved.model.booster.num_trees())
+    trees = int(saved.churn.booster.num_trees())
     return {
         "rows": int(len(X)), "threads": threads, "trees": trees,
-        "num_leaves": int(saved.model.booster.params.get("num_leaves", 0) or 0) or None,
+        "num_leaves": int(saved.churn.booster.params.get("num_leaves", 0) or 0) or None,
         "pred_contrib_seconds": round(reference_seconds, 4),
         "fast_seconds": round(fast_seconds, 4),
         "fast_table_seconds": round(compile_seconds, 4),

@@ -47,25 +47,20 @@ from benchmarks.pipeline import (
 
 
 def projection_benchmark(rows: int, seed: int = 0) -> dict[str, Any]:
-    from insight.data import features, schema
-    from insight.models import multitask
-    from insight.segments import clustering as segments
     from insight.config import TrainConfig
+    from insight.data import schema
     from insight.data.demo import demo_data, demo_spec
-    from insight.pipeline import split_rows
+    from insight.models.recipe import fit_models, score_matrix, split_rows
+    from insight.segments import clustering as segments
 
     config = TrainConfig(seed=seed)
     started = time.perf_counter()
     data = demo_data(rows=rows, seed=seed)
     table = schema.clean_table(data.customers, demo_spec())
     y = table.frame[demo_spec().target].to_numpy(dtype=np.float64)
-    splits = split_rows(y, config)
-    fmap = features.fit_feature_map(table.frame, table.schema, fit_rows=splits.train)
-    X = features.encode(table.frame, fmap)
-    targets = {t: table.frame[t].to_numpy(dtype=np.float64) for t in demo_spec().targets}
-    mt = multitask.fit_multitask(X, targets, fmap, train_rows=splits.train, valid_rows=splits.valid,
-                                 config=config.multitask, seed=seed)
-    latent = mt.latent(X)
+    fit = fit_models(table, demo_spec(), config, splits=split_rows(y, config))
+    latent = score_matrix(fit.models, fit.X, latent=True).latent
+    assert latent is not None
     prepared = time.perf_counter() - started
     t0 = time.perf_counter()
     projection = segments.project(latent, config=config.segments, seed=seed)
@@ -108,20 +103,21 @@ def scaled_run(source: Path, rows: int, out_dir: Path, *, seed: int = 1) -> dict
 
     from insight.data.demo import demo_data
     from insight.models.explain import shap_frame
-    from insight.data.features import FeatureMap, coerce_features
-    from insight.pipeline import risk_bands
+    from insight.data.rows import clean_rows
+    from insight.decisions.risk_bands import risk_bands
+    from insight.models.recipe import explanation_frame, matrix, score_matrix
+    from insight.runs.models import load_models
     from insight.runs.run import open_run
-    from insight.models.scoring import SavedChurnModel
 
     run = open_run(source)
     spec, fmap = run.manifest.spec, run.json("features.json")
-    saved = SavedChurnModel.from_run(run)
+    saved = load_models(run)
     names = saved.feature_names
     source_rows = pd.read_parquet(run.file("customers.parquet"))
     raw = demo_data(rows=rows, seed=seed).customers
-    scored = saved.explain(raw)
-    clean = saved.matrix(raw)
-    reference = saved.matrix(source_rows)
+    clean = matrix(saved, raw)
+    scored = explanation_frame(saved, score_matrix(saved, clean, explain=True), raw.index)
+    reference = matrix(saved, source_rows)
     center = np.nanmedian(reference, axis=0)
     scale = np.where(np.nanstd(reference, axis=0) > 0, np.nanstd(reference, axis=0), 1.0)
 
@@ -131,7 +127,7 @@ def scaled_run(source: Path, rows: int, out_dir: Path, *, seed: int = 1) -> dict
     nearest = NearestNeighbors(n_neighbors=1).fit(standard(reference)).kneighbors(
         standard(clean), return_distance=False)[:, 0]
     borrowed = source_rows.iloc[nearest].reset_index(drop=True)
-    features = coerce_features(raw, FeatureMap.from_dict(fmap))
+    features = clean_rows(raw, saved.fmap)
     out = pd.DataFrame(index=raw.index)
     probability = scored["churn_probability"].to_numpy()
     value_column = f"predicted_{spec.revenue_column}"

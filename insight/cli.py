@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from insight.errors import InputError, RunError
+
+if TYPE_CHECKING:
+    from insight.config import DataSpec
 
 app = typer.Typer(help="Churn risk, SHAP explanations and customer segments from a customer table.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -169,9 +173,7 @@ def serve_command(runs_dir: RunsDir = None,
 @runs_app.command("list")
 def runs_list(runs_dir: RunsDir = None) -> None:
     """Every run, newest first, with its data, size and held-out ROC AUC."""
-    import json
-
-    from insight.runs.run import latest_run, list_runs, resolve_runs_dir
+    from insight.runs.run import latest_run, list_runs, read_manifest, resolve_runs_dir
 
     directory = resolve_runs_dir(runs_dir)
     found = list_runs(directory)
@@ -181,10 +183,10 @@ def runs_list(runs_dir: RunsDir = None) -> None:
     latest = latest_run(directory)
     for path in found:
         try:
-            m = json.loads((path / "manifest.json").read_text())
-            auc = m["metrics"]["lightgbm"]["test"]["roc_auc"]
-            line = f"{path.name}  {m['source']['name']}  {m['source']['rows']:,} rows  ROC AUC {auc:.3f}"
-        except (KeyError, ValueError, TypeError):
+            m = read_manifest(path)
+            auc = m.test_metrics["roc_auc"]
+            line = f"{path.name}  {m.source.name}  {m.source.rows:,} rows  ROC AUC {auc:.3f}"
+        except (KeyError, ValueError, TypeError, RunError):
             line = f"{path.name}  (unreadable manifest)"
         typer.echo(("* " if path == latest else "  ") + line)
 
@@ -269,7 +271,7 @@ def score_command(
                f"({result.engine}, {result.seconds:.1f} s)")
 
 
-def _train(data: str, spec: object, *, runs_dir: Path | None, seed: int, truth: Path | None = None,
+def _train(data: str, spec: DataSpec, *, runs_dir: Path | None, seed: int, truth: Path | None = None,
            table: str | None = None, query: str | None = None) -> Path:
     from insight.config import TrainConfig
     from insight.data.sources import read_table
@@ -278,6 +280,10 @@ def _train(data: str, spec: object, *, runs_dir: Path | None, seed: int, truth: 
     try:
         frame = read_table(data, table=table, query=query)
         truth_frame = _read_truth(data, truth)
+        if not spec.actionable:  # the demo data's levers, when this is a table with the demo's columns
+            from insight.data.demo import default_actionable
+
+            spec = dataclasses.replace(spec, actionable=default_actionable(frame.columns))
         with _progress() as report:
             return train(frame, spec, TrainConfig(seed=seed), runs_dir=runs_dir, source_name=Path(data).name,
                          truth=truth_frame, progress=report)
@@ -287,14 +293,14 @@ def _train(data: str, spec: object, *, runs_dir: Path | None, seed: int, truth: 
 
 
 def _read_truth(data: str, truth: Path | None) -> object:
-    import pandas as pd
+    from insight.data.sources import read_table
 
     candidate = truth or (Path(data).parent / "truth.csv" if not data.startswith(("sqlite:", "duckdb:")) else None)
     if candidate is None or not candidate.exists():
         if truth is not None:
             raise InputError(f"--truth {truth}: no such file.")
         return None
-    frame = pd.read_csv(candidate)
+    frame = read_table(candidate)
     log.info("reporting segment recovery against %s (never used as input)", candidate)
     return frame
 

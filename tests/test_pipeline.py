@@ -13,19 +13,16 @@ from scipy import stats
 from insight.config import ChurnConfig, DataSpec, SegmentConfig, TrainConfig
 from insight.data.demo import demo_spec
 from insight.errors import InputError
-from insight.pipeline import (
-    RISK_BANDS,
-    fingerprint,
-    risk_band_thresholds,
-    risk_bands,
-    split_rows,
-    train,
-)
+from insight.decisions.risk_bands import risk_band_thresholds, risk_bands
+from insight.models.recipe import split_rows
+from insight.pipeline import train
+from insight.runs.layout import RISK_BANDS
 from insight.runs.run import LATEST, list_runs, verify_run
+from insight.runs.writer import fingerprint
 
 RUN_FILES = {"manifest.json", "churn_model.txt", "calibration.json", "features.json", "multitask.pt",
              "multitask.json", "customers.parquet", "shap.parquet", "latent.parquet", "segments.json",
-             "shap_groups.parquet"}
+             "shap_groups.parquet", "map_fit.parquet"}
 """Every run's files; a run of more than insight.segments.mapsample.MAP_POINTS customers adds map.parquet and
 map_shap.parquet (test_a_large_run_stores_the_map_sample)."""
 
@@ -236,22 +233,21 @@ def test_bad_spec_fails_before_any_work(tmp_path: Path,
 
 
 def test_revenue_column_is_guessed_from_whole_words() -> None:
-    from insight.pipeline import guess_revenue_column
+    from insight.data.spec import guess_revenue_column
 
     assert guess_revenue_column(("tenure", "MonthlyCharges")) == "MonthlyCharges"
     assert guess_revenue_column(("seat_change", "revenue_next_12m")) == "revenue_next_12m"
     assert guess_revenue_column(("days_to_arrival", "carrier_score")) is None  # 'arr' only inside words
 
 
-def test_actionable_defaults_to_the_demo_levers_only_on_demo_columns() -> None:
-    from insight.data.demo import ACTIONABLE
-    from insight.pipeline import actionable_features
+def test_a_run_records_only_the_actionable_columns_that_are_features() -> None:
+    from insight.data.demo import ACTIONABLE, default_actionable
+    from insight.data.spec import resolved_spec
 
-    spec = DataSpec(id_column="customer_id", target="churned")
-    assert actionable_features(spec, [*ACTIONABLE, "seats"]) == list(ACTIONABLE)
-    assert actionable_features(spec, ["tenure", "Contract"]) == []
+    assert default_actionable([*ACTIONABLE, "seats"]) == ACTIONABLE  # `insight train`'s default on demo columns
+    assert default_actionable(["tenure", "Contract"]) == ()
     chosen = DataSpec(id_column="id", target="y", actionable=("Contract", "gone"))
-    assert actionable_features(chosen, ["tenure", "Contract"]) == ["Contract"]
+    assert resolved_spec(chosen, revenue=None, features=["tenure", "Contract"]).actionable == ("Contract",)
 
 
 @pytest.mark.slow
@@ -397,8 +393,8 @@ def test_a_kept_aux_target_is_a_churn_feature_and_a_multitask_head_but_no_networ
 def test_a_run_with_kept_aux_targets_rescored_and_edited(telco_keep: tuple[pd.DataFrame, Path]) -> None:
     from insight.batch.scoring import PartitionScorer
     from insight.runs.run import open_run
-    from insight.models.scoring import SavedChurnModel
     from insight.decisions.whatif import what_if
+    from insight.runs.models import load_models
 
     raw, run = telco_keep
     scores = PartitionScorer(str(run.resolve()))(raw).sort_values("customerID", ignore_index=True)
@@ -407,7 +403,7 @@ def test_a_run_with_kept_aux_targets_rescored_and_edited(telco_keep: tuple[pd.Da
     assert (scores["churn_probability"].to_numpy() == stored["churn_probability"].to_numpy()).all()
     latent = pd.read_parquet(run / "latent.parquet").sort_values("customerID", ignore_index=True)
     np.testing.assert_allclose(scores.filter(regex=r"^z\d+$"), latent.filter(regex=r"^z\d+$"), atol=1e-5)
-    saved = SavedChurnModel.from_run(open_run(run))
+    saved = load_models(open_run(run))
     row = stored.iloc[0]
     before = what_if(saved, row, {})["churn_probability"]
     assert before == pytest.approx(row["churn_probability"], abs=1e-12)

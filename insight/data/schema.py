@@ -37,7 +37,7 @@ POSITIVE_TOKENS = TRUE_TOKENS | {"churn", "churned", "left", "lost", "cancelled"
                                  "inactive", "positive", "attrited", "attrited customer"}
 NEGATIVE_TOKENS = FALSE_TOKENS | {"stayed", "retained", "active", "existing", "existing customer", "negative",
                                   "current"}
-_NUMBER_JUNK = re.compile(r"^[\s$€£¥]+|[\s%]+$|,(?=\d{3}\b)")
+NUMBER_JUNK = re.compile(r"^[\s$€£¥]+|[\s%]+$|,(?=\d{3}\b)")
 
 
 class Role(StrEnum):
@@ -413,7 +413,7 @@ def _parse_numeric_text(series: pd.Series) -> pd.Series | None:
     present = text.notna()
     if not present.any():
         return None
-    cleaned = text.str.replace(_NUMBER_JUNK, "", regex=True)
+    cleaned = text.str.replace(NUMBER_JUNK, "", regex=True)
     numbers = pd.to_numeric(cleaned, errors="coerce")
     parsed_share = numbers[present].notna().mean()
     if parsed_share < 0.95:

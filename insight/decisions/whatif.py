@@ -1,4 +1,5 @@
-"""What-if edits and retention suggestions for one customer, scored by the saved churn model."""
+"""What-if edits and retention suggestions for one customer, scored by the saved churn model through the one
+scoring path (`insight.models.recipe.score`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from insight.data.features import Feature
 from insight.data.schema import Role
-from insight.models.scoring import SavedChurnModel
+from insight.models.recipe import Models, explanation_frame, score
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,14 @@ class Suggestion:
         return 100 * (self.probability_before - self.probability_after)
 
 
-def what_if(saved: SavedChurnModel, row: pd.Series, edits: dict[str, Any]) -> pd.Series:
-    """The customer's explanation after applying `edits` (feature -> new value) to `row`."""
+def what_if(models: Models, row: pd.Series, edits: dict[str, Any]) -> pd.Series:
+    """The customer's explanation (`recipe.explanation_frame`) after applying `edits` (feature -> new value)
+    to `row`."""
     edited = row.copy()
     for name, value in edits.items():
         edited[name] = value
-    frame = pd.DataFrame([edited[saved.feature_names].to_dict()])
-    return saved.explain(frame).iloc[0]
+    frame = pd.DataFrame([edited[models.feature_names].to_dict()])
+    return explanation_frame(models, score(models, frame, explain=True), frame.index).iloc[0]
 
 
 def candidate_values(feature: Feature, current: Any, population: pd.Series | None = None) -> list[Any]:
@@ -57,7 +59,7 @@ def candidate_values(feature: Feature, current: Any, population: pd.Series | Non
     return [q for q in quantiles if pd.isna(current) or q != float(current)]
 
 
-def suggest(saved: SavedChurnModel, row: pd.Series, actionable: list[str], *,
+def suggest(models: Models, row: pd.Series, actionable: list[str], *,
             population: pd.DataFrame | None = None, min_drop_points: float = 0.5) -> Suggestion | None:
     """The single change to one actionable feature that lowers this customer's churn probability most.
 
@@ -66,18 +68,18 @@ def suggest(saved: SavedChurnModel, row: pd.Series, actionable: list[str], *,
     change (closest quantile or fewest categories away) is kept by trying values in order. The returned
     `probability_after` is exactly the model's score of the suggested row.
     """
-    base = row[saved.feature_names].to_dict()
+    base = row[models.feature_names].to_dict()
     candidates: list[tuple[str, Any]] = []
     for name in actionable:
-        if name not in saved.feature_names:
+        if name not in models.feature_names:
             continue
         pop = population[name] if population is not None and name in population.columns else None
-        for value in candidate_values(saved.fmap[name], base[name], pop):
+        for value in candidate_values(models.fmap[name], base[name], pop):
             candidates.append((name, value))
     if not candidates:
         return None
     rows = [base] + [{**base, name: value} for name, value in candidates]
-    probs = saved.probability(pd.DataFrame(rows))
+    probs = score(models, pd.DataFrame(rows)).probability
     before, after = float(probs[0]), probs[1:]
     best = int(np.argmin(after))
     if 100 * (before - after[best]) < min_drop_points:

@@ -52,9 +52,9 @@ class ChurnModel:
     def feature_names(self) -> list[str]:
         return list(self.booster.feature_name())
 
-    def raw_score(self, X: np.ndarray) -> np.ndarray:
+    def raw_score(self, X: np.ndarray, *, threads: int | None = None) -> np.ndarray:
         """The booster's log-odds score (what SHAP values add up to)."""
-        return self.booster.predict(X, raw_score=True, num_threads=_threads(None))
+        return self.booster.predict(X, raw_score=True, num_threads=thread_count(threads))
 
     def probability(self, X: np.ndarray) -> np.ndarray:
         """Calibrated churn probability."""
@@ -97,7 +97,7 @@ def lightgbm_params(config: ChurnConfig, *, num_leaves: int, seed: int, threads:
         "seed": seed,
         "deterministic": True,
         "force_col_wise": True,
-        "num_threads": _threads(threads),
+        "num_threads": thread_count(threads),
         "verbosity": -1,
     }
 
@@ -205,5 +205,6 @@ def fit_calibration(raw: np.ndarray, y: np.ndarray) -> Calibration:
     return Calibration(slope=slope, intercept=float(lr.intercept_[0]))
 
 
-def _threads(threads: int | None) -> int:
+def thread_count(threads: int | None) -> int:
+    """`threads`, else $INSIGHT_THREADS, else every core."""
     return threads or int(os.environ.get("INSIGHT_THREADS", 0)) or os.cpu_count() or 1

@@ -1,4 +1,5 @@
-"""Cross-validation of the whole training recipe: LightGBM, the multi-task churn head, and a logistic baseline.
+"""Held-out evaluation: cross-validation of the whole training recipe (LightGBM, the multi-task churn head and
+a logistic baseline), and a trained run's test metrics.
 
 Everything is fitted inside each fold, the column guards and category maps included; the held-out fold is
 only ever scored.
@@ -8,12 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from insight.config import DataSpec, TrainConfig
+
+if TYPE_CHECKING:
+    from insight.models.recipe import Splits
 
 log = logging.getLogger(__name__)
 
@@ -54,29 +58,42 @@ def cross_validate(frame: pd.DataFrame, spec: DataSpec, config: TrainConfig | No
 def evaluate_fold(frame: pd.DataFrame, spec: DataSpec, config: TrainConfig, train_rows: np.ndarray,
                   test_rows: np.ndarray) -> dict[str, dict[str, float]]:
     """Fit the recipe on `train_rows` only and score `test_rows` with every model."""
-    from insight.models import baseline, churn, multitask
-    from insight.data import features, schema
-    from insight import pipeline
+    from insight.data import schema
     from insight.models.metrics import binary_metrics
+    from insight.models.recipe import fit_models, score, split_rows
 
     train_frame = frame.iloc[train_rows].reset_index(drop=True)
     test_frame = frame.iloc[test_rows].reset_index(drop=True)
     table = schema.clean_table(train_frame, spec)
     y = table.frame[spec.target].to_numpy(dtype=np.float64)
-    inner = pipeline.split_rows(y, config, test_size=0.0)
-    fmap = features.fit_feature_map(table.frame, table.schema, fit_rows=inner.train)
-    X = features.encode(table.frame, fmap)
-    X_test = features.encode(features.coerce_features(test_frame, fmap), fmap)
+    fit = fit_models(table, spec, config, splits=split_rows(y, config, test_size=0.0))
+    # the held-out rows are rows of the same table: cleaned with training's tolerance, not refused
+    scores = score(fit.models, test_frame, heads=True, strict=False, threads=config.threads)
     y_test, _ = schema.clean_target(test_frame[spec.target], spec.target, table.schema.positive_label)
     y_test = y_test.to_numpy()
+    predicted = {"lightgbm": scores.probability, "multitask": scores.heads[spec.target],
+                 "logistic": scores.logistic_probability}
+    return {name: {m: binary_metrics(y_test, p)[m] for m in METRICS} for name, p in predicted.items()}
 
-    model = churn.fit_churn_model(X, y, feature_names=fmap.names, categorical=fmap.categorical_indices,
-                                  config=config.churn, seed=config.seed, threads=config.threads)
-    targets = {spec.target: y, **{a: table.frame[a].to_numpy(dtype=np.float64) for a in spec.aux_targets}}
-    mt = multitask.fit_multitask(X, targets, fmap, train_rows=inner.train, valid_rows=inner.valid,
-                                 config=config.multitask, seed=config.seed, threads=config.threads)
-    labelled = ~np.isnan(y)
-    logistic = baseline.fit_logistic_baseline(X[labelled], y[labelled], fmap)
-    scores = {"lightgbm": model.probability(X_test), "multitask": mt.predict(X_test)[spec.target],
-              "logistic": logistic.probability(X_test)}
-    return {name: {m: binary_metrics(y_test, p)[m] for m in METRICS} for name, p in scores.items()}
+
+def held_out_metrics(y: np.ndarray, probability: np.ndarray, heads: dict[str, np.ndarray], data: pd.DataFrame,
+                     spec: DataSpec, splits: Splits, tasks: list[Any]) -> dict[str, Any]:
+    """A trained run's test metrics of both models; LightGBM's come first (the model of record). Each
+    auxiliary head is measured against predicting its training mean (`metrics.aux_head_metrics`)."""
+    from insight.models.metrics import aux_head_metrics, binary_metrics
+
+    test, train = splits.test, splits.train
+    out: dict[str, Any] = {
+        "lightgbm": {"test": binary_metrics(y[test], probability[test])},
+        "multitask": {spec.target: binary_metrics(y[test], heads[spec.target][test])},
+        "split_sizes": {"train": int(len(train)), "valid": int(len(splits.valid)), "test": int(len(test))},
+    }
+    for task in tasks[1:]:
+        values = data[task.name].to_numpy(dtype=np.float64)
+        known = test[~np.isnan(values[test])]
+        seen = values[train][~np.isnan(values[train])]
+        train_mean = float(seen.mean()) if seen.size else None
+        kind = "binary" if task.kind == "binary" else "regression"
+        out["multitask"][task.name] = aux_head_metrics(values[known], heads[task.name][known], kind=kind,
+                                                       train_mean=train_mean)
+    return out

@@ -160,8 +160,12 @@ class MultitaskModel:
 
     def predict(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Every head's prediction in the target's own units (probabilities for binary targets)."""
-        heads = self._run(X)[1]
-        return {t.name: t.decode(heads[:, i].astype(np.float64)) for i, t in enumerate(self.tasks)}
+        return self.outputs(X)[1]
+
+    def outputs(self, X: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The latent vectors and every head's prediction, in one pass of the network."""
+        z, heads = self._run(X)
+        return z, {t.name: t.decode(heads[:, i].astype(np.float64)) for i, t in enumerate(self.tasks)}
 
     def _run(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self.net.eval()

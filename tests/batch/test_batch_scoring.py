@@ -196,19 +196,26 @@ def test_cli_rejects_bad_input_with_exit_2(raw: pd.DataFrame, demo_run: Path, tm
     assert not (tmp_path / "out").exists()
 
 
-def test_map_positions_are_aligned_with_the_latent_table_by_id(demo_run: Path) -> None:
-    """latent.parquet keeps the training order and customers.parquet the id order: the scorer's reference
-    positions must follow latent.parquet row for row, whatever the two orders are."""
-    import pyarrow.parquet as pq
+def test_the_run_stores_the_customers_its_map_was_fitted_on(demo_run: Path) -> None:
+    """map_fit.parquet (what places new customers) holds, for each fitted customer, the same latent vector,
+    map position and segment as the run's own tables."""
+    fitted = pd.read_parquet(demo_run / "map_fit.parquet").set_index("customer_id")
+    stored = pd.read_parquet(demo_run / "customers.parquet").set_index("customer_id").loc[fitted.index]
+    latent = pd.read_parquet(demo_run / "latent.parquet").set_index("customer_id").loc[fitted.index]
+    assert 0 < len(fitted) <= len(pd.read_parquet(demo_run / "latent.parquet"))
+    np.testing.assert_array_equal(fitted[["x", "y"]].to_numpy(), stored[["x", "y"]].to_numpy(dtype=np.float32))
+    np.testing.assert_array_equal(fitted["segment_id"].to_numpy(), stored["segment_id"].to_numpy())
+    np.testing.assert_array_equal(fitted.filter(regex=r"^z\d+$").to_numpy(), latent.to_numpy())
 
-    from insight.batch.scoring import _in_latent_order
-    from insight.runs.run import open_run
 
-    info = load_scoring_run(str(demo_run.resolve()))
-    latent = pq.read_table(demo_run / "latent.parquet")
-    shuffled = latent.take(np.random.default_rng(0).permutation(latent.num_rows))
-    aligned = _in_latent_order(open_run(demo_run), info, shuffled)
-    assert aligned["customer_id"].tolist() == shuffled.column("customer_id").to_pylist()
-    stored = pd.read_parquet(demo_run / "customers.parquet").set_index("customer_id")
-    np.testing.assert_array_equal(aligned[["x", "y"]].to_numpy(),
-                                  stored.loc[aligned["customer_id"], ["x", "y"]].to_numpy())
+def test_a_run_written_before_the_map_sample_was_stored_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    from insight.errors import RunError
+
+    old = next(p for p in (Path(__file__).resolve().parents[1] / "fixtures" / "runs-schema-1").iterdir()
+               if p.is_dir())
+    rows = pd.read_parquet(old / "customers.parquet").head(5)
+    rows.to_parquet(tmp_path / "new.parquet")
+    with pytest.raises(RunError, match="retrain with this version"):
+        score_dataset(old, tmp_path / "new.parquet", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+

@@ -14,7 +14,6 @@ from insight.data.features import (
     OTHER,
     Feature,
     FeatureMap,
-    coerce_features,
     decode_value,
     encode,
     fit_feature_map,
@@ -124,26 +123,6 @@ def test_round_trip_through_json(frame: pd.DataFrame, schema: Schema) -> None:
     again = FeatureMap.from_dict(json.loads(json.dumps(fmap.to_dict())))
     assert again == fmap
     np.testing.assert_array_equal(encode(frame, again), encode(frame, fmap))
-
-
-def test_coerce_features_brings_raw_columns_to_clean_dtypes(frame: pd.DataFrame, schema: Schema) -> None:
-    fmap = fit_feature_map(frame, schema)
-    raw = pd.DataFrame({"plan": [" pro ", "", "team"], "signup": ["2024-06-01", "", "2024-01-01"],
-                        "seats": ["3", " ", "1,200"], "auto_renew": ["Yes", "no", None], "extra": [1, 2, 3]})
-    clean = coerce_features(raw, fmap)
-    assert list(clean.columns) == fmap.names  # extra columns are ignored
-    X = encode(clean, fmap)
-    assert X[0, fmap.names.index("plan")] == 0 and np.isnan(X[1, fmap.names.index("plan")])
-    assert X[2, fmap.names.index("seats")] == 1200 and np.isnan(X[1, fmap.names.index("seats")])
-    assert X[0, fmap.names.index("auto_renew")] == 1 and X[1, fmap.names.index("auto_renew")] == 0
-    assert X[0, fmap.names.index("signup")] == (pd.Timestamp(fmap["signup"].reference_date)
-                                                - pd.Timestamp("2024-06-01")).days
-
-
-def test_coerce_features_missing_columns_is_an_input_error(frame: pd.DataFrame, schema: Schema) -> None:
-    fmap = fit_feature_map(frame, schema)
-    with pytest.raises(InputError, match="lacks 2 feature column.*seats, auto_renew"):
-        coerce_features(frame[["plan", "signup"]], fmap)
 
 
 def test_decode_value() -> None:

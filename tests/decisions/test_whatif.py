@@ -9,14 +9,15 @@ import pandas as pd
 import pytest
 
 from insight.data.demo import ACTIONABLE
-from insight.runs.run import open_run
-from insight.models.scoring import SavedChurnModel
 from insight.decisions.whatif import candidate_values, suggest, what_if
+from insight.models.recipe import Models
+from insight.runs.models import load_models
+from insight.runs.run import open_run
 
 
 @pytest.fixture(scope="module")
-def saved(demo_run: Path) -> SavedChurnModel:
-    return SavedChurnModel.from_run(open_run(demo_run))
+def saved(demo_run: Path) -> Models:
+    return load_models(open_run(demo_run))
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def customers(demo_run: Path) -> pd.DataFrame:
     return pd.read_parquet(demo_run / "customers.parquet")
 
 
-def test_support_tickets_raise_risk_as_planted(saved: SavedChurnModel, customers: pd.DataFrame) -> None:
+def test_support_tickets_raise_risk_as_planted(saved: Models, customers: pd.DataFrame) -> None:
     # The demo plants churn among professionals with many tickets, slow resolutions and poor satisfaction.
     pros = customers[(customers["plan"].isin(["Pro", "Studio"])) & (customers["support_tickets_90d"] >= 1)]
     row = pros.iloc[0]
@@ -34,12 +35,12 @@ def test_support_tickets_raise_risk_as_planted(saved: SavedChurnModel, customers
     assert "Support tickets 90d" in " ".join(angry[["reason_1", "reason_2", "reason_3"]])
 
 
-def test_what_if_without_edits_is_the_stored_score(saved: SavedChurnModel, customers: pd.DataFrame) -> None:
+def test_what_if_without_edits_is_the_stored_score(saved: Models, customers: pd.DataFrame) -> None:
     row = customers.iloc[7]
     assert what_if(saved, row, {})["churn_probability"] == pytest.approx(row["churn_probability"], abs=1e-9)
 
 
-def test_suggestion_probability_is_the_model_score_of_the_suggested_row(saved: SavedChurnModel,
+def test_suggestion_probability_is_the_model_score_of_the_suggested_row(saved: Models,
                                                                          customers: pd.DataFrame) -> None:
     risky = customers.sort_values("churn_probability", ascending=False).head(20)
     found = 0
@@ -56,7 +57,7 @@ def test_suggestion_probability_is_the_model_score_of_the_suggested_row(saved: S
     assert found >= 10  # the riskiest customers nearly always have a lever
 
 
-def test_candidate_values_cover_each_kind(saved: SavedChurnModel, customers: pd.DataFrame) -> None:
+def test_candidate_values_cover_each_kind(saved: Models, customers: pd.DataFrame) -> None:
     plan = saved.fmap["plan"]
     assert set(candidate_values(plan, "Pro")) == set(plan.categories) - {"Pro", "Other"}
     assert candidate_values(saved.fmap["auto_renew"], 1.0) == [0.0]

@@ -14,7 +14,7 @@ from insight.config import ChurnConfig, TrainConfig
 from insight.data.demo import demo_data, demo_spec
 from insight.data.features import encode, fit_feature_map
 from insight.models.metrics import expected_calibration_error
-from insight.pipeline import split_rows
+from insight.models.recipe import split_rows
 from insight.data.schema import clean_table
 
 CONFIG = replace(ChurnConfig(), learning_rate=0.08, num_leaves_grid=(4, 16), inner_folds=3, max_rounds=600,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insight.models import baseline, churn, multitask
+from insight.models import baseline, churn, multitask, recipe
 from insight.config import ChurnConfig, DataSpec, MultitaskConfig, TrainConfig
 from insight.models.evaluate import METRICS, MODELS, cross_validate
 
@@ -41,8 +41,8 @@ def test_kept_aux_targets_are_churn_features_and_multitask_targets_only(telco_fr
         logistic_features.append(list(fmap.names))
         return fit_logistic(X, y, fmap)
 
-    monkeypatch.setattr(churn, "fit_churn_model", spy_churn)
-    monkeypatch.setattr(baseline, "fit_logistic_baseline", spy_logistic)
+    monkeypatch.setattr(recipe, "fit_churn_model", spy_churn)  # the recipe is where every model is fitted
+    monkeypatch.setattr(recipe, "fit_logistic_baseline", spy_logistic)
     monkeypatch.setattr(multitask, "fit_multitask", spy_net)
     sample = telco_frame.sample(600, random_state=0).reset_index(drop=True)
     spec = DataSpec(id_column="customerID", target="Churn", aux_targets=("tenure", "MonthlyCharges"), keep=keep)

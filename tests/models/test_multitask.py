@@ -27,7 +27,7 @@ from insight.models.multitask import (
     fit_multitask,
     fit_task,
 )
-from insight.pipeline import split_rows
+from insight.models.recipe import split_rows
 from insight.data.schema import clean_table
 
 CONFIG = replace(MultitaskConfig(), latent_dim=12, hidden=(64, 32), max_epochs=40, patience=6)

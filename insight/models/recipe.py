@@ -1,0 +1,209 @@
+"""The one training recipe and the one scoring path.
+
+`fit_models` is how every model is fitted: `insight train` (insight.pipeline), each fold of `insight evaluate`
+(insight.models.evaluate) and nothing else. `score` is how any rows are scored with fitted or saved models:
+training's own table, the held-out fold, `insight score` (local and Dask, insight.batch), what-if edits and
+retention suggestions (insight.decisions.whatif).
+
+    table, spec, config, rows -> fit_models -> Models (feature map, churn model, multi-task network, baseline)
+    Models, raw or clean rows  -> score      -> Scores (probability, raw score, SHAP and reasons, heads, latent)
+
+The recipe: the category maps and encodings are fitted on the training rows; the LightGBM churn model (with
+its tree-size search and calibration) and the logistic baseline on the training and validation rows; the
+multi-task network on the training rows, stopped early on the validation rows. Stages do no file I/O;
+`insight.runs.models` loads a saved run's `Models`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from insight.config import DataSpec, TrainConfig
+from insight.data.features import FeatureMap, encode, fit_feature_map
+from insight.data.rows import clean_rows
+from insight.data.schema import CleanTable
+from insight.models.baseline import LogisticBaseline, fit_logistic_baseline
+from insight.models.churn import ChurnModel, fit_churn_model
+from insight.runs import layout
+
+if TYPE_CHECKING:
+    from insight.models.multitask import MultitaskModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Row positions of the training, validation and test customers (labelled customers only)."""
+
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+
+    @property
+    def fit(self) -> np.ndarray:
+        """The rows the churn model and the baseline are fitted on: training, then validation."""
+        return np.concatenate([self.train, self.valid])
+
+    def labels(self, n: int) -> np.ndarray:
+        out = np.full(n, "unlabelled", dtype=object)
+        out[self.train], out[self.valid], out[self.test] = "train", "valid", layout.TEST_SPLIT
+        return out
+
+
+def split_rows(y: np.ndarray, config: TrainConfig, *, test_size: float | None = None) -> Splits:
+    """Stratified train / validation / test rows among customers whose churn label is known.
+
+    `test_size=0` gives no test rows (cross-validation holds its own fold out).
+    """
+    from sklearn.model_selection import train_test_split
+
+    test_size = config.test_size if test_size is None else test_size
+    labelled = np.flatnonzero(~np.isnan(y))
+    if test_size > 0:
+        rest, test = train_test_split(labelled, test_size=test_size, stratify=y[labelled],
+                                      random_state=config.seed)
+    else:
+        rest, test = labelled, np.array([], dtype=np.int64)
+    valid_share = config.valid_size / (1 - test_size)
+    train, valid = train_test_split(rest, test_size=valid_share, stratify=y[rest], random_state=config.seed)
+    return Splits(train=np.sort(train), valid=np.sort(valid), test=np.sort(test))
+
+
+@dataclass(frozen=True)
+class Models:
+    """Fitted (or saved) models with the encoding they read. The multi-task network and the baseline are
+    optional: a saved run's what-if needs the churn model only."""
+
+    fmap: FeatureMap
+    churn: ChurnModel
+    multitask: MultitaskModel | None = None
+    logistic: LogisticBaseline | None = None
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.fmap.names
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What `fit_models` returns: the models and the training table's model matrix (scored next)."""
+
+    models: Models
+    X: np.ndarray
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Every model's scores of some rows; what was not asked for (or has no model) is None / empty."""
+
+    raw_score: np.ndarray
+    """LightGBM's log-odds: base value + SHAP values."""
+    probability: np.ndarray
+    """The calibrated churn probability (the model of record)."""
+    logistic_probability: np.ndarray | None = None
+    heads: dict[str, np.ndarray] = field(default_factory=dict)
+    """The multi-task network's prediction of each target, in the target's own units."""
+    latent: np.ndarray | None = None
+    shap_values: np.ndarray | None = None
+    base_value: np.ndarray | None = None
+    reasons: pd.DataFrame | None = None
+    """reason_1..3 and top_reason, in words."""
+
+
+def targets_of(table: CleanTable, spec: DataSpec) -> dict[str, np.ndarray]:
+    """The multi-task network's targets (churn first), NaN where unknown."""
+    frame = table.frame
+    return {spec.target: frame[spec.target].to_numpy(dtype=np.float64),
+            **{a: frame[a].to_numpy(dtype=np.float64) for a in spec.aux_targets}}
+
+
+def fit_models(table: CleanTable, spec: DataSpec, config: TrainConfig, *, splits: Splits,
+               progress: Callable[[str, float], None] | None = None) -> Fit:
+    """Fit every model on a clean table by the recipe (see the module docstring).
+
+    `progress(stage, fraction of that stage done)` reports "encoding features", "fitting the churn model" and
+    "training the multi-task network".
+    """
+    from insight.models.multitask import fit_multitask
+
+    report = progress or (lambda stage, fraction: None)
+    report("encoding features", 0.0)
+    fmap = fit_feature_map(table.frame, table.schema, fit_rows=splits.train)
+    X = encode(table.frame, fmap)
+    report("encoding features", 1.0)
+    report("fitting the churn model", 0.0)
+    y = table.frame[spec.target].to_numpy(dtype=np.float64)
+    fit_rows = splits.fit
+    churn = fit_churn_model(X[fit_rows], y[fit_rows], feature_names=fmap.names, categorical=fmap.categorical_indices,
+                            config=config.churn, seed=config.seed, threads=config.threads)
+    logistic = fit_logistic_baseline(X[fit_rows], y[fit_rows], fmap)
+    report("fitting the churn model", 1.0)
+    report("training the multi-task network", 0.0)
+    multitask = fit_multitask(X, targets_of(table, spec), fmap, train_rows=splits.train, valid_rows=splits.valid,
+                              config=config.multitask, seed=config.seed, threads=config.threads,
+                              progress=lambda f: report("training the multi-task network", f))
+    report("training the multi-task network", 1.0)
+    return Fit(models=Models(fmap=fmap, churn=churn, multitask=multitask, logistic=logistic), X=X)
+
+
+def matrix(models: Models, rows: pd.DataFrame, *, strict: bool = True, ids: pd.Series | None = None) -> np.ndarray:
+    """The model matrix of raw or clean feature columns, cleaned the one way (`insight.data.rows`)."""
+    return encode(clean_rows(rows, models.fmap, strict=strict, ids=ids), models.fmap)
+
+
+def score(models: Models, rows: pd.DataFrame, *, explain: bool = False, latent: bool = False,
+          heads: bool = False, strict: bool = True, ids: pd.Series | None = None,
+          threads: int | None = None) -> Scores:
+    """Score raw or clean rows (InputError when a feature column is missing or, with `strict`, a value cannot
+    be read). `explain`: SHAP values and reasons; `latent` / `heads`: the multi-task network's latent vector
+    and predictions (needs `models.multitask`)."""
+    return score_matrix(models, matrix(models, rows, strict=strict, ids=ids), explain=explain, latent=latent,
+                        heads=heads, threads=threads)
+
+
+def score_matrix(models: Models, X: np.ndarray, *, explain: bool = False, latent: bool = False,
+                 heads: bool = False, threads: int | None = None) -> Scores:
+    """`score` of rows already encoded by `models.fmap` (training's own table)."""
+    from insight.models.explain import reason_frame, shap_values
+
+    churn = models.churn
+    raw = churn.raw_score(X, threads=threads)
+    out: dict[str, object] = {"raw_score": raw, "probability": churn.calibration(raw)}
+    if models.logistic is not None:
+        out["logistic_probability"] = models.logistic.probability(X)
+    if explain:
+        values, base = shap_values(churn, X, threads=threads)
+        out.update(shap_values=values, base_value=base,
+                   reasons=reason_frame(X, values, raw, models.fmap, churn.calibration))
+    if latent or heads:
+        if models.multitask is None:
+            raise ValueError("these models have no multi-task network: load them with multitask=True")
+        z, predictions = models.multitask.outputs(X)
+        if latent:
+            out["latent"] = z
+        if heads:
+            out["heads"] = predictions
+    return Scores(**out)  # type: ignore[arg-type]
+
+
+def explanation_frame(models: Models, scores: Scores, index: pd.Index | None = None) -> pd.DataFrame:
+    """Per row: churn_probability, churn_score, reason_1..3, top_reason, and one `shap_<feature>` column per
+    feature with `base_value` (what what-if panels show)."""
+    if scores.reasons is None or scores.shap_values is None:
+        raise ValueError("score the rows with explain=True first")
+    out = scores.reasons.copy()
+    out.insert(0, layout.CHURN_SCORE, scores.raw_score)
+    out.insert(0, layout.CHURN_PROBABILITY, scores.probability)
+    shap = pd.DataFrame(scores.shap_values, columns=[f"shap_{n}" for n in models.feature_names])
+    shap[layout.BASE_VALUE] = scores.base_value
+    out = pd.concat([out, shap], axis=1)
+    if index is not None:
+        out.index = index
+    return out
