@@ -5,55 +5,54 @@ from __future__ import annotations
 
 import streamlit as st
 
+from insight import formatting as fmt
 from insight.figures import charts
-from insight.segments.mapsample import MAP_SAMPLE
-from insight.ui import format as fmt
-from insight.ui import loaders, shell, tables, whatif, widgets
+from insight.runs import layout
+from insight.ui import shell, tables, whatif, widgets
 from insight.ui.pickers import customer_picker
 
 SIMILAR = 10
 
-with shell.page("Customer") as active:
-    store, revenue = active.store, active.revenue_column
+with shell.page("Customer") as run:
+    revenue = run.revenue_column
     widgets.page_header("Customer", "Look up one customer: how likely they are to churn, why, and what could "
                                     "change it.")
-    customer_id = customer_picker(active)
-    row = store.customer(customer_id) if customer_id else None
+    customer_id = customer_picker(run)
+    row = run.customer(customer_id) if customer_id else None
     if row is None:
         st.stop()
 
     widgets.metric_row([
-        widgets.Metric("Churn probability", fmt.pct(row["churn_probability"])),
-        widgets.Metric("Risk band", str(row["risk_band"]).capitalize()),
-        widgets.Metric("Revenue at risk", fmt.amount(row.get("revenue_at_risk")) if revenue else fmt.DASH,
+        widgets.Metric("Churn probability", fmt.pct(row[layout.CHURN_PROBABILITY])),
+        widgets.Metric("Risk band", str(row[layout.RISK_BAND]).capitalize()),
+        widgets.Metric("Revenue at risk",
+                       fmt.amount(row.get(layout.REVENUE_AT_RISK)) if revenue else fmt.DASH,
                        f"Churn probability × {revenue}" if revenue else "No revenue column in this run."),
-        widgets.Metric("Known outcome", tables.outcome(row.get(active.target)),
-                       f"Used for: {row.get('split', 'unknown')}. Test customers were not seen in training."),
+        widgets.Metric("Known outcome", tables.outcome(row.get(run.target)),
+                       f"Used for: {row.get(layout.SPLIT, 'unknown')}. Test customers were not seen in "
+                       "training."),
     ])
-    st.markdown(f"**Segment:** {row.get('segment_name') or 'Unassigned'}")
+    st.markdown(f"**Segment:** {row.get(layout.SEGMENT_NAME) or 'Unassigned'}")
 
     st.subheader("Why this risk")
-    st.markdown("\n".join(f"- {row[f'reason_{i}']}" for i in (1, 2, 3) if row.get(f"reason_{i}")))
+    st.markdown("\n".join(f"- {row[r]}" for r in layout.REASONS if row.get(r)))
     st.caption("Points are percentage points of churn probability that each factor adds or removes for this "
                "customer.")
 
-    shap = store.customer_shap(customer_id)
+    shap = run.customer_shap(customer_id)
     left, right = st.columns([5, 6], gap="large")
     with left:
         if shap is None:
             st.info("This run has no SHAP values.")
         else:
             st.plotly_chart(charts.shap_waterfall(shap, row, base_value=float(shap["base_value"]),
-                                                   roles=active.roles, to_probability=active.probability),
+                                                   roles=run.roles, to_probability=run.probability),
                             key="customer_waterfall")
             st.caption("Starts from the average customer's risk score; each bar adds what one feature "
                        "contributes (red raises risk, green lowers it) and ends at this customer's score. "
                        "Percentages in brackets are the matching churn probabilities.")
     with right:
-        features = [f for f in active.features if f in store.column_types]
-        segment = loaders.segment_reference(active.key, int(row["segment_id"]), tuple(features), active)
-        profile = tables.customer_profile(features, row, segment, loaders.feature_reference(active.key, active),
-                                          store.percentiles(customer_id, features), shap, active.roles)
+        profile = run.customer_profile(row, shap)
         st.dataframe(profile, hide_index=True, key="customer_comparison", height=560, column_config={
             "Feature": st.column_config.TextColumn("Feature", width="medium"),
             "Percentile": st.column_config.ProgressColumn(
@@ -65,36 +64,33 @@ with shell.page("Customer") as active:
         })
         st.caption("The customer's values beside the typical member of their segment and the typical customer "
                    "overall (median, or most common value for categories), strongest effect first."
-                   + (f" Percentiles and typical values are estimated on a random {fmt.count(MAP_SAMPLE)} "
-                      f"of the {fmt.count(store.count())} customers." if store.has_map_sample else ""))
+                   + (f" Percentiles and typical values are estimated on a random "
+                      f"{fmt.count(run.map_sample_size)} of the {fmt.count(run.count())} customers."
+                      if run.has_map_sample else ""))
 
     st.subheader("Customers most like this one")
-    index = loaders.latent_index(active.key, active)
-    near = index.similar(customer_id, SIMILAR) if index is not None else None
-    if near is None or near.empty:
+    similar = run.similar_customers(customer_id, SIMILAR)
+    if similar is None:
         st.info("This run has no latent space to compare customers in.")
     else:
-        similar = tables.similar_table(near, store.customers_by_ids(
-            near["id"].tolist(), ["churn_probability", "segment_name", active.target, "reason_1"]),
-            id_column=active.id_column, target=active.target)
         st.dataframe(similar, hide_index=True, key="customer_similar", column_config={
             "Churn probability": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
             "Main reason": st.column_config.TextColumn(width="large"),
             "Distance": st.column_config.NumberColumn(format="%.2f", help="In the multi-task latent space.")})
-        happened = similar["What happened"].value_counts()
+        happened = tables.outcome_counts(similar)
         st.caption(f"Nearest in the multi-task network's latent space, which places customers close together "
                    f"when they look alike in what predicts churn and value. Of these {len(similar)}: "
-                   f"{happened.get('Churned', 0)} churned, {happened.get('Stayed', 0)} stayed, "
-                   f"{happened.get('Not known yet', 0)} without a known outcome.")
+                   f"{happened['Churned']} churned, {happened['Stayed']} stayed, "
+                   f"{happened['Not known yet']} without a known outcome.")
 
     st.subheader("What if…")
     st.caption("Change any of the customer's facts and score them again with the saved churn model.")
-    edits = whatif.whatif_form(active, row)
+    edits = whatif.whatif_form(run, row)
     if edits is not None:
-        whatif.whatif_result(active, row, edits)
+        whatif.whatif_result(run, row, edits)
 
     st.subheader("Suggested action")
     st.caption("The single change to features the business can act on that lowers this customer's risk the "
                "most, scored by the churn model. A model's what-if is a prediction, not a promise: the change "
                "shows what the model has learnt, not what an intervention is certain to do.")
-    whatif.suggestion_panel(active, row)
+    whatif.suggestion_panel(run, row)

@@ -6,29 +6,27 @@ from __future__ import annotations
 import streamlit as st
 
 from insight.figures import charts
-from insight.models.explain import label, strongest_interaction
-from insight.ui import filters, loaders, shell, tables, widgets
-from insight.ui import format as fmt
+from insight import formatting as fmt
+from insight.models.explain import label
+from insight.ui import filters, shell, tables, widgets
 
 SAMPLE = 2_000
 
-with shell.page("Drivers") as active:
+with shell.page("Drivers") as run:
     widgets.page_header(
         "Drivers of churn",
         "Which customer facts the churn model relies on most, and in which direction they move risk. "
         "Computed with exact SHAP values of the model for every customer.")
-    if active.importance.empty:
+    if run.importance.empty:
         st.info("This run has no feature importance.")
         st.stop()
-    scope, flt = filters.scope_picker(active)
-    scope_key = repr(flt)
-    importance = active.importance if flt is None else loaders.scoped_importance(active.key, scope_key, active,
-                                                                                  flt)
+    scope, flt = filters.scope_picker(run)
+    importance = run.importance_in(flt)
     if importance.empty:
         st.info(f"No customer in {scope}: nothing to explain.")
         st.stop()
-    ranked = [f for f in importance["feature"] if f in active.store.shap_features]
-    shap, values = loaders.scoped_shap_sample(active.key, scope_key, tuple(ranked), SAMPLE, active, flt)
+    ranked = tuple(run.explained(importance))
+    shap, values = run.shap_sample(ranked, SAMPLE, flt)
 
     left, right = st.columns([2, 3], gap="large")
     with left:
@@ -40,15 +38,15 @@ with shell.page("Drivers") as active:
                    "pushes. Longer bars matter more.")
     with right:
         features = ranked[:top]
-        st.plotly_chart(charts.beeswarm(shap, values, features, roles=active.roles), key="drivers_beeswarm")
+        st.plotly_chart(charts.beeswarm(shap, values, features, roles=run.roles), key="drivers_beeswarm")
         st.caption(f"Each dot is one of {fmt.count(len(shap))} randomly chosen customers of {scope}. Dots right "
                    "of the line raise that customer's risk, dots left of it lower it; the colour shows whether "
                    "the customer's value is low (blue) or high (red). Grey: categories and missing values.")
 
     st.subheader("One feature up close")
     feature = st.selectbox("Feature", ranked, key="drivers_feature", format_func=label)
-    partner = strongest_interaction(feature, shap, values) if len(shap) else None
-    st.plotly_chart(charts.dependence_plot(shap, values, feature, color_by=partner, roles=active.roles),
+    partner = run.interaction_partner(feature, ranked, SAMPLE, flt)
+    st.plotly_chart(charts.dependence_plot(shap, values, feature, color_by=partner, roles=run.roles),
                     key="drivers_dependence")
     st.caption(f"Each dot is a sampled customer of {scope}: their {label(feature).lower()} and how much it moves "
                "their risk score. " + (f"The colour is {label(partner).lower()}, the feature that best explains "
@@ -56,11 +54,10 @@ with shell.page("Drivers") as active:
                                        if partner else ""))
 
     st.subheader("In words")
-    sentences = tables.driver_directions(shap, values, features[:8], active.roles)
+    sentences = tables.driver_directions(shap, values, features[:8], run.roles)
     st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(sentences, start=1)))
     st.caption(f"Read off the sampled customers of {scope} above, most important feature first.")
-    dropped = active.manifest.dropped_columns
+    dropped = run.dropped_columns
     if dropped:
         with st.expander(f"{len(dropped)} columns were not used by the model"):
-            st.dataframe([{"Column": d.name, "Why": d.reason or d.role} for d in dropped],
-                         hide_index=True, key="drivers_dropped")
+            st.dataframe(tables.dropped_table(dropped), hide_index=True, key="drivers_dropped")

@@ -6,43 +6,36 @@ from __future__ import annotations
 
 import streamlit as st
 
+from insight import formatting as fmt
 from insight.figures import charts
-from insight.models.metrics import binary_metrics, compare_models, head_baselines, head_kinds, threshold_report
-from insight.ui import format as fmt
-from insight.ui import loaders, shell, tables, widgets
+from insight.ui import shell, tables, widgets
 from insight.ui.widgets import Metric
 
-MODELS = {"churn_probability": "LightGBM (the model of record)",
-          "mt_churn_probability": "Multi-task network, churn head",
-          "logistic_churn_probability": "Logistic regression (baseline)"}
 NUMBER = {**{c: st.column_config.NumberColumn(format="%.3f")
              for c in ("ROC AUC", "PR AUC", "Log loss", "Brier", "Head", "Training mean")},
           **{c: st.column_config.NumberColumn(format="percent")
              for c in ("ECE", "Precision", "Recall", "Share flagged")}}
 
-with shell.page("Model quality") as active:
+with shell.page("Model quality") as run:
     widgets.page_header(
         "Model quality",
         "Measured on held-out test customers: they were set aside before training, so these figures show how "
         "the models do on customers they have not seen.")
-    kinds = head_kinds(active.manifest.multitask_metrics, target=active.target)
-    frame = loaders.test_frame(active.key, tuple(kinds), active)
-    names = {s.id: s.name for s in active.segments}
-    sizes = frame["segment_id"].value_counts()
+    tested, sizes = run.test_sizes()
+    names = run.segment_names
     scope = st.selectbox(
         "Test customers", [None, *names], key="model_scope",
-        format_func=lambda s: f"All test customers ({fmt.count(len(frame))})" if s is None
+        format_func=lambda s: f"All test customers ({fmt.count(tested)})" if s is None
         else f"{names[s]} ({fmt.count(sizes.get(s, 0))} test customers)",
         help="Restrict every curve, score and the confusion matrix to the test customers of one segment.")
-    rows = frame if scope is None else frame[frame["segment_id"] == scope]
-    if rows.empty:
+    quality = run.quality(scope)  # measured once per run and scope
+    if quality is None:
         st.info("This run has no held-out test customers with a known outcome to measure the models on."
-                if scope is None else f"No held-out test customer belongs to the segment {names[scope]}: it is "
-                "too small to be measured on its own. Pick another segment or all test customers.",
+                if scope is None else f"No held-out test customer belongs to the segment {names[scope]}: it "
+                "is too small to be measured on its own. Pick another segment or all test customers.",
                 icon=":material/info:")
         st.stop()
-    y, p = rows["y"].to_numpy(dtype=float), rows["churn_probability"].to_numpy(dtype=float)
-    test = binary_metrics(y, p)
+    y, p, test = quality.y, quality.p, quality.metrics
     widgets.metric_row([
         Metric("ROC AUC", fmt.score(test["roc_auc"]),
                "Chance that a random churner ranks above a random stayer (0.5: a coin toss, 1: perfect)."),
@@ -54,18 +47,20 @@ with shell.page("Model quality") as active:
                "Mean squared error of the probabilities; lower is better."),
         Metric("Test customers", fmt.count(test["n"])),
     ])
-    both = 0 < y.sum() < len(y)
+    both = quality.both_outcomes
     if not both:
-        st.info(f"All {fmt.count(len(y))} test customers here {'churned' if y.sum() else 'stayed'}: ranking "
+        st.info(f"All {fmt.count(quality.customers)} test customers here "
+                f"{'churned' if quality.churners else 'stayed'}: ranking "
                 "curves, lift and the model comparison need churners and stayers. The confusion matrix below "
                 "still shows whom the model would flag.", icon=":material/info:")
 
     st.subheader("Who gets flagged at a threshold")
-    rate = active.manifest.churn_rate or 0.2
+    rate = run.churn_rate
     cut = st.slider("Flag customers whose churn probability is at least", 1, 99,
                     min(99, max(1, round(100 * rate))), format="%d%%", key="model_threshold")
     threshold = cut / 100
-    at = threshold_report(y, p, threshold)
+    flagged = run.quality_at(scope, threshold)
+    at = flagged.report
     st.caption(f"It starts at the overall churn rate ({fmt.pct(rate)}): with calibrated probabilities that "
                "flags everyone at above-average risk. Higher thresholds flag fewer customers, more of whom "
                "churn.")
@@ -98,19 +93,17 @@ with shell.page("Model quality") as active:
                    "share of customers contacted.")
 
     st.subheader("Three models on the same customers")
-    scores = {MODELS[c]: rows[c].to_numpy(dtype=float) for c in MODELS if c in rows.columns}
-    st.dataframe(tables.comparison_table(compare_models(y, scores, threshold=threshold)), hide_index=True,
-                 key="model_compare", column_config=NUMBER)
-    missing = [name for c, name in MODELS.items() if c not in rows.columns]
+    scores = quality.scores
+    st.dataframe(tables.comparison_table(flagged.comparison), hide_index=True, key="model_compare",
+                 column_config=NUMBER)
     st.caption("Precision, recall and share flagged at the threshold above. "
-               + (f"This run does not store the test probabilities of: {', '.join(missing)} (an older run; "
-                  "retrain to compare them)." if missing else ""))
+               + (f"This run does not store the test probabilities of: {', '.join(quality.missing)} (an "
+                  "older run; retrain to compare them)." if quality.missing else ""))
     if both and len(scores) > 1:
         st.plotly_chart(charts.roc_comparison_figure(y, scores, threshold=threshold),
                         key="model_roc_compare")
 
-    heads = head_baselines(rows, kinds, loaders.train_means(
-        active.key, tuple(k for k, v in kinds.items() if v == "regression"), active))
+    heads = quality.heads
     if not heads.empty:
         st.subheader("Other targets of the multi-task network")
         st.caption("Each head against predicting the training customers' mean: R² for amounts (the mean "

@@ -5,16 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from insight.figures import charts
-from insight.ui import format as fmt
-from insight.ui import loaders, shell, tables, widgets
+from insight import formatting as fmt
+from insight.ui import shell, tables, widgets
 from insight.ui.widgets import Metric
 
-with shell.page("Overview") as active:
-    totals = loaders.totals(active.key, active)
-    revenue = active.revenue_column
+with shell.page("Overview") as run:
+    totals = run.totals()
+    revenue = run.revenue_column
     widgets.page_header(
         "Overview",
-        f"{active.source_name}: {fmt.count(totals['customers'])} customers scored by run {active.id}. "
+        f"{run.source_name}: {fmt.count(totals['customers'])} customers scored by run {run.id}. "
         "Probabilities come from the calibrated churn model; churn rates are observed outcomes.")
 
     widgets.metric_row([
@@ -28,22 +28,22 @@ with shell.page("Overview") as active:
         Metric("Churn rate", fmt.pct(totals["churn_rate"]),
                f"Observed share of churners among the {fmt.count(totals['labelled'])} customers with a "
                "known outcome."),
-        Metric("Model ROC AUC", fmt.score(active.test_metrics.get("roc_auc")),
+        Metric("Model ROC AUC", fmt.score(run.test_metrics.get("roc_auc")),
                "How well the model ranks churners above stayers on held-out test customers "
                "(0.5 = a coin toss, 1 = perfect)."),
     ])
 
     left, right = st.columns([4, 3], gap="large")
     with left:
-        histogram = loaders.risk_histogram(active.key, active)
-        st.plotly_chart(charts.risk_histogram(histogram, thresholds=active.thresholds), key="risk_histogram")
+        histogram = run.risk_histogram()
+        st.plotly_chart(charts.risk_histogram(histogram, thresholds=run.thresholds), key="risk_histogram")
         st.caption("Each bar counts the customers whose predicted churn probability falls in that range, "
                    "coloured by risk band. Bands are set relative to the average churn rate.")
     with right:
         st.subheader("Risk bands")
-        bands = loaders.band_summary(active.key, active)
+        bands = run.band_summary()
         st.dataframe(tables.band_table(bands, revenue=bool(revenue)), hide_index=True, key="band_table")
-        cuts = {band: fmt.pct(cut, 0) for band, cut in active.thresholds.items()}
+        cuts = {band: fmt.pct(cut, 0) for band, cut in run.thresholds.items()}
         if cuts:
             st.caption(f"Medium from {cuts.get('medium')}, high from {cuts.get('high')}, very high from "
                        f"{cuts.get('very high')} churn probability.")
@@ -51,7 +51,7 @@ with shell.page("Overview") as active:
     st.subheader("Segments")
     st.caption("Groups of customers who are alike in what matters for churn and value, largest expected loss "
                "first. The Segments page shows them on the customer map.")
-    profiles = sorted(active.segments, key=lambda p: (p.id < 0, -p.expected_churners))
+    profiles = run.segments_by_loss
     if not profiles:
         st.info("This run has no segments.")
     widgets.segment_grid(profiles, revenue_column=revenue, columns=3)

@@ -6,27 +6,27 @@ import math
 
 import streamlit as st
 
+from insight import formatting as fmt
 from insight.models.explain import label
-from insight.runs.export import csv_bytes, parquet_bytes
+from insight.runs.layout import CHURN_PROBABILITY
 from insight.ui import filters, shell, widgets
-from insight.ui import format as fmt
 
 PAGE_SIZES = (25, 50, 100, 250)
 
-with shell.page("Churn risk") as active:
-    store, revenue = active.store, active.revenue_column
+with shell.page("Churn risk") as run:
+    revenue = run.revenue_column
     widgets.page_header(
         "Churn risk",
         "Customers ranked by their predicted churn probability. Filter by risk band, segment or any column, "
         "then export the list for a retention campaign.")
     with st.expander("Filters", expanded=True, icon=":material/filter_alt:"):
-        flt = filters.risk_filter(active)
-    flt = filters.with_handover(active, flt)  # customers the Segments page sent here
-    filters.remember(active, flt)  # the Drivers page can explain the same customers
+        flt = filters.risk_filter(run)
+    flt = filters.with_handover(run, flt)  # customers the Segments page sent here
+    filters.remember(run, flt)  # the Drivers page can explain the same customers
 
-    matched, totals = store.count(flt), store.totals(flt)
+    matched, totals = run.count(flt), run.totals(flt)
     widgets.metric_row([
-        widgets.Metric("Customers shown", fmt.count(matched), f"of {fmt.count(store.count())} in this run"),
+        widgets.Metric("Customers shown", fmt.count(matched), f"of {fmt.count(run.count())} in this run"),
         widgets.Metric("Expected churners", fmt.count(totals["expected_churners"]),
                        "Sum of churn probabilities of the customers shown."),
         widgets.Metric("Mean churn probability", fmt.pct(totals["mean_probability"])),
@@ -35,47 +35,42 @@ with shell.page("Churn risk") as active:
                        else "No revenue column in this run."),
     ])
 
-    sortable = [c for c in store.filterable_columns() if c != "reason_1"]
+    sortable = run.sortable_columns()
     sort_col, order_col, size_col, page_col = st.columns([3, 2, 1, 1])
-    sort_by = sort_col.selectbox("Sort by", sortable, index=sortable.index("churn_probability"),
+    sort_by = sort_col.selectbox("Sort by", sortable, index=sortable.index(CHURN_PROBABILITY),
                                  key="risk_sort", format_func=label)
     descending = order_col.segmented_control("Order", ["Highest first", "Lowest first"], key="risk_order",
                                              default="Highest first", required=True) != "Lowest first"
     page_size = size_col.selectbox("Rows per page", PAGE_SIZES, index=1, key="risk_page_size")
     pages = max(1, math.ceil(matched / page_size))
-    view = repr((flt, sort_by, descending, page_size))
+    view = (flt, sort_by, descending, page_size)
     if st.session_state.get("_risk_view") != view:  # a new question starts on page 1
         st.session_state["_risk_view"] = view
         st.session_state["risk_page"] = 1
     page = page_col.number_input(f"Page (of {fmt.count(pages)})", min_value=1, max_value=pages, step=1,
                                  key="risk_page")
 
-    shown = store.lead_columns()  # id, probability, band, revenue at risk, segment, reasons
-    shown += [c for c in [*(f.column for f in flt.conditions), sort_by] if c not in shown]
+    shown = run.risk_columns(flt, sort_by)  # id, probability, band, revenue at risk, segment, reasons, ...
     first = (int(page) - 1) * page_size
-    rows = store.risk_table(flt, columns=shown, sort_by=sort_by, descending=descending, offset=first,
-                            limit=page_size)
+    rows = run.risk_rows(flt, columns=shown, sort_by=sort_by, descending=descending, offset=first,
+                         limit=page_size)
     st.dataframe(widgets.risk_rows(rows), hide_index=True, key="risk_table",
-                 column_config=widgets.risk_columns(active.id_column, shown))
+                 column_config=widgets.risk_columns(run.id_column, shown))
     st.caption(f"Rows {fmt.count(min(matched, first + 1))}–{fmt.count(min(matched, first + page_size))} of "
                f"{fmt.count(matched)}. Probabilities are calibrated: of customers at 30 %, about 3 in 10 "
                "churn.")
 
     def export(kind: str) -> bytes:
-        """Every filtered row with every column (the table's first), sorted like the table; CSV cells that a
-        spreadsheet could run as a formula start with a single quote."""
-        rows = store.risk_table(flt, columns=store.export_columns(), sort_by=sort_by, descending=descending,
-                                limit=None)
-        return csv_bytes(rows) if kind == "csv" else parquet_bytes(rows)
+        return run.risk_export(flt, sort_by=sort_by, descending=descending, kind=kind)
 
     csv_col, parquet_col = st.columns(2)
     csv_col.download_button(f"Export {fmt.count(matched)} customers as CSV", data=lambda: export("csv"),
-                            key="risk_export", file_name=f"churn-risk-{active.id}.csv", mime="text/csv",
+                            key="risk_export", file_name=f"churn-risk-{run.id}.csv", mime="text/csv",
                             icon=":material/download:", disabled=matched == 0, width="stretch",
                             help="All columns of the filtered customers, for spreadsheets. Cells that a "
                                  "spreadsheet could run as a formula are prefixed with a single quote.")
     parquet_col.download_button(
         f"Export {fmt.count(matched)} customers as Parquet", data=lambda: export("parquet"),
-        key="risk_export_parquet", file_name=f"churn-risk-{active.id}.parquet",
+        key="risk_export_parquet", file_name=f"churn-risk-{run.id}.parquet",
         mime="application/vnd.apache.parquet", icon=":material/download:", disabled=matched == 0, width="stretch",
         help="The same rows with exact values and types, for Python, R or a database.")

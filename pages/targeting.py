@@ -3,28 +3,23 @@ contacted, the best cut, and that target list with its reasons as CSV."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
+from insight import formatting as fmt
+from insight.decisions.targeting import OfferEconomics
 from insight.figures import charts
 from insight.models.explain import label
-from insight.runs.export import csv_bytes
-from insight.decisions.targeting import OfferEconomics, benefit_curve, best_cut
-from insight.ui import format as fmt
-from insight.ui import loaders, shell, tables, widgets
+from insight.runs.layout import CHURN_PROBABILITY
+from insight.ui import shell, widgets
 
 PREVIEW = 20
 
-with shell.page("Targeting") as active:
-    store = active.store
+with shell.page("Targeting") as run:
     widgets.page_header(
         "Targeting",
         "Whom to contact with a retention offer: the riskiest customers first, as many as the offer pays for. "
         "Set what the offer costs, how many churners it keeps and what a kept customer is worth.")
-    ranked = loaders.probability_and_value(active.key, active)
-    value_column = store.value_column
-    own = ranked["value"].to_numpy(dtype=float) if value_column else None
-    typical = float(ranked["value"].mean()) if value_column else 100.0
+    value_column, typical = run.value_column, run.typical_value()
 
     cost_col, rate_col, value_col = st.columns(3)
     cost = cost_col.number_input("Cost per offer", min_value=0.0, value=round(typical / 10, 2), step=1.0,
@@ -45,11 +40,10 @@ with shell.page("Targeting") as active:
 
     economics = OfferEconomics(cost_per_contact=float(cost), save_rate=float(save_rate),
                                value_per_customer=None if each else float(value))
-    curve = benefit_curve(ranked["churn_probability"].to_numpy(dtype=float), own if each else None, economics)
-    k = best_cut(curve)
-    best = curve.iloc[k]
+    offer = run.target_plan(economics)
+    k, best = offer.contacted, offer.best
     widgets.metric_row([
-        widgets.Metric("Customers to contact", fmt.count(k), f"{fmt.pct(k / max(1, len(ranked)))} of all "
+        widgets.Metric("Customers to contact", fmt.count(k), f"{fmt.pct(offer.share)} of all "
                                                              "customers, riskiest first."),
         widgets.Metric("Expected customers saved", fmt.count(best["expected_saved"]),
                        "Sum of churn probability × save rate over the contacted customers."),
@@ -57,30 +51,24 @@ with shell.page("Targeting") as active:
         widgets.Metric("Cost of the offers", fmt.amount(best["cost"])),
         widgets.Metric("Expected net benefit", fmt.amount(best["net_benefit"])),
     ])
-    st.plotly_chart(charts.benefit_curve_figure(curve, best=k), key="target_curve")
+    st.plotly_chart(charts.benefit_curve_figure(offer.curve, best=k), key="target_curve")
     st.caption("Contacting one more customer pays while their expected saving (churn probability × save rate "
                "× value) exceeds the offer's cost; the curve peaks where it stops paying.")
 
     if k == 0:
         st.info("At these figures no offer pays for itself: lower the cost or raise the save rate or value.")
         st.stop()
-    columns = [active.id_column, "churn_probability", "risk_band", *([value_column] if value_column else []),
-               "reason_1", "reason_2", "reason_3"]
-    columns = [c for c in dict.fromkeys(columns) if c in store.column_types]
-
-    def target_rows(limit: int) -> pd.DataFrame:
-        rows = store.risk_table(columns=columns, limit=limit)
-        return tables.target_list(rows, id_column=active.id_column, value=value_column if each else value,
-                                  cost=float(cost), save_rate=float(save_rate))
 
     st.subheader(f"The {fmt.count(k)} customers to contact")
-    st.dataframe(target_rows(min(k, PREVIEW)), hide_index=True, key="target_preview", column_config={
-        "churn_probability": st.column_config.ProgressColumn("Churn probability", format="percent",
-                                                             min_value=0, max_value=1),
+    preview = run.target_rows(min(k, PREVIEW), economics)
+    st.dataframe(preview, hide_index=True, key="target_preview", column_config={
+        CHURN_PROBABILITY: st.column_config.ProgressColumn("Churn probability", format="percent",
+                                                           min_value=0, max_value=1),
         "expected_benefit": st.column_config.NumberColumn("Expected benefit", format="localized")})
     st.caption(f"The first {fmt.count(min(k, PREVIEW))} of the list, riskiest first; the export holds all "
                f"{fmt.count(k)} with their reasons.")
-    st.download_button(f"Export the {fmt.count(k)} customers as CSV", data=lambda: csv_bytes(target_rows(k)),
-                       key="target_export", file_name=f"target-list-{active.id}.csv", mime="text/csv",
+    st.download_button(f"Export the {fmt.count(k)} customers as CSV",
+                       data=lambda: run.target_export(k, economics),
+                       key="target_export", file_name=f"target-list-{run.id}.csv", mime="text/csv",
                        icon=":material/download:", help="Cells a spreadsheet could run as a formula are "
                                                         "prefixed with a single quote.")

@@ -8,7 +8,6 @@ SAMPLE_VIEW = "map_sample"
 """The map's random sample of a large run (map.parquet); the same view as CUSTOMERS when there is none."""
 SAMPLE_SHAP_VIEW = "shap_sample"
 """SHAP values of the map's sample (map_shap.parquet); the same view as SHAP when there is none."""
-BASE_VALUE = "base_value"
 
 
 def quote_ident(name: str) -> str:

@@ -1,7 +1,7 @@
 """The run a dashboard session is looking at: the verified run, its store and the small facts pages need.
 
-Plain Python (no Streamlit): `insight.ui.loaders` caches `open_active_run`, app.py picks the run, and pages
-ask `insight.ui.loaders.active_run()` for it.
+Plain Python (no Streamlit): `insight.ui.facade.RunFacade` adds the cached queries to these facts and is what
+pages are given (`insight.ui.shell.page`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -20,14 +19,14 @@ from insight.data.features import FeatureMap
 from insight.errors import RunError
 from insight.models.churn import Calibration
 from insight.runs import layout
-from insight.runs.manifest import Manifest, SegmentProfile, segment_profiles
+from insight.models.metrics import head_kinds
+from insight.runs.manifest import DroppedColumn, Manifest, SegmentProfile, segment_profiles
 from insight.segments.mapsample import MAP_POINTS, MAP_SAMPLE
 from insight.runs.run import Run, open_run, read_manifest
 from insight.runs.store import RunStore
 from insight.segments.target_awareness import describe as describe_awareness
 
 log = logging.getLogger(__name__)
-
 
 
 def run_fingerprint(path: Path) -> str:
@@ -148,11 +147,75 @@ class ActiveRun:
     def map_frame(self) -> pd.DataFrame:
         """Map points (every customer up to MAP_POINTS, else a sample of MAP_SAMPLE) with the targets, every
         feature and the main reason, for the map, its colours, hovers and selections."""
-        extra = [c for c in dict.fromkeys([*self.aux_targets, *self.features, "top_reason"])
+        extra = [c for c in dict.fromkeys([*self.aux_targets, *self.features, layout.TOP_REASON])
                  if c in self.store.column_types]
         frame = self.store.map_points(limit=MAP_SAMPLE if self.map_is_sample else MAP_POINTS, extra=extra)
         log.info("map of run %s: %d of %d customers", self.id, len(frame), self.store.count())
         return frame
+
+    # ------------------------------------------------------------------ more facts: the manifest, the store
+
+    @property
+    def created(self) -> str:
+        """When the run was trained, 'YYYY-MM-DD HH:MM' (UTC)."""
+        return self.manifest.created[:16].replace("T", " ")
+
+    @property
+    def churn_rate(self) -> float:
+        """The training data's churn rate (0.2 for a run that does not record it)."""
+        return float(self.manifest.churn_rate or 0.2)
+
+    @property
+    def dropped_columns(self) -> tuple[DroppedColumn, ...]:
+        return self.manifest.dropped_columns
+
+    @cached_property
+    def head_kinds(self) -> dict[str, str]:
+        """The multi-task network's auxiliary heads and their kind (insight.models.metrics.head_kinds)."""
+        return head_kinds(self.manifest.multitask_metrics, target=self.target)
+
+    @property
+    def segment_names(self) -> dict[int, str]:
+        return {p.id: p.name for p in self.segments}
+
+    @property
+    def segments_by_loss(self) -> list[SegmentProfile]:
+        """The segments, the largest expected churn first (Unassigned last)."""
+        return sorted(self.segments, key=lambda p: (p.id < 0, -p.expected_churners))
+
+    @property
+    def stored_features(self) -> list[str]:
+        """The model's features that customers.parquet holds."""
+        return [f for f in self.features if f in self.store.column_types]
+
+    @property
+    def column_kinds(self) -> dict[str, str]:
+        return dict(self.store.column_kinds)
+
+    @property
+    def value_column(self) -> str | None:
+        """The column revenue at risk counts a customer's value by (None without revenue)."""
+        return self.store.value_column
+
+    @property
+    def has_map_sample(self) -> bool:
+        """Whether the run stores a random sample for the map (and the typical values and percentiles)."""
+        return self.store.has_map_sample
+
+    @property
+    def map_sample_size(self) -> int:
+        return MAP_SAMPLE
+
+    @property
+    def shap_features(self) -> list[str]:
+        return self.store.shap_features
+
+    def filterable_columns(self) -> list[str]:
+        return self.store.filterable_columns()
+
+    def lead_columns(self) -> list[str]:
+        """The risk table's first columns: id, probability, band, revenue at risk, segment, reasons."""
+        return self.store.lead_columns()
 
 
 def open_active_run(path: Path) -> ActiveRun:

@@ -9,18 +9,16 @@ from typing import Any
 import streamlit as st
 
 from insight.models.explain import label
-from insight.figures.charts import display_value
-from insight.runs.store import RISK_BANDS, TOP_REASON, ColumnFilter, RiskFilter
-from insight.ui import loaders
-from insight.ui.context import ActiveRun
+from insight.formatting import display_value
+from insight.runs.layout import RISK_BAND, RISK_BANDS, SEGMENT_ID, SEGMENT_NAME, TOP_REASON
+from insight.runs.tables import ColumnFilter, RiskFilter
+from insight.ui.facade import RunFacade
 from insight.ui.sidebar import RUN_PARAM
 
 
-def risk_filter(active: ActiveRun) -> RiskFilter:
+def risk_filter(active: RunFacade) -> RiskFilter:
     """Band, segment and column filters; an empty choice means 'no restriction'."""
-    store = active.store
-    segments = loaders.segment_summary(active.key, active).sort_values("segment_id")
-    names = dict(zip(segments["segment_id"].astype(int), segments["segment_name"].astype(str), strict=True))
+    names = segment_choices(active)
     band_col, seg_col, reason_col = st.columns([2, 3, 3])
     bands = band_col.pills("Risk band", list(RISK_BANDS), selection_mode="multi", key="filter_bands",
                            format_func=str.capitalize, help="No band selected shows every band.")
@@ -29,7 +27,7 @@ def risk_filter(active: ActiveRun) -> RiskFilter:
                                           placeholder="All segments")
     with reason_col:
         reason = top_reason_control(active)
-    columns = [c for c in store.filterable_columns() if c not in ("risk_band", "segment_name", TOP_REASON)]
+    columns = [c for c in active.filterable_columns() if c not in (RISK_BAND, SEGMENT_NAME, TOP_REASON)]
     picked = st.multiselect("Filter on other columns", columns, key="filter_columns", format_func=label,
                             placeholder="Choose columns to filter on…")
     conditions = []
@@ -45,9 +43,15 @@ def risk_filter(active: ActiveRun) -> RiskFilter:
                       conditions=tuple(conditions))
 
 
-def top_reason_control(active: ActiveRun) -> ColumnFilter | None:
+def segment_choices(active: RunFacade) -> dict[int, str]:
+    """Every segment's name by id (from the customers, so a filter offers exactly the segments they have)."""
+    segments = active.segment_summary()
+    return dict(zip(segments[SEGMENT_ID].astype(int), segments[SEGMENT_NAME].astype(str), strict=True))
+
+
+def top_reason_control(active: RunFacade) -> ColumnFilter | None:
     """'Main reason is …': customers whose strongest reason is one of the chosen features (top_reason)."""
-    reasons = loaders.top_reasons(active.key, active)
+    reasons = active.top_reasons()
     if reasons.empty:
         return None
     counts = dict(zip(reasons["feature"], reasons["customers"], strict=True))
@@ -62,7 +66,7 @@ CURRENT_FILTER = "_risk_filter_current"
 """Session state key of the risk table's current filter, for other pages (Drivers) to reuse."""
 
 
-def remember(active: ActiveRun, flt: RiskFilter) -> None:
+def remember(active: RunFacade, flt: RiskFilter) -> None:
     """Keep the risk table's filter for other pages; an empty filter is forgotten."""
     if flt == RiskFilter():
         st.session_state.pop(CURRENT_FILTER, None)
@@ -70,7 +74,7 @@ def remember(active: ActiveRun, flt: RiskFilter) -> None:
         st.session_state[CURRENT_FILTER] = (active.id, flt)
 
 
-def current(active: ActiveRun) -> RiskFilter | None:
+def current(active: RunFacade) -> RiskFilter | None:
     """The filter last set on the risk table for this run, or None."""
     kept = st.session_state.get(CURRENT_FILTER)
     return kept[1] if kept and kept[0] == active.id else None
@@ -81,7 +85,7 @@ HANDOVER = "_risk_filter_handover"
 RISK_PAGE_FILTERS = ("filter_bands", "filter_segments", "filter_top_reason", "filter_columns")
 
 
-def open_in_risk_table(active: ActiveRun, ids: list[Any], description: str) -> None:
+def open_in_risk_table(active: RunFacade, ids: list[Any], description: str) -> None:
     """Switch to the risk table showing exactly the customers `ids` (described in words), its own filters
     cleared; the restriction holds until the person drops it there."""
     st.session_state[HANDOVER] = (active.id, tuple(str(i) for i in ids), description)
@@ -90,7 +94,7 @@ def open_in_risk_table(active: ActiveRun, ids: list[Any], description: str) -> N
     st.switch_page("pages/risk.py", query_params={RUN_PARAM: active.id})  # the same run, not the latest
 
 
-def with_handover(active: ActiveRun, flt: RiskFilter) -> RiskFilter:
+def with_handover(active: RunFacade, flt: RiskFilter) -> RiskFilter:
     """`flt`, restricted to the customers another page sent here (with a note and a button to drop them)."""
     kept = st.session_state.get(HANDOVER)
     if not kept or kept[0] != active.id:
@@ -124,19 +128,19 @@ def describe(flt: RiskFilter) -> str:
     return " · ".join(parts) or "all customers"
 
 
-def _column_control(active: ActiveRun, name: str) -> ColumnFilter | None:
-    kind = active.store.column_kinds[name]
+def _column_control(active: RunFacade, name: str) -> ColumnFilter | None:
+    kind = active.column_kinds[name]
     key = f"filter_{name}"
     if kind == "text":
         text = st.text_input(label(name), key=key, placeholder="contains…")
         return ColumnFilter(name, "contains", text=text) if text else None
     if kind == "category":
-        values = loaders.distinct_values(active.key, name, active)
+        values = active.distinct_values(name)
         role = active.roles.get(name)
         chosen = st.multiselect(label(name), [*values, None], key=key, placeholder="Any value",
                                 format_func=lambda v: display_value(v, role))
         return ColumnFilter(name, "in", values=tuple(chosen)) if chosen else None
-    low, high = loaders.value_range(active.key, name, active)
+    low, high = active.value_range(name)
     if low is None or high is None or low == high:
         st.caption(f"{label(name)}: a single value, nothing to filter.")
         return None
@@ -174,7 +178,7 @@ def _ceil(v: float) -> float:
 SCOPES = ("All customers", "One segment", "Risk-table filter")
 
 
-def scope_picker(active: ActiveRun, *, key: str = "drivers") -> tuple[str, RiskFilter | None]:
+def scope_picker(active: RunFacade, *, key: str = "drivers") -> tuple[str, RiskFilter | None]:
     """Which customers a page explains: everyone, one segment, or the risk table's current filter (offered
     when one is set). Returns the scope in words and its filter (None for everyone)."""
     kept = current(active)
@@ -184,8 +188,7 @@ def scope_picker(active: ActiveRun, *, key: str = "drivers") -> tuple[str, RiskF
                                    help="Explain every customer, one segment, or the customers the Churn risk "
                                         "page's filters currently select.")
     if scope == "One segment":
-        segments = loaders.segment_summary(active.key, active).sort_values("segment_id")
-        names = dict(zip(segments["segment_id"].astype(int), segments["segment_name"].astype(str), strict=True))
+        names = segment_choices(active)
         chosen = right.selectbox("Segment", list(names), key=f"{key}_segment", format_func=lambda s: names[s])
         return f"segment '{names[int(chosen)]}'", RiskFilter(segments=(int(chosen),))
     if scope == SCOPES[2] and kept is not None:

@@ -11,14 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from insight.models.explain import label
-from insight.runs.store import RISK_BANDS
-from insight.ui.context import ActiveRun
+from insight.runs.layout import CHURN_PROBABILITY, RISK_BANDS
+from insight.ui.facade import RunFacade
 
 log = logging.getLogger(__name__)
 
 COLOR_PARAM, BANDS_PARAM, SEGMENT_PARAM = "color", "bands", "segment"
 MODES = ("Segment", "Churn probability", "Target", "Feature")
-FIXED = {"Segment": "segment", "Churn probability": "churn_probability"}
+FIXED = {"Segment": "segment", "Churn probability": CHURN_PROBABILITY}
 
 
 def from_url(param: str) -> str | None:
@@ -34,14 +34,14 @@ def to_url(param: str, value: str | None) -> None:
         st.query_params[param] = value
 
 
-def color_options(active: ActiveRun, points: pd.DataFrame) -> dict[str, list[str]]:
+def color_options(active: RunFacade, points: pd.DataFrame) -> dict[str, list[str]]:
     """The columns each colouring mode offers: the churn target and auxiliary targets, and the features."""
     targets = [c for c in dict.fromkeys([active.target, *active.aux_targets]) if c in points.columns]
     features = [c for c in active.features if c in points.columns and c not in targets]
     return {"Target": targets, "Feature": features}
 
 
-def color_control(active: ActiveRun, points: pd.DataFrame) -> str:
+def color_control(active: RunFacade, points: pd.DataFrame) -> str:
     """'Segment', 'Churn probability', a target or a feature: returns 'segment', 'churn_probability' or the
     column's name."""
     options = color_options(active, points)

@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
-from insight.ui import loaders
-from insight.ui.context import ActiveRun
+from insight.ui.facade import RunFacade
 
 CUSTOMER_PARAM = "customer"
 TOP = 50
 
 
-def customer_picker(active: ActiveRun) -> str | None:
+def customer_picker(active: RunFacade) -> str | None:
     """A search box and a list (the riskiest customers, or the search's matches); the choice is kept in
     the `customer` query parameter, so a link opens the same customer."""
-    store = active.store
     search_col, pick_col = st.columns([1, 2])
     search = search_col.text_input("Find by customer id", key="customer_search",
                                    placeholder="Part of an id…")
     if search:
-        options = [str(i) for i in store.search_ids(search, limit=TOP)]
+        options = active.search_ids(search, limit=TOP)
         if not options:
             search_col.warning("No customer id contains that text.")
             return None
     else:
-        options = list(loaders.riskiest_ids(active.key, TOP, active))
+        options = list(active.riskiest_ids(TOP))
     wanted = st.query_params.get(CUSTOMER_PARAM)
-    if not search and wanted and wanted not in options and store.customer(wanted) is not None:
+    if not search and wanted and wanted not in options and active.customer(wanted) is not None:
         options.insert(0, wanted)
     chosen = pick_col.selectbox(
         "Customer" if search else f"Customer (the {TOP} riskiest are listed; search to find others)", options,

@@ -20,7 +20,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from insight.runs.run import resolve_runs_dir
 from insight.ui import guard, sidebar, widgets
-from insight.ui.context import ActiveRun
+from insight.ui.facade import RunFacade
 from insight.ui.demo import demo_button
 
 PAGES = (  # file in pages/, title, icon
@@ -78,8 +78,8 @@ def inside_app(choice: sidebar.RunChoice | None) -> Iterator[None]:
 
 
 @contextmanager
-def page(title: str) -> Iterator[ActiveRun]:
-    """Set up a page and yield the run it shows.
+def page(title: str) -> Iterator[RunFacade]:
+    """Set up a page and yield the run it shows (the run facade: everything a page asks about the run).
 
     Without any run it shows how to create one; with a refused run it says why; in both cases the page
     body does not run (st.stop). An exception in the body is logged and shown as a short message.

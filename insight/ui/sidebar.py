@@ -9,9 +9,9 @@ import streamlit as st
 
 from insight.errors import RunError
 from insight.runs.run import latest_run, list_runs
-from insight.ui import format as fmt
-from insight.ui.context import ActiveRun, run_label
-from insight.ui.loaders import load_run
+from insight import formatting as fmt
+from insight.ui.context import run_label
+from insight.ui.facade import RunFacade, load_run
 
 RUN_PARAM = "run"
 """The query parameter that makes a link open the same run."""
@@ -24,7 +24,7 @@ class RunChoice:
 
     runs_dir: Path
     run_id: str | None = None
-    active: ActiveRun | None = None
+    active: RunFacade | None = None
     error: str | None = None
 
 
@@ -60,9 +60,9 @@ def run_picker(runs_dir: Path) -> RunChoice:
     return RunChoice(runs_dir=runs_dir, run_id=run_id, active=active)
 
 
-def _facts(active: ActiveRun) -> None:
+def _facts(active: RunFacade) -> None:
     auc = active.test_metrics.get("roc_auc")
-    created = active.manifest.created[:16].replace("T", " ")
+    created = active.created
     with st.sidebar:
         st.markdown(f"**Data:** {active.source_name}  \n**Customers:** {fmt.count(active.rows)}  \n"
                     f"**Model ROC AUC:** {fmt.score(auc)} (held-out test)  \n**Trained:** {created} UTC")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from insight import formatting as fmt
+from insight.decisions.targeting import OfferEconomics, customer_worth, expected_benefit
+from insight.formatting import display_value
 from insight.models.explain import label
-from insight.figures.charts import display_value
-from insight.ui import format as fmt
+from insight.runs import layout
+from insight.runs.manifest import DroppedColumn
 
 
 def customer_comparison(features: list[str], values: dict[str, Any], typical: dict[str, Any],
@@ -76,7 +81,7 @@ def band_table(bands: pd.DataFrame, *, revenue: bool) -> pd.DataFrame:
     """Risk bands (from RunStore.band_summary) as text: customers with their share, expected churners and,
     when the run has a revenue column, revenue at risk."""
     out = pd.DataFrame({
-        "Risk band": bands["risk_band"].str.capitalize(),
+        "Risk band": bands[layout.RISK_BAND].str.capitalize(),
         "Customers": [f"{fmt.count(n)} ({fmt.pct(s, 0)})" for n, s in zip(bands["customers"], bands["share"],
                                                                          strict=True)],
         "Expected churners": bands["expected_churners"].map(fmt.count),
@@ -87,7 +92,7 @@ def band_table(bands: pd.DataFrame, *, revenue: bool) -> pd.DataFrame:
 
 
 def group_table(summary: pd.DataFrame, *, revenue: bool) -> pd.DataFrame:
-    """Selected customers against the rest (from insight.runs.store.compare_groups), as text."""
+    """Selected customers against the rest (from insight.segments.contrast.compare_groups), as text."""
     out = pd.DataFrame({
         "": summary["group"],
         "Customers": summary["customers"].map(fmt.count),
@@ -98,25 +103,6 @@ def group_table(summary: pd.DataFrame, *, revenue: bool) -> pd.DataFrame:
     if revenue:
         out["Revenue at risk"] = summary["revenue_at_risk"].map(fmt.amount)
     return out
-
-
-def model_table(test: dict[str, Any], heads: dict[str, dict[str, Any]], *, target: str) -> pd.DataFrame:
-    """Held-out metrics of the churn model and of the multi-task network's binary heads, one row each."""
-    rows = [{"Model": "Churn model (LightGBM, the model of record)", **test}]
-    rows += [{"Model": f"Multi-task network, {'churn' if name == target else label(name)} head", **m}
-             for name, m in heads.items() if "roc_auc" in m]
-    names = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "log_loss": "Log loss", "brier": "Brier", "ece": "ECE",
-             "n": "Customers", "positive_rate": "Churn rate"}
-    return pd.DataFrame(rows).rename(columns=names)
-
-
-def regression_table(heads: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """The multi-task network's numeric heads: R² against the training mean's R², and the mean absolute
-    error."""
-    return pd.DataFrame([{"Target": label(name), "R² (model)": m.get("r2"),
-                          "R² (training mean)": m.get("r2_of_train_mean"),
-                          "Mean absolute error": m.get("mae"), "Customers": m.get("n")}
-                         for name, m in heads.items() if "r2" in m])
 
 
 def confusion_table(report: dict[str, Any]) -> pd.DataFrame:
@@ -166,6 +152,10 @@ def customer_profile(features: list[str], values: dict[str, Any], segment: dict[
     return frame.rename(columns={"Typical customer": "All customers"})
 
 
+OUTCOMES = ("Churned", "Stayed", "Not known yet")
+MAIN_REASON = layout.REASONS[0]
+
+
 def outcome(value: Any) -> str:
     """A known churn label in words: 'Churned', 'Stayed', or 'Not known yet' when missing."""
     if value is None or pd.isna(value):
@@ -181,27 +171,40 @@ def similar_table(neighbours: pd.DataFrame, rows: pd.DataFrame, *, id_column: st
     info = info.reindex(ids)
     return pd.DataFrame({
         "Customer": ids.to_numpy(),
-        "Churn probability": info["churn_probability"].to_numpy(dtype=float),
-        "Segment": info["segment_name"].astype("string").fillna("Unassigned").to_numpy(),
+        "Churn probability": info[layout.CHURN_PROBABILITY].to_numpy(dtype=float),
+        "Segment": info[layout.SEGMENT_NAME].astype("string").fillna("Unassigned").to_numpy(),
         "What happened": [outcome(v) for v in info[target].tolist()],
-        "Main reason": info["reason_1"].astype("string").to_numpy() if "reason_1" in info else None,
+        "Main reason": info[MAIN_REASON].astype("string").to_numpy() if MAIN_REASON in info else None,
         "Distance": neighbours["distance"].to_numpy(dtype=float),
     })
 
 
-def target_list(rows: pd.DataFrame, *, id_column: str, value: Any, cost: float, save_rate: float) -> pd.DataFrame:
-    """The customers to contact, riskiest first: id, churn probability, risk band, value of keeping them,
-    expected benefit of the offer (probability × save rate × value − cost) and the three reasons.
+def outcome_counts(similar: pd.DataFrame) -> dict[str, int]:
+    """How many of the customers of `similar_table` churned, stayed and have no known outcome yet."""
+    counts = similar["What happened"].value_counts()
+    return {o: int(counts.get(o, 0)) for o in OUTCOMES}
 
-    `value` is one amount for everyone or a column of `rows` holding each customer's value."""
-    worth = rows[value].astype(float).clip(lower=0).fillna(0.0) if isinstance(value, str) \
-        else pd.Series(float(value), index=rows.index)
-    out = pd.DataFrame({id_column: rows[id_column], "churn_probability": rows["churn_probability"]})
-    if "risk_band" in rows:
-        out["risk_band"] = rows["risk_band"].astype("string")
-    out["value"] = worth.round(2)
-    out["expected_benefit"] = (rows["churn_probability"] * save_rate * worth - cost).round(2)
-    for name in ("reason_1", "reason_2", "reason_3"):
+
+def dropped_table(dropped: Sequence[DroppedColumn]) -> pd.DataFrame:
+    """The columns the model did not use, and why."""
+    return pd.DataFrame({"Column": [d.name for d in dropped], "Why": [d.reason or d.role for d in dropped]})
+
+
+def target_list(rows: pd.DataFrame, *, id_column: str, value_column: str | None,
+                economics: OfferEconomics) -> pd.DataFrame:
+    """The customers to contact, riskiest first: id, churn probability, risk band, value of keeping them,
+    expected benefit of the offer (insight.decisions.targeting: probability × save rate × value − cost) and
+    the three reasons. Each customer's value is `value_column` of `rows` unless the offer values everyone
+    alike."""
+    p = rows[layout.CHURN_PROBABILITY].to_numpy(dtype=float)
+    own = rows[value_column].to_numpy(dtype=float) if value_column else None
+    worth = customer_worth(own, len(rows), economics)
+    out = pd.DataFrame({id_column: rows[id_column], layout.CHURN_PROBABILITY: rows[layout.CHURN_PROBABILITY]})
+    if layout.RISK_BAND in rows:
+        out[layout.RISK_BAND] = rows[layout.RISK_BAND].astype("string")
+    out["value"] = np.round(worth, 2)
+    out["expected_benefit"] = np.round(expected_benefit(p, worth, economics), 2)
+    for name in layout.REASONS:
         if name in rows:
             out[name] = rows[name]
     return out.reset_index(drop=True)

@@ -15,9 +15,8 @@ from insight.figures import charts
 from insight.models.explain import label
 from insight.data.features import OTHER, Feature
 from insight.data.schema import Role
-from insight.ui import format as fmt
-from insight.ui import loaders
-from insight.ui.context import ActiveRun
+from insight import formatting as fmt
+from insight.ui.facade import RunFacade
 from insight.decisions.whatif import Suggestion, suggest, what_if
 
 INPUT_PREFIX = "whatif_in_"
@@ -41,7 +40,7 @@ def _same(a: Any, b: Any) -> bool:
     return str(a) == str(b)
 
 
-def _owner(active: ActiveRun, row: dict[str, Any]) -> tuple[str, str]:
+def _owner(active: RunFacade, row: dict[str, Any]) -> tuple[str, str]:
     """Which customer of which run the panels' state belongs to; another customer starts afresh."""
     owner = (active.id, str(row[active.id_column]))
     if st.session_state.get(_OWNER) != owner:
@@ -79,7 +78,7 @@ def _input(feature: Feature, current: Any) -> Any:
                            format="%.0f" if whole else "%.2f", key=key)
 
 
-def whatif_form(active: ActiveRun, row: dict[str, Any]) -> dict[str, Any] | None:
+def whatif_form(active: RunFacade, row: dict[str, Any]) -> dict[str, Any] | None:
     """A form with one input per model feature, prefilled with the customer's values. Returns the edits
     (feature -> new value, only the changed ones) last submitted for this customer, or None."""
     _owner(active, row)
@@ -97,16 +96,16 @@ def whatif_form(active: ActiveRun, row: dict[str, Any]) -> dict[str, Any] | None
     return st.session_state.get(_EDITS)
 
 
-def whatif_result(active: ActiveRun, row: dict[str, Any], edits: dict[str, Any]) -> pd.Series:
+def whatif_result(active: RunFacade, row: dict[str, Any], edits: dict[str, Any]) -> pd.Series:
     """Re-score the edited customer with the saved model and show the new probability, its change, the new
     reasons and waterfall; returns what insight.decisions.whatif.what_if computed."""
-    result = what_if(loaders.saved_model(active.key, active), pd.Series(row), edits)
+    result = what_if(active.saved_model(), pd.Series(row), edits)
     before, after = float(row["churn_probability"]), float(result["churn_probability"])
-    changed = ", ".join(f"{label(n)} {charts.display_value(row.get(n), active.roles.get(n))} → "
-                        f"{charts.display_value(v, active.roles.get(n))}" for n, v in edits.items())
+    changed = ", ".join(f"{label(n)} {fmt.display_value(row.get(n), active.roles.get(n))} → "
+                        f"{fmt.display_value(v, active.roles.get(n))}" for n, v in edits.items())
     left, right = st.columns([2, 3], gap="large")
     with left:
-        st.metric("Churn probability after the edits", fmt.pct(after), f"{100 * (after - before):+.1f} points",
+        st.metric("Churn probability after the edits", fmt.pct(after), fmt.points(after - before),
                   delta_color="inverse", border=True, help=f"Before: {fmt.pct(before)}.")
         st.markdown(f"**Edits:** {changed}" if edits else "**No edits:** the customer as they are.")
         st.markdown("\n".join(f"- {result[f'reason_{i}']}" for i in (1, 2, 3) if result.get(f"reason_{i}")))
@@ -119,7 +118,7 @@ def whatif_result(active: ActiveRun, row: dict[str, Any], edits: dict[str, Any])
     return result
 
 
-def lever_options(active: ActiveRun) -> list[str]:
+def lever_options(active: RunFacade) -> list[str]:
     """Features a suggestion may change: flags and categories with few values first, then numbers."""
     few = [f.name for f in active.feature_map.features
            if f.role is Role.BOOLEAN or (f.role is Role.CATEGORICAL and len(f.categories) <= FEW_VALUES)]
@@ -127,7 +126,7 @@ def lever_options(active: ActiveRun) -> list[str]:
     return list(dict.fromkeys([*active.actionable, *few, *numbers]))
 
 
-def suggestion_panel(active: ActiveRun, row: dict[str, Any]) -> Suggestion | None:
+def suggestion_panel(active: RunFacade, row: dict[str, Any]) -> Suggestion | None:
     """Pick the actionable features (the run's by default) and ask for the one change to them that lowers
     this customer's risk most; shows and returns the suggestion (None when none is shown)."""
     owner = _owner(active, row)
@@ -139,8 +138,8 @@ def suggestion_panel(active: ActiveRun, row: dict[str, Any]) -> Suggestion | Non
     if st.button("Suggest the best change", key="whatif_suggest", disabled=not levers,
                  icon=":material/lightbulb:"):
         numbers = tuple(n for n in levers if active.feature_map[n].role is Role.NUMERIC)
-        found = suggest(loaders.saved_model(active.key, active), pd.Series(row), levers,
-                        population=loaders.population_sample(active.key, numbers, active) if numbers else None)
+        found = suggest(active.saved_model(), pd.Series(row), levers,
+                        population=active.population_sample(numbers) if numbers else None)
         st.session_state[_SUGGESTION] = (owner, tuple(levers), found)
     kept = st.session_state.get(_SUGGESTION)
     if not kept or kept[0] != owner or kept[1] != tuple(levers):
@@ -150,8 +149,8 @@ def suggestion_panel(active: ActiveRun, row: dict[str, Any]) -> Suggestion | Non
         st.info("No single change to these features lowers this customer's risk by half a point or more.")
         return None
     role = active.roles.get(found.feature)
-    st.success(f"**Change {label(found.feature)} from {charts.display_value(found.current, role)} to "
-               f"{charts.display_value(found.proposed, role)}**: risk {fmt.pct(found.probability_before)} → "
+    st.success(f"**Change {label(found.feature)} from {fmt.display_value(found.current, role)} to "
+               f"{fmt.display_value(found.proposed, role)}**: risk {fmt.pct(found.probability_before)} → "
                f"{fmt.pct(found.probability_after)} ({found.drop_points:.1f} points lower).",
                icon=":material/lightbulb:")
     return found

@@ -12,7 +12,7 @@ import streamlit as st
 
 from insight.models.explain import label
 from insight.runs.manifest import SegmentProfile
-from insight.ui import format as fmt
+from insight import formatting as fmt
 
 CREATE_RUN_COMMANDS = """\
 make demo

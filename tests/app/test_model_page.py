@@ -27,7 +27,7 @@ from streamlit.testing.v1 import AppTest
 from insight.models.explain import label
 from insight.models.metrics import expected_calibration_error
 from insight.runs.run import MANIFEST_DIGEST, RunWriter, set_latest
-from insight.ui import format as fmt
+from insight import formatting as fmt
 
 PAGE = "pages/model.py"
 MODELS = {"churn_probability": "LightGBM (the model of record)",
@@ -257,3 +257,26 @@ def test_one_class_segments_empty_segments_and_older_runs(monkeypatch: pytest.Mo
     assert_clean(at, "segment without test customers")
     assert any("No held-out test customer" in i.value for i in at.info)
     assert not has_table_with(at, "Flagged")
+
+
+def test_the_metrics_are_measured_once_per_run_and_scope(monkeypatch: pytest.MonkeyPatch, model_runs: Path,
+                                                          demo_run: Path) -> None:
+    """Moving the threshold or rerunning the page does not measure the models again (the run facade caches
+    what insight.models.quality computes, per run and scope)."""
+    import insight.models.quality as quality
+
+    measured = []
+    real = quality.binary_metrics
+
+    def counted(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+        measured.append(len(y))
+        return real(y, p)
+
+    monkeypatch.setattr(quality, "binary_metrics", counted)
+    at = open_page(monkeypatch, model_runs, demo_run)
+    first = len(measured)
+    at.slider(key="model_threshold").set_value(45).run()
+    at.run()
+    assert_clean(at, "model page, threshold 45 %")
+    assert metric(at, "Precision")  # the threshold's figures are shown...
+    assert len(measured) == first  # ...without measuring the models again

@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from insight.models.explain import label
 from insight.runs.run import set_latest
-from insight.ui import format as fmt
+from insight import formatting as fmt
 
 PROJECT = Path(__file__).resolve().parents[2]
 PAGES = sorted(f"pages/{p.name}" for p in (PROJECT / "pages").glob("*.py"))
@@ -379,18 +379,16 @@ def test_customer_page_compares_with_segment_and_lists_similar_customers(
 
 
 def fmt_value(value: float) -> str:
-    from insight.figures.charts import display_value
-
-    return display_value(float(value), "numeric")
+    return fmt.display_value(float(value), "numeric")
 
 
 def test_what_if_rescores_the_edited_customer_as_the_model_does(monkeypatch: pytest.MonkeyPatch,
                                                                 app_runs: Path, demo_run: Path) -> None:
     """The planted mechanism: professionals' support trouble drives churn. Editing the tickets, resolution
     time and satisfaction of such a customer raises their risk, by exactly what the saved model says."""
-    from insight.runs.run import open_run
-    from insight.models.scoring import SavedChurnModel
     from insight.decisions.whatif import what_if
+    from insight.runs.models import load_models
+    from insight.runs.run import open_run
 
     frame = pd.read_parquet(demo_run / "customers.parquet")
     pros = frame[frame["plan"].isin(["Pro", "Studio"]) & (frame["support_tickets_90d"] <= 1)]
@@ -402,7 +400,7 @@ def test_what_if_rescores_the_edited_customer_as_the_model_does(monkeypatch: pyt
     next(b for b in at.button if b.label == "Score the edited customer").click().run()
     assert_clean(at, "what-if")
 
-    expected = what_if(SavedChurnModel.from_run(open_run(demo_run)), chosen, edits)
+    expected = what_if(load_models(open_run(demo_run)), chosen, edits)
     assert metric(at, "Churn probability after the edits") == fmt.pct(expected["churn_probability"])
     assert expected["churn_probability"] > chosen["churn_probability"] + 0.05  # the planted direction
     shown = " ".join(m.value for m in at.markdown)
@@ -415,13 +413,12 @@ def test_what_if_rescores_the_edited_customer_as_the_model_does(monkeypatch: pyt
 def test_suggestion_is_the_models_best_single_change(monkeypatch: pytest.MonkeyPatch, app_runs: Path,
                                                      demo_run: Path) -> None:
     from insight.data.demo import ACTIONABLE
-    from insight.figures.charts import display_value
-    from insight.runs.run import open_run
-    from insight.models.scoring import SavedChurnModel
     from insight.decisions.whatif import suggest, what_if
+    from insight.runs.models import load_models
+    from insight.runs.run import open_run
 
     frame = pd.read_parquet(demo_run / "customers.parquet")
-    saved = SavedChurnModel.from_run(open_run(demo_run))
+    saved = load_models(open_run(demo_run))
     chosen = frame.sort_values(["churn_probability", "customer_id"], ascending=[False, True]).iloc[0]
     at = open_page(monkeypatch, app_runs, demo_run, "pages/customer.py", customer=chosen["customer_id"])
     assert at.multiselect(key="whatif_levers").value == list(ACTIONABLE)
@@ -433,8 +430,8 @@ def test_suggestion_is_the_models_best_single_change(monkeypatch: pytest.MonkeyP
     assert found.probability_after == pytest.approx(after, abs=1e-12)
     role = "boolean" if found.feature == "auto_renew" else None
     assert [s.value for s in at.success] == [
-        f"**Change {label(found.feature)} from {display_value(found.current, role)} to "
-        f"{display_value(found.proposed, role)}**: risk {fmt.pct(found.probability_before)} → {fmt.pct(after)} "
+        f"**Change {label(found.feature)} from {fmt.display_value(found.current, role)} to "
+        f"{fmt.display_value(found.proposed, role)}**: risk {fmt.pct(found.probability_before)} → {fmt.pct(after)} "
         f"({found.drop_points:.1f} points lower)."]
 
 

@@ -17,7 +17,7 @@ from appkit import array, assert_clean, metric, new_app, table_with
 from streamlit.testing.v1 import AppTest
 
 from insight.models.explain import label
-from insight.ui import format as fmt
+from insight import formatting as fmt
 
 
 def open_segments(monkeypatch: pytest.MonkeyPatch, runs: Path, run: Path, **params: str) -> AppTest:

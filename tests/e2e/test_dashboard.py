@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from insight.runs.export import SELECTION_METADATA
-from insight.ui import format as fmt
+from insight import formatting as fmt
 from insight.ui.guard import FRIENDLY_PREFIX
 
 pytestmark = pytest.mark.e2e

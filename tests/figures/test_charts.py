@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import pytest
 
 from insight.figures import charts
+from insight.formatting import display_value
 from insight.runs.run import open_run
 from insight.runs.store import RunStore
 
@@ -62,7 +63,7 @@ def test_importance_bar_and_beeswarm(demo_store: RunStore, demo_run: Path,
 
 
 def test_model_quality_figures(demo_store: RunStore) -> None:
-    test = demo_store.test_rows()
+    test = demo_store.test_frame()
     y, p = test["y"].to_numpy(), test["churn_probability"].to_numpy()
     roc = charts.roc_figure(y, p)
     _valid(roc)
@@ -88,19 +89,9 @@ def test_segment_colors_are_stable_and_unassigned_is_grey() -> None:
     assert charts.segment_colors([0, 1, 3])[3] == colors[3]
 
 
-@pytest.mark.parametrize(("value", "role", "shown"), [
-    (1.0, "boolean", "yes"), (0.0, "boolean", "no"), (None, None, "missing"),
-    (float("nan"), "numeric", "missing"),
-    (1234.0, "numeric", "1,234"), (12.34, "numeric", "12.3"), (0.0421, "numeric", "0.042"),
-    (pd.Timestamp("2025-03-04"), "date", "2025-03-04"), ("Pro", "categorical", "Pro"),
-])
-def test_display_value(value: object, role: str | None, shown: str) -> None:
-    assert charts.display_value(value, role) == shown
-
-
 def test_library_layers_do_not_import_streamlit_or_heavy_libraries() -> None:
     code = ("import sys, insight.runs.store, insight.figures.charts, insight.runs.export, insight.ui.context, "
-            "insight.ui.tables, insight.ui.format, insight.segments.latent, insight.decisions.targeting, "
+            "insight.ui.tables, insight.formatting, insight.segments.latent, insight.decisions.targeting, "
             "insight.figures.mapfigure\n"
             "heavy = ('streamlit', 'torch', 'umap', 'shap', 'lightgbm')\n"
             "print(sorted(m for m in heavy if m in sys.modules))")
@@ -128,7 +119,7 @@ def test_dependence_plot_shows_every_sampled_customer(demo_store: RunStore,
     _valid(category)
     assert sum(len(t.x) for t in category.data) == len(values)  # categories keep missing values
     ticks = set(category.layout.xaxis.ticktext)
-    assert ticks == {charts.display_value(v, "categorical") for v in values["billing_cycle"]}
+    assert ticks == {display_value(v, "categorical") for v in values["billing_cycle"]}
     assert "Billing cycle" in category.layout.xaxis.title.text
     flag = charts.dependence_plot(shap, values, "auto_renew", roles=demo_roles)
     assert set(flag.layout.xaxis.ticktext) <= {"yes", "no", "missing"}

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from insight.runs.run import open_run
-from insight.runs.store import ColumnFilter, RiskFilter, RunStore, compare_groups, quote_ident
+from insight.runs.sql import quote_ident
+from insight.runs.store import ColumnFilter, RiskFilter, RunStore
 
 
 @pytest.fixture(scope="module")
@@ -143,12 +144,12 @@ def test_samples_are_repeatable_and_aligned(demo_store: RunStore) -> None:
     assert shap["seats"].dtype == np.float64 and values["plan"].notna().any()
 
 
-def test_map_points_and_test_rows(demo_store: RunStore, demo_run: Path) -> None:
+def test_map_points_and_test_frame(demo_store: RunStore, demo_run: Path) -> None:
     points = demo_store.map_points(limit=500, extra=["plan"])
     assert len(points) == 500
     expected = {"customer_id", "x", "y", "segment_id", "churn_probability", "revenue_at_risk", "plan"}
     assert expected <= set(points)
-    test = demo_store.test_rows()
+    test = demo_store.test_frame()
     manifest = open_run(demo_run).manifest
     assert len(test) == manifest.test_metrics["n"]
     assert set(test["y"].unique()) <= {0.0, 1.0}
@@ -179,7 +180,7 @@ def test_telco_run(telco_store: RunStore, telco_run: Path) -> None:
     assert telco_store.totals()["churn_rate"] == pytest.approx(frame["Churn"].mean())
     assert telco_store.customer(top["customerID"].iloc[0]) is not None
     assert not telco_store.segment_summary().empty
-    assert len(telco_store.test_rows()) > 100
+    assert len(telco_store.test_frame()) > 100
 
 
 def test_a_run_without_revenue(tmp_path: Path, demo_frame: pd.DataFrame) -> None:
@@ -190,16 +191,6 @@ def test_a_run_without_revenue(tmp_path: Path, demo_frame: pd.DataFrame) -> None
     assert store.totals()["revenue_at_risk"] is None
     assert store.segment_summary()["revenue_at_risk"].isna().all()
     assert "revenue_at_risk" not in store.map_points(limit=10)
-
-
-def test_compare_groups(demo_frame: pd.DataFrame) -> None:
-    mask = (demo_frame["risk_band"].astype(str) == "very high").to_numpy()
-    out = compare_groups(demo_frame, mask, target="churned").set_index("group")
-    assert out.loc["Selected", "customers"] == mask.sum()
-    assert out.loc["Rest", "customers"] == (~mask).sum()
-    assert out.loc["Selected", "mean_probability"] > out.loc["Rest", "mean_probability"]
-    assert out.loc["Selected", "churn_rate"] == pytest.approx(demo_frame.loc[mask, "churned"].mean())
-    assert compare_groups(demo_frame, mask, target="churned", revenue=None)["revenue_at_risk"].isna().all()
 
 
 def test_fast_on_a_hundred_thousand_customers(tmp_path: Path, demo_frame: pd.DataFrame) -> None:

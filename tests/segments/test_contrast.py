@@ -146,8 +146,9 @@ def test_compare_groups(demo_frame: pd.DataFrame) -> None:
     assert out.loc["Rest", "customers"] == (~mask).sum()
     assert out.loc["Selected", "mean_probability"] > out.loc["Rest", "mean_probability"]
     assert out.loc["Selected", "churn_rate"] == pytest.approx(demo_frame.loc[mask, "churned"].mean())
-    assert out.loc["Rest", "expected_churners"] == pytest.approx(demo_frame.loc[~mask, "churn_probability"].sum())
-    assert out.loc["Selected", "revenue_at_risk"] == pytest.approx(demo_frame.loc[mask, "revenue_at_risk"].sum())
+    rest, chosen = demo_frame.loc[~mask], demo_frame.loc[mask]
+    assert out.loc["Rest", "expected_churners"] == pytest.approx(rest["churn_probability"].sum())
+    assert out.loc["Selected", "revenue_at_risk"] == pytest.approx(chosen["revenue_at_risk"].sum())
     assert compare_groups(demo_frame, mask, target="churned", revenue=None)["revenue_at_risk"].isna().all()
 
 
