@@ -71,7 +71,8 @@ def number(value: float) -> str:
 
 
 def numbers(values: np.ndarray) -> np.ndarray:
-    """`number` of many values at once (an object array of text; NaN as MISSING): for 100,000s of map points."""
+    """`number` of many values at once (an object array of text; NaN as MISSING), for 100,000s of map
+    points."""
     v = np.asarray(values, dtype=float)
     out = np.full(v.shape, MISSING, dtype=object)
     known = ~np.isnan(v)

@@ -2,7 +2,8 @@
 
 `scope_quality` measures the scope once (the churn model's metrics, the auxiliary heads against the training
 mean); `at_threshold` adds what depends on the threshold a person picks (the confusion matrix, the three
-models side by side). Both are plain functions of the run's test frame (`insight.runs.store.RunStore.test_frame`).
+models side by side). Both are plain functions of the run's test frame
+(`insight.runs.store.RunStore.test_frame`).
 """
 
 from __future__ import annotations
