@@ -56,3 +56,14 @@ def array(value: Any) -> np.ndarray:
         shape = value.get("shape")
         return data.reshape([int(n) for n in str(shape).split(",")]) if shape else data
     return np.asarray(value)
+
+
+def open_page(monkeypatch: pytest.MonkeyPatch, runs: Path, run: Path, page: str, **params: str) -> AppTest:
+    at = new_app(monkeypatch, runs)
+    at.query_params["run"] = run.name
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert_clean(at, page)
+    return at
