@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insight.errors import InputError
-from insight.data.schema import Role, Schema, coerce_column
+from insight.data.schema import Role, Schema
+from insight.formatting import number
 
 log = logging.getLogger(__name__)
 
@@ -137,33 +137,7 @@ def decode_value(feat: Feature, value: float) -> str:
         return "yes" if value >= 0.5 else "no"
     if feat.role is Role.DATE:
         return (pd.Timestamp(feat.reference_date) - pd.Timedelta(days=float(value))).date().isoformat()
-    return format_number(value)
-
-
-def coerce_features(frame: pd.DataFrame, fmap: FeatureMap) -> pd.DataFrame:
-    """Bring a raw table (new customers to score, a what-if edit) into the clean dtypes the map expects.
-
-    Missing feature columns are an error; extra columns are ignored; unseen categories are pooled into
-    "Other" by `encode`.
-    """
-    missing = [f.name for f in fmap.features if f.name not in frame.columns]
-    if missing:
-        raise InputError(f"the table lacks {len(missing)} feature column(s) the model was trained on: "
-                         f"{', '.join(missing[:10])}. Add them (empty values are allowed).")
-    return pd.DataFrame({f.name: coerce_column(frame[f.name], f.role, f.name) for f in fmap.features},
-                        index=frame.index)
-
-
-def format_number(value: float) -> str:
-    """A number as a person would write it: 3, 12.5, 1,234, 0.042."""
-    v = float(value)
-    if v == int(v) and abs(v) < 1e15:
-        return f"{int(v):,}"
-    if abs(v) >= 100:
-        return f"{v:,.0f}"
-    if abs(v) >= 1:
-        return f"{v:.1f}"
-    return f"{v:.2g}"
+    return number(value)
 
 
 def _median(values: pd.Series) -> float | None:

@@ -17,7 +17,6 @@ from insight.data.features import (
     decode_value,
     encode,
     fit_feature_map,
-    format_number,
 )
 from insight.data.schema import ColumnRole, Role, Schema
 
@@ -138,10 +137,3 @@ def test_decode_value() -> None:
     assert decode_value(Feature("fee", Role.NUMERIC), 1234.0) == "1,234"
 
 
-def test_format_number() -> None:
-    assert format_number(3) == "3"
-    assert format_number(12.5) == "12.5"
-    assert format_number(1234.0) == "1,234"
-    assert format_number(1234.6) == "1,235"
-    assert format_number(0.042) == "0.042"
-    assert format_number(-2.25) == "-2.2" or format_number(-2.25) == "-2.3"
