@@ -32,7 +32,9 @@ PAGES = (  # file in pages/, title, icon
     ("segments.py", "Segments", ":material/scatter_plot:"),
     ("model.py", "Model quality", ":material/verified:"),
 )
-_CHOICE: ContextVar[sidebar.RunChoice | None] = ContextVar("insight_run_choice", default=None)
+_OUTSIDE_APP = object()
+"""`_CHOICE` outside app.py's run: the page must set up navigation and the sidebar itself."""
+_CHOICE: ContextVar[object] = ContextVar("insight_run_choice", default=_OUTSIDE_APP)
 
 
 def project_root() -> Path:
@@ -84,10 +86,12 @@ def page(title: str) -> Iterator[RunFacade]:
     Without any run it shows how to create one; with a refused run it says why; in both cases the page
     body does not run (st.stop). An exception in the body is logged and shown as a short message.
     """
-    choice = _CHOICE.get()
-    if choice is None:  # not started by app.py: set up what app.py would have
+    started = _CHOICE.get()
+    if started is _OUTSIDE_APP:  # not started by app.py: set up what app.py would have
         navigation()
         choice = run_sidebar()
+    else:  # app.py set up navigation and the sidebar (a failed picker is None: its error is shown once)
+        choice = started if isinstance(started, sidebar.RunChoice) else None
     if choice is None:
         st.stop()
     if choice.run_id is None:

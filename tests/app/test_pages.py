@@ -190,6 +190,22 @@ def test_without_runs_the_app_says_how_to_create_one(monkeypatch: pytest.MonkeyP
         assert "make demo" in " ".join(c.value for c in at.code)
 
 
+def test_a_failing_run_picker_is_one_short_message(monkeypatch: pytest.MonkeyPatch, app_runs: Path) -> None:
+    """When the sidebar's picker fails, its error shows once and the page shows nothing more: no second
+    picker is built (that raised a duplicate-widget exception on top of the real error)."""
+    def failing_picker(runs_dir: Path) -> None:
+        raise OSError(f"cannot list {runs_dir}")
+
+    monkeypatch.setattr("insight.ui.sidebar.run_picker", failing_picker)
+    at = new_app(monkeypatch, app_runs)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1
+    at.switch_page(PAGES[1]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1
+
+
 def test_a_tampered_run_is_refused_and_another_can_be_picked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                              demo_run: Path, telco_run: Path) -> None:
     runs = tmp_path / "runs"
