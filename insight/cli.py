@@ -127,6 +127,8 @@ def evaluate_command(
         grid.add_column(metric, justify="right")
     for model, scores in result["models"].items():
         grid.add_row(model, *[f"{scores[m]['mean']:.4f} ± {scores[m]['std']:.4f}" for m in METRICS])
+    for model, scores in result["models"].items():
+        grid.add_row(f"{model} (pooled out-of-fold)", *[f"{scores[m]['pooled']:.4f}" for m in METRICS])
     from rich.console import Console
 
     Console().print(grid)

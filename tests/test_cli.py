@@ -208,7 +208,7 @@ def test_evaluate_takes_an_aux_target_also_kept_as_a_feature(demo_csvs: Path, tm
 
     def fake_cross_validate(frame, spec, config, *, folds, progress):  # noqa: ANN001, ANN202
         specs.append(spec)
-        score = {"mean": 0.8, "std": 0.01}
+        score = {"mean": 0.8, "std": 0.01, "pooled": 0.8}
         return {"models": {m: dict.fromkeys(insight.models.evaluate.METRICS, score) for m in insight.models.evaluate.MODELS},
                 "rows": len(frame), "folds": folds, "seed": config.seed, "per_fold": []}
 

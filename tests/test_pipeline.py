@@ -326,13 +326,13 @@ def test_a_large_run_stores_the_map_sample(demo_small: tuple[pd.DataFrame, pd.Da
     assert sorted(points["customer_id"]) == sorted(sample.index) and "plan" in points
     ids = sample.index[:60].tolist()
     fast = store.shap_contrast(ids=ids).set_index("feature")
-    full = store._shap_contrast_scan(None, ids).set_index("feature")
+    full = store.shap._shap_contrast_scan(None, ids).set_index("feature")
     both = ["selected", "rest"]
     np.testing.assert_allclose(fast.loc[full.index, both], full[both], atol=1e-9)
     assert fast["customers_selected"].iloc[0] == 60 and fast["customers_rest"].iloc[0] == len(stored) - 60
     flt = RiskFilter(bands=("high", "very high"), segments=(0,))
     np.testing.assert_allclose(store.shap_contrast(flt).set_index("feature").loc[full.index, both],
-                               store._shap_contrast_scan(flt, None).set_index("feature")[both], atol=1e-9)
+                               store.shap._shap_contrast_scan(flt, None).set_index("feature")[both], atol=1e-9)
     someone = str(stored.index[5])
     ranks = store.percentiles(someone, ["monthly_fee"])  # ranked among the sample
     fee = stored.loc[someone, "monthly_fee"]

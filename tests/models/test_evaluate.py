@@ -52,6 +52,10 @@ def test_kept_aux_targets_are_churn_features_and_multitask_targets_only(telco_fr
         for metric in METRICS:
             assert np.isfinite(result["models"][model][metric]["mean"]), (model, metric)
     assert result["models"]["lightgbm"]["roc_auc"]["mean"] > 0.7
+    for model in MODELS:  # two folds of 300: the pooled log loss is the mean of the folds' (it is additive)
+        losses = result["models"][model]["log_loss"]
+        assert losses["pooled"] == pytest.approx(losses["mean"], rel=1e-9)
+        assert np.isfinite(result["models"][model]["ece"]["pooled"])
     assert len(churn_features) == len(logistic_features) == len(networks) == 2  # one fit per fold
     aux = {"tenure", "MonthlyCharges"}
     for features, logistic, (inputs, tasks) in zip(churn_features, logistic_features, networks, strict=True):
