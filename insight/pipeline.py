@@ -108,7 +108,7 @@ def train(
             customers, found.labels, features=role_of, target=spec.target, aux_targets=spec.aux_targets,
             revenue_column=revenue, shap_values=scores.shap_values, feature_names=models.feature_names,
             seed=config.seed)
-        names = {p["id"]: p["name"] for p in segment_profiles}
+        names = {p.id: p.name for p in segment_profiles}
         customers[layout.SEGMENT_NAME] = customers[layout.SEGMENT_ID].map(names)
     metrics = held_out_metrics(y, scores.probability, scores.heads, data, spec, splits, models.multitask.tasks)
     metrics["lightgbm"]["search"] = models.churn.search

@@ -30,7 +30,7 @@ from insight.figures.charts import (
 )
 from insight.formatting import MISSING, d3_number_format, display_value
 from insight.formatting import numbers as format_numbers
-from insight.runs.layout import RISK_BANDS
+from insight.runs.layout import CHURN_PROBABILITY, RISK_BANDS, SEGMENT_ID, SEGMENT_NAME
 
 MAP_CATEGORIES = 10
 """A categorical colouring shows this many most frequent values; the others share one colour."""
@@ -91,14 +91,14 @@ def map_hover(points: pd.DataFrame, columns: Sequence[str] = (), *, roles: dict[
     without missing values travel as numbers and are formatted in the browser; categories, dates, flags and
     columns with missing values travel as text (missing ones read 'missing')."""
     roles = roles or {}
-    p = pd.to_numeric(points["churn_probability"], errors="coerce").to_numpy(dtype=float)
+    p = pd.to_numeric(points[CHURN_PROBABILITY], errors="coerce").to_numpy(dtype=float)
     numbers: list[np.ndarray] = [np.arange(len(points), dtype=float), p]
     lines, labels = ["<br>Churn probability: %{customdata[1]:.0%}"], ["Churn probability"]
     texts: list[tuple[str, np.ndarray]] = []
     if segment:
         texts.append(("Segment", points["segment_name"].astype(str).to_numpy(dtype=object)))
     for column in dict.fromkeys(columns):
-        if column not in points or column in ("segment", "segment_id", "segment_name", "churn_probability"):
+        if column not in points or column in ("segment", SEGMENT_ID, SEGMENT_NAME, CHURN_PROBABILITY):
             continue
         values, role = points[column], roles.get(column)
         if column == "top_reason":
@@ -158,7 +158,7 @@ def customer_map(points: pd.DataFrame, *, id_column: str, color_by: str = "segme
     """
     roles = roles or {}
     points = points.reset_index(drop=True)
-    columns = [*hover, *([color_by] if color_by not in ("segment", "churn_probability") else [])]
+    columns = [*hover, *([color_by] if color_by not in ("segment", CHURN_PROBABILITY) else [])]
     discrete = color_by != "segment" and color_kind(points[color_by], roles.get(color_by)) == "discrete"
     details = map_hover(points, columns, roles=roles, segment=discrete)
     ids = points[id_column].astype(str).to_numpy(dtype=object)
@@ -190,7 +190,7 @@ def customer_map(points: pd.DataFrame, *, id_column: str, color_by: str = "segme
     elif not discrete:
         numbers, title, tickformat = _map_numbers(points[color_by], color_by)
         known = ~np.isnan(numbers)
-        if color_by == "churn_probability":
+        if color_by == CHURN_PROBABILITY:
             scale, low, high = "YlOrRd", 0.0, 1.0
         else:
             scale = "Viridis"
@@ -237,7 +237,7 @@ def customer_map(points: pd.DataFrame, *, id_column: str, color_by: str = "segme
 def _map_numbers(values: pd.Series, name: str) -> tuple[np.ndarray, str, str]:
     """A column as numbers for a colour scale (dates as fractional years), the scale's title and tick
     format."""
-    if name == "churn_probability":
+    if name == CHURN_PROBABILITY:
         return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float), "Churn<br>probability", ".0%"
     if pd.api.types.is_datetime64_any_dtype(values):
         years = values.dt.year + (values.dt.day_of_year - 1) / 365.25

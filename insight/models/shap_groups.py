@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SHAP_GROUPS_FILE = "shap_groups.parquet"
 KEYS = ("segment_id", "risk_band")
 CUSTOMERS = "customers"
 

@@ -21,6 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from insight.runs import layout
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -78,7 +80,7 @@ def _readable_dates(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-SELECTION_LEAD = ("churn_probability", "risk_band", "segment_name", "reason_1", "reason_2", "reason_3")
+SELECTION_LEAD = (layout.CHURN_PROBABILITY, layout.RISK_BAND, layout.SEGMENT_NAME, *layout.REASONS)
 """Columns a selection export starts with, right after the customer id."""
 SELECTION_METADATA = ("export_run_id", "export_selection", "exported_at")
 """Columns a selection export ends with: which run, which selection, when (UTC)."""

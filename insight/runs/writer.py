@@ -23,7 +23,7 @@ from insight.config import DataSpec, TrainConfig
 from insight.data.schema import Schema
 from insight.models.recipe import Models
 from insight.runs import layout
-from insight.runs.manifest import DroppedColumn, Manifest, SourceInfo
+from insight.runs.manifest import DroppedColumn, Manifest, SegmentProfile, SourceInfo
 from insight.runs.run import RunWriter, new_run_id, resolve_runs_dir
 from insight.segments.mapsample import map_sample_rows
 
@@ -52,7 +52,7 @@ class TrainedRun:
     latent: np.ndarray
     fit_rows: np.ndarray
     """The customers UMAP was fitted on (training order)."""
-    segment_profiles: list[dict[str, Any]]
+    segment_profiles: list[SegmentProfile]
     segment_report: dict[str, Any]
     metrics: dict[str, Any]
     global_importance: pd.DataFrame
@@ -89,7 +89,8 @@ def write_trained_run(runs_dir: Path, trained: TrainedRun) -> Path:
         if map_rows is not None:  # a large run: the map's sample, ready to read
             writer.write_parquet(layout.MAP, stored.iloc[map_rows].reset_index(drop=True))
             writer.write_parquet(layout.MAP_SHAP, shap_table.iloc[map_rows].reset_index(drop=True))
-        writer.write_json(layout.SEGMENTS, {"segments": trained.segment_profiles, **trained.segment_report})
+        writer.write_json(layout.SEGMENTS, {"segments": [p.to_dict() for p in trained.segment_profiles],
+                                            **trained.segment_report})
         path = writer.commit(manifest_of(trained, run_id).to_dict())
     return path
 

@@ -14,9 +14,7 @@ MAP_POINTS = 200_000
 """Up to this many customers the map draws every one of them."""
 MAP_SAMPLE = 100_000
 """Beyond MAP_POINTS the map draws a fixed random sample of this many."""
-MAP_FILE = "map.parquet"
-MAP_SHAP_FILE = "map_shap.parquet"
-"""The SHAP values of the same customers (shap.parquet's columns), for what drives a selection's risk."""
+"""A large run stores that sample as `insight.runs.layout.MAP` and its SHAP values as `layout.MAP_SHAP`."""
 
 
 def map_sample_rows(n: int, *, seed: int = 0) -> np.ndarray | None:

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from insight.runs import layout
+from insight.runs.manifest import SegmentProfile
 from insight.segments.contrast import contrast
 from insight.models.metrics import wilson_interval
 from insight.segments.clustering import UNASSIGNED, UNASSIGNED_NAME
@@ -32,7 +34,7 @@ def segment_profiles(
     shap_values: np.ndarray,
     feature_names: list[str],
     seed: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[SegmentProfile]:
     """One profile per segment (Unassigned last), each with a unique readable name."""
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
@@ -50,7 +52,7 @@ def segment_profiles(
         inside = labels == seg
         y = frame.loc[inside, target].dropna()
         low, high = wilson_interval(int(y.sum()), len(y))
-        prob = frame.loc[inside, "churn_probability"]
+        prob = frame.loc[inside, layout.CHURN_PROBABILITY]
         profile: dict[str, Any] = {
             "id": int(seg),
             "size": int(inside.sum()),
@@ -85,7 +87,7 @@ def segment_profiles(
     names = unique_names(profiles, overlaps=naming_overlaps, facts=naming_facts)
     for p, name in zip(profiles, names, strict=True):
         p["name"] = name
-    return profiles
+    return [SegmentProfile.from_dict(p) for p in profiles]
 
 
 def churn_level(rate: float | None, overall: float) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from insight.figures import charts
+from insight.runs import layout
 from insight.models.explain import label
 from insight.data.features import OTHER, Feature
 from insight.data.schema import Role
@@ -100,7 +101,7 @@ def whatif_result(active: RunFacade, row: dict[str, Any], edits: dict[str, Any])
     """Re-score the edited customer with the saved model and show the new probability, its change, the new
     reasons and waterfall; returns what insight.decisions.whatif.what_if computed."""
     result = what_if(active.saved_model(), pd.Series(row), edits)
-    before, after = float(row["churn_probability"]), float(result["churn_probability"])
+    before, after = float(row[layout.CHURN_PROBABILITY]), float(result[layout.CHURN_PROBABILITY])
     changed = ", ".join(f"{label(n)} {fmt.display_value(row.get(n), active.roles.get(n))} → "
                         f"{fmt.display_value(v, active.roles.get(n))}" for n, v in edits.items())
     left, right = st.columns([2, 3], gap="large")

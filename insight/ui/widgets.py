@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from insight.models.explain import label
+from insight.runs import layout
 from insight.runs.manifest import SegmentProfile
 from insight import formatting as fmt
 
@@ -115,7 +116,7 @@ def risk_columns(id_column: str, shown: Sequence[str]) -> dict[str, Any]:
     """Column headers and formats of the risk table."""
     config: dict[str, Any] = {
         id_column: st.column_config.TextColumn("Customer", pinned=True),
-        "churn_probability": st.column_config.ProgressColumn("Churn probability", format="percent",
+        layout.CHURN_PROBABILITY: st.column_config.ProgressColumn("Churn probability", format="percent",
                                                              min_value=0, max_value=1),
         "risk_band": st.column_config.TextColumn("Risk band"),
         "segment_name": st.column_config.TextColumn("Segment", width="medium"),

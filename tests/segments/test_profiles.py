@@ -43,50 +43,50 @@ def profiled() -> tuple[list[dict], pd.DataFrame, np.ndarray]:
 
 def test_one_profile_per_segment_unassigned_last(profiled: tuple) -> None:
     profiles, frame, labels = profiled
-    assert [p["id"] for p in profiles] == [0, 1, 2, UNASSIGNED]
-    assert profiles[-1]["name"] == UNASSIGNED_NAME
-    assert sum(p["size"] for p in profiles) == len(frame)
-    assert sum(p["share"] for p in profiles) == pytest.approx(1.0)
+    assert [p.id for p in profiles] == [0, 1, 2, UNASSIGNED]
+    assert profiles[-1].name == UNASSIGNED_NAME
+    assert sum(p.size for p in profiles) == len(frame)
+    assert sum(p.share for p in profiles) == pytest.approx(1.0)
 
 
 def test_names_are_unique_and_readable(profiled: tuple) -> None:
     profiles = profiled[0]
-    names = [p["name"] for p in profiles]
+    names = [p.name for p in profiles]
     assert len(set(names)) == len(names)
     assert all(n and n == n.strip() for n in names)
-    assert profiles[0]["name"].endswith("· low churn")
-    assert profiles[1]["name"].endswith("· high churn")
-    assert "Enterprise plan" in profiles[0]["name"] or "High seats" in profiles[0]["name"]
+    assert profiles[0].name.endswith("· low churn")
+    assert profiles[1].name.endswith("· high churn")
+    assert "Enterprise plan" in profiles[0].name or "High seats" in profiles[0].name
 
 
 def test_churn_rate_and_interval(profiled: tuple) -> None:
     profiles, frame, labels = profiled
     for p in profiles:
-        inside = labels == p["id"]
+        inside = labels == p.id
         y = frame.loc[inside, "churned"].dropna()
-        assert p["churn_rate"] == pytest.approx(y.mean())
-        low, high = p["churn_rate_ci"]
-        assert 0 <= low <= p["churn_rate"] <= high <= 1
-        assert p["mean_churn_probability"] == pytest.approx(frame.loc[inside, "churn_probability"].mean())
-        assert p["expected_churners"] == pytest.approx(frame.loc[inside, "churn_probability"].sum())
+        assert p.churn_rate == pytest.approx(y.mean())
+        low, high = p.churn_rate_ci
+        assert 0 <= low <= p.churn_rate <= high <= 1
+        assert p.mean_churn_probability == pytest.approx(frame.loc[inside, "churn_probability"].mean())
+        assert p.expected_churners == pytest.approx(frame.loc[inside, "churn_probability"].sum())
         revenue = frame.loc[inside, "revenue"]
-        assert p["revenue_at_risk"] == pytest.approx(frame.loc[inside, "revenue_at_risk"].sum())
-        assert p["targets"]["revenue"] == pytest.approx(revenue.mean())
+        assert p.revenue_at_risk == pytest.approx(frame.loc[inside, "revenue_at_risk"].sum())
+        assert p.targets["revenue"] == pytest.approx(revenue.mean())
 
 
 def test_distinctive_features_and_drivers(profiled: tuple) -> None:
     profiles = profiled[0]
     one = profiles[1]
-    features = [d["feature"] for d in one["distinctive"]]
+    features = [d["feature"] for d in one.distinctive]
     assert "plan" in features and "auto_renew" in features
     assert "noise" not in features
-    assert all(d["p_adjusted"] < 0.05 for d in one["distinctive"])
-    assert one["shap_drivers"][0]["feature"] == "auto_renew"
-    assert one["shap_drivers"][0]["mean_shap"] > 0.5
+    assert all(d["p_adjusted"] < 0.05 for d in one.distinctive)
+    assert one.shap_drivers[0]["feature"] == "auto_renew"
+    assert one.shap_drivers[0]["mean_shap"] > 0.5
 
 
 def test_profiles_are_json(profiled: tuple) -> None:
-    text = json.dumps(profiled[0], allow_nan=False)
+    text = json.dumps([p.to_dict() for p in profiled[0]], allow_nan=False)
     assert json.loads(text)[0]["id"] == 0
 
 
@@ -96,9 +96,9 @@ def test_no_unassigned_profile_when_everyone_is_assigned(profiled: tuple) -> Non
     profiles = segment_profiles(frame, labels, features=FEATURES, target="churned", aux_targets=(),
                                 revenue_column=None, shap_values=np.zeros((len(frame), 4)),
                                 feature_names=list(FEATURES))
-    assert [p["id"] for p in profiles] == [0, 1, 2]
-    assert UNASSIGNED_NAME not in [p["name"] for p in profiles]
-    assert "revenue_at_risk" not in profiles[0]
+    assert [p.id for p in profiles] == [0, 1, 2]
+    assert UNASSIGNED_NAME not in [p.name for p in profiles]
+    assert profiles[0].revenue_at_risk is None
 
 
 def test_unique_names_when_traits_collide() -> None:
@@ -207,8 +207,8 @@ def profile_names(frame: pd.DataFrame, labels: np.ndarray, roles: dict[str, str]
     profiles = segment_profiles(frame, labels, features=roles, target=target, aux_targets=(),
                                 revenue_column=None, shap_values=np.zeros((len(frame), 1)),
                                 feature_names=["x"])
-    json.dumps(profiles, allow_nan=False)  # segments.json stays JSON
-    return [p["name"] for p in profiles]
+    json.dumps([p.to_dict() for p in profiles], allow_nan=False)  # segments.json stays JSON
+    return [p.name for p in profiles]
 
 
 def test_a_fact_another_implies_is_left_out() -> None:
