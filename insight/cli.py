@@ -121,14 +121,15 @@ def evaluate_command(
         _fail(str(e))
     from rich.table import Table
 
-    grid = Table(title=f"{folds}-fold cross-validation, {result['rows']:,} customers (mean ± std)")
+    grid = Table(title=f"{folds}-fold cross-validation, {result['rows']:,} customers (mean ± std over the folds; "
+                       "pooled: on every customer's out-of-fold score)")
     grid.add_column("model")
     for metric in METRICS:
         grid.add_column(metric, justify="right")
     for model, scores in result["models"].items():
         grid.add_row(model, *[f"{scores[m]['mean']:.4f} ± {scores[m]['std']:.4f}" for m in METRICS])
     for model, scores in result["models"].items():
-        grid.add_row(f"{model} (pooled out-of-fold)", *[f"{scores[m]['pooled']:.4f}" for m in METRICS])
+        grid.add_row(f"{model} pooled", *[f"{scores[m]['pooled']:.4f}" for m in METRICS])
     from rich.console import Console
 
     Console().print(grid)

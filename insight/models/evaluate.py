@@ -79,7 +79,8 @@ def evaluate_fold(frame: pd.DataFrame, spec: DataSpec, config: TrainConfig, trai
     test_frame = frame.iloc[test_rows].reset_index(drop=True)
     table = schema.clean_table(train_frame, spec)
     y = table.frame[spec.target].to_numpy(dtype=np.float64)
-    fit = fit_models(table, spec, config, splits=split_rows(y, config, test_size=0.0))
+    inner = split_rows(y, config, test_size=0.0)
+    fit = fit_models(table, spec, config, splits=inner, fit_rows=np.sort(inner.fit))
     # the held-out rows are rows of the same table: cleaned with training's tolerance, not refused
     scores = score(fit.models, test_frame, heads=True, strict=False, threads=config.threads)
     y_test, _ = schema.clean_target(test_frame[spec.target], spec.target, table.schema.positive_label)

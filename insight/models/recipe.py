@@ -125,8 +125,12 @@ def targets_of(table: CleanTable, spec: DataSpec) -> dict[str, np.ndarray]:
 
 
 def fit_models(table: CleanTable, spec: DataSpec, config: TrainConfig, *, splits: Splits,
-               progress: Callable[[str, float], None] | None = None) -> Fit:
+               fit_rows: np.ndarray | None = None, progress: Callable[[str, float], None] | None = None) -> Fit:
     """Fit every model on a clean table by the recipe (see the module docstring).
+
+    `fit_rows`: the training and validation rows in the order the churn model and the baseline see them
+    (default `splits.fit`: training, then validation). The order changes nothing but LightGBM's seeded
+    bagging draws; cross-validation passes them in table order, as it always has.
 
     `progress(stage, fraction of that stage done)` reports "encoding features", "fitting the churn model" and
     "training the multi-task network".
@@ -140,7 +144,7 @@ def fit_models(table: CleanTable, spec: DataSpec, config: TrainConfig, *, splits
     report("encoding features", 1.0)
     report("fitting the churn model", 0.0)
     y = table.frame[spec.target].to_numpy(dtype=np.float64)
-    fit_rows = splits.fit
+    fit_rows = splits.fit if fit_rows is None else fit_rows
     churn = fit_churn_model(X[fit_rows], y[fit_rows], feature_names=fmap.names, categorical=fmap.categorical_indices,
                             config=config.churn, seed=config.seed, threads=config.threads)
     logistic = fit_logistic_baseline(X[fit_rows], y[fit_rows], fmap)
