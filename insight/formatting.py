@@ -7,6 +7,7 @@ Streamlit, so that `insight.figures` and `insight.ui` share it.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -113,3 +114,9 @@ def display_value(value: Any, role: str | None = None) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         return number(value)
     return str(value)
+
+
+def label(name: str) -> str:
+    """A column name as words: 'support_tickets_90d' -> 'Support tickets 90d'."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name)).replace("_", " ").strip()
+    return spaced[:1].upper() + spaced[1:]

@@ -7,7 +7,7 @@ import streamlit as st
 
 from insight.figures import charts
 from insight import formatting as fmt
-from insight.models.explain import label
+from insight.formatting import label
 from insight.ui import filters, shell, tables, widgets
 
 SAMPLE = 2_000

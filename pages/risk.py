@@ -7,7 +7,7 @@ import math
 import streamlit as st
 
 from insight import formatting as fmt
-from insight.models.explain import label
+from insight.formatting import label
 from insight.runs.layout import CHURN_PROBABILITY
 from insight.ui import filters, shell, widgets
 

@@ -8,7 +8,7 @@ import streamlit as st
 from insight import formatting as fmt
 from insight.decisions.targeting import OfferEconomics
 from insight.figures import charts
-from insight.models.explain import label
+from insight.formatting import label
 from insight.runs.layout import CHURN_PROBABILITY
 from insight.ui import shell, widgets
 

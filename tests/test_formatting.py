@@ -50,3 +50,9 @@ def test_figures_and_the_segment_contrast_format_through_it() -> None:
 
     assert charts.display_value is fmt.display_value and mapfigure.display_value is fmt.display_value
     assert contrast.number is fmt.number
+
+
+def test_label() -> None:
+    assert fmt.label("support_tickets_90d") == "Support tickets 90d"
+    assert fmt.label("MonthlyCharges") == "Monthly Charges"
+    assert fmt.label("tenure") == "Tenure"

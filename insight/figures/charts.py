@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from insight.formatting import display_value
-from insight.models.explain import label
+from insight.formatting import label
 from insight.models.metrics import (
     average_precision,
     calibration_frame,

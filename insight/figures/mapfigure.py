@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from insight.models.explain import label
+from insight.formatting import label
 from insight.figures.charts import (
     BAND_COLORS,
     MARGIN,

@@ -15,6 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from insight.formatting import label
 from insight.models.churn import Calibration, ChurnModel
 from insight.data.features import Feature, FeatureMap, decode_value
 from insight.data.schema import Role
@@ -121,12 +122,6 @@ def typical_value(feature: Feature) -> str | None:
     if feature.median is None:
         return None
     return decode_value(feature, feature.median)
-
-
-def label(name: str) -> str:
-    """A column name as words: 'support_tickets_90d' -> 'Support tickets 90d'."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name)).replace("_", " ").strip()
-    return spaced[:1].upper() + spaced[1:]
 
 
 def global_importance(values: np.ndarray, names: list[str]) -> pd.DataFrame:

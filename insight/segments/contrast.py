@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from insight.formatting import number
-from insight.models.explain import label
+from insight.formatting import label
 from insight.runs import layout
 
 ALPHA = 0.05

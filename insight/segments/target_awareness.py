@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from insight.models.explain import label
+from insight.formatting import label
 
 SMOOTHING = 1.0
 """Pseudo-customers at the overall rate added to each segment's churn rate (a segment of three customers

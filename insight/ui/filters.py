@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from insight.models.explain import label
+from insight.formatting import label
 from insight.formatting import display_value
 from insight.runs.layout import RISK_BAND, RISK_BANDS, SEGMENT_ID, SEGMENT_NAME, TOP_REASON
 from insight.runs.tables import ColumnFilter, RiskFilter

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from insight.models.explain import label
+from insight.formatting import label
 from insight.runs.layout import CHURN_PROBABILITY, RISK_BANDS
 from insight.ui.facade import RunFacade
 

@@ -11,7 +11,7 @@ import pandas as pd
 from insight import formatting as fmt
 from insight.decisions.targeting import OfferEconomics, customer_worth, expected_benefit
 from insight.formatting import display_value
-from insight.models.explain import label
+from insight.formatting import label
 from insight.runs import layout
 from insight.runs.manifest import DroppedColumn
 

@@ -13,7 +13,7 @@ import streamlit as st
 
 from insight.figures import charts
 from insight.runs import layout
-from insight.models.explain import label
+from insight.formatting import label
 from insight.data.features import OTHER, Feature
 from insight.data.schema import Role
 from insight import formatting as fmt

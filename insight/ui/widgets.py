@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from insight.models.explain import label
+from insight.formatting import label
 from insight.runs import layout
 from insight.runs.manifest import SegmentProfile
 from insight import formatting as fmt

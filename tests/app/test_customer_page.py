@@ -11,7 +11,7 @@ import pytest
 from appkit import array, assert_clean, metric, open_page, plotly_figure, table_with
 
 from insight import formatting as fmt
-from insight.models.explain import label
+from insight.formatting import label
 
 
 def test_customer_page_compares_with_segment_and_lists_similar_customers(

@@ -24,7 +24,7 @@ from sklearn.metrics import (
 )
 from streamlit.testing.v1 import AppTest
 
-from insight.models.explain import label
+from insight.formatting import label
 from insight.models.metrics import expected_calibration_error
 from insight.runs.run import MANIFEST_DIGEST, RunWriter, set_latest
 from insight import formatting as fmt

@@ -20,7 +20,7 @@ import pytest
 from appkit import APP, TIMEOUT, array, assert_clean, metric, new_app, open_page, plotly_figure, table_with
 from streamlit.testing.v1 import AppTest
 
-from insight.models.explain import label
+from insight.formatting import label
 from insight.runs.run import set_latest
 from insight import formatting as fmt
 

@@ -16,7 +16,7 @@ import pytest
 from appkit import array, assert_clean, metric, new_app, table_with
 from streamlit.testing.v1 import AppTest
 
-from insight.models.explain import label
+from insight.formatting import label
 from insight import formatting as fmt
 
 

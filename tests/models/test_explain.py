@@ -16,7 +16,6 @@ from insight.models.explain import (
     BASE_VALUE,
     effect_words,
     global_importance,
-    label,
     probability_points,
     reason_frame,
     reason_text,
@@ -173,12 +172,6 @@ def test_effect_words() -> None:
     assert effect_words(0.01) == "barely changes risk"
     assert effect_words(-11.0) == "lowers risk by 11 points"
     assert effect_words(0.0) == "barely changes risk"
-
-
-def test_label() -> None:
-    assert label("support_tickets_90d") == "Support tickets 90d"
-    assert label("MonthlyCharges") == "Monthly Charges"
-    assert label("tenure") == "Tenure"
 
 
 def test_shap_frame_and_global_importance() -> None:
