@@ -14,13 +14,17 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from insight.config import DataSpec, TrainConfig
 from insight.runs import layout
+
+if TYPE_CHECKING:
+    from insight.data.schema import Schema
+    from insight.models.recipe import Scores, Splits
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +144,8 @@ def train(
     return path
 
 
-def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_schema: Any, scores: Any,
-                   labels: np.ndarray, xy: np.ndarray, splits: Any, *, thresholds: dict[str, float]) -> pd.DataFrame:
+def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_schema: Schema, scores: Scores,
+                   labels: np.ndarray, xy: np.ndarray, splits: Splits, *, thresholds: dict[str, float]) -> pd.DataFrame:
     """customers.parquet, row for row with the training table: id, inputs, targets, scores, reasons, segment,
     map position and split (the columns `insight.runs.layout` names)."""
     from insight.decisions.risk_bands import risk_bands

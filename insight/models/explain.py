@@ -10,7 +10,6 @@ largest contributions into probability points on the calibrated scale.
 from __future__ import annotations
 
 import logging
-import re
 
 import numpy as np
 import pandas as pd

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insight.errors import InputError
 from insight.data.features import (
     MIN_CATEGORY_COUNT,
     OTHER,
