@@ -1,8 +1,8 @@
 """The only place that wires the stages together: `train` runs the recipe on a table and writes one run.
 
     clean and split (data.schema, models.recipe) -> fit_models (models.recipe) -> score_matrix with SHAP,
-    latent and heads -> project and cluster (segments) -> customer table, profiles and names, metrics ->
-    runs.writer.write_trained_run
+    latent and heads -> project and cluster (segments) -> the customer table (runs.writer), profiles and
+    names (segments.profiles), metrics -> runs.writer.write_trained_run
 
 Scoring new customers with a saved run goes through `insight.models.recipe.score` (see insight.batch and
 insight.decisions.whatif); no stage code lives here.
@@ -14,7 +14,6 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,9 +21,6 @@ import pandas as pd
 from insight.config import DataSpec, TrainConfig
 from insight.runs import layout
 
-if TYPE_CHECKING:
-    from insight.data.schema import Schema
-    from insight.models.recipe import Scores, Splits
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +63,7 @@ def train(
     from insight.models.metrics import binary_metrics
     from insight.models.recipe import fit_models, score_matrix, split_rows, targets_of
     from insight.models.shap_groups import shap_group_sums
-    from insight.runs.writer import TrainedRun, write_trained_run
+    from insight.runs.writer import TrainedRun, customer_table, write_trained_run
     from insight.segments import clustering, profiles
     from insight.segments.recovery import recovery_report
     from insight.segments.target_awareness import target_awareness
@@ -142,34 +138,6 @@ def train(
             churn_rate=churn_rate, risk_bands=thresholds, timings=timings))
     log.info("run %s complete: test ROC AUC %.3f", path.name, metrics["lightgbm"]["test"]["roc_auc"])
     return path
-
-
-def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_schema: Schema, scores: Scores,
-                   labels: np.ndarray, xy: np.ndarray, splits: Splits, *, thresholds: dict[str, float]) -> pd.DataFrame:
-    """customers.parquet, row for row with the training table: id, inputs, targets, scores, reasons, segment,
-    map position and split (the columns `insight.runs.layout` names)."""
-    from insight.decisions.risk_bands import risk_bands
-    from insight.decisions.value import customer_value
-
-    out = data.copy()
-    for col in table_schema.dropped:  # keep dropped inputs for filtering and export
-        values = raw[col.name]
-        out[col.name] = values.to_numpy() if pd.api.types.is_numeric_dtype(values) else values.astype("string").array
-    out[layout.CHURN_PROBABILITY] = scores.probability
-    out[layout.CHURN_SCORE] = scores.raw_score
-    out[layout.RISK_BAND] = risk_bands(scores.probability, thresholds)
-    if spec.revenue_column:
-        out[layout.REVENUE_AT_RISK] = scores.probability * customer_value(
-            data, scores.heads, spec.revenue_column, known=spec.revenue_column in table_schema.features)
-    out[layout.MULTITASK_CHURN_PROBABILITY] = scores.heads[spec.target]
-    for aux in spec.aux_targets:
-        out[layout.predicted(aux)] = scores.heads[aux]
-    out = pd.concat([out, scores.reasons], axis=1)
-    out[layout.SEGMENT_ID] = labels
-    out[layout.SEGMENT_NAME] = ""
-    out[layout.MAP_X], out[layout.MAP_Y] = xy[:, 0], xy[:, 1]
-    out[layout.SPLIT] = splits.labels(len(out))
-    return out
 
 
 class _Clock:

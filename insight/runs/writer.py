@@ -1,4 +1,5 @@
-"""Write a trained run: every file of the run contract (`insight.runs.layout`) from what training produced.
+"""Write a trained run: every file of the run contract (`insight.runs.layout`) from what training produced,
+and `customer_table`, the customers.parquet a run stores.
 
 `insight.pipeline.train` hands a `TrainedRun` here; `write_trained_run` lays its tables out in id order,
 writes the models as text, JSON and a state_dict, and commits the folder atomically with a manifest that
@@ -21,7 +22,7 @@ import pandas as pd
 
 from insight.config import DataSpec, TrainConfig
 from insight.data.schema import Schema
-from insight.models.recipe import Models
+from insight.models.recipe import Models, Scores, Splits
 from insight.runs import layout
 from insight.runs.manifest import DroppedColumn, Manifest, SegmentProfile, SourceInfo
 from insight.runs.run import RunWriter, new_run_id, resolve_runs_dir
@@ -59,6 +60,34 @@ class TrainedRun:
     churn_rate: float
     risk_bands: dict[str, float]
     timings: dict[str, float]
+
+
+def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_schema: Schema, scores: Scores,
+                   labels: np.ndarray, xy: np.ndarray, splits: Splits, *, thresholds: dict[str, float]) -> pd.DataFrame:
+    """customers.parquet, row for row with the training table: id, inputs, targets, scores, reasons, segment,
+    map position and split (the columns `insight.runs.layout` names)."""
+    from insight.decisions.risk_bands import risk_bands
+    from insight.decisions.value import customer_value
+
+    out = data.copy()
+    for col in table_schema.dropped:  # keep dropped inputs for filtering and export
+        values = raw[col.name]
+        out[col.name] = values.to_numpy() if pd.api.types.is_numeric_dtype(values) else values.astype("string").array
+    out[layout.CHURN_PROBABILITY] = scores.probability
+    out[layout.CHURN_SCORE] = scores.raw_score
+    out[layout.RISK_BAND] = risk_bands(scores.probability, thresholds)
+    if spec.revenue_column:
+        out[layout.REVENUE_AT_RISK] = scores.probability * customer_value(
+            data, scores.heads, spec.revenue_column, known=spec.revenue_column in table_schema.features)
+    out[layout.MULTITASK_CHURN_PROBABILITY] = scores.heads[spec.target]
+    for aux in spec.aux_targets:
+        out[layout.predicted(aux)] = scores.heads[aux]
+    out = pd.concat([out, scores.reasons], axis=1)
+    out[layout.SEGMENT_ID] = labels
+    out[layout.SEGMENT_NAME] = ""
+    out[layout.MAP_X], out[layout.MAP_Y] = xy[:, 0], xy[:, 1]
+    out[layout.SPLIT] = splits.labels(len(out))
+    return out
 
 
 def write_trained_run(runs_dir: Path, trained: TrainedRun) -> Path:
