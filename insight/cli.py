@@ -215,8 +215,9 @@ def runs_verify(run: Annotated[str, typer.Argument(help="Run id, id prefix, fold
 @app.command("score")
 def score_command(
     run: Annotated[str, typer.Argument(help="Run id, id prefix, folder, or 'latest'.")],
-    data: Annotated[Path, typer.Argument(help="A Parquet file, a folder of Parquet files (one partition each) "
-                                              "or a CSV file (one partition).")],
+    data: Annotated[str, typer.Argument(help="A Parquet file, a folder of Parquet files (one partition each), a "
+                                             "CSV file, or a database URL with --table/--query (one "
+                                             "partition).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the scores: part.<i>.parquet per input "
                                                     "partition.")],
     engine: Annotated[str, typer.Option("--engine", help="local: partition by partition in this process; "
@@ -227,6 +228,8 @@ def score_command(
     workers: Annotated[int, typer.Option("--workers", help="LocalCluster worker processes (one thread "
                                                            "each).")] = 2,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.")] = False,
+    table: Annotated[str | None, typer.Option("--table", help="Database table to score.")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="SQL query whose rows to score.")] = None,
     runs_dir: RunsDir = None,
 ) -> None:
     """Score customers with a saved run: churn probability, risk band, reasons, latent, segment, map position.
@@ -264,8 +267,8 @@ def score_command(
     typer.echo(f"scoring {data} with run {path.name} ({engine} engine)", err=True)
     try:
         with _progress() as report:
-            result = score_dataset(path, data, out, engine=engine, scheduler=scheduler, workers=workers,
-                                   overwrite=overwrite, progress=report)
+            result = score_dataset(path, data, out, table=table, query=query, engine=engine,
+                                   scheduler=scheduler, workers=workers, overwrite=overwrite, progress=report)
     except InputError as e:
         _fail(str(e))
     except RunError as e:

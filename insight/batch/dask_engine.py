@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from insight.data.sources import FileSource
+from insight.data.sources import FileSource, Source
 from insight.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ Progress = Callable[[str, float], None]
 Partition = Callable[[pd.DataFrame], pd.DataFrame]
 
 
-def score_on_dask(parts: list[FileSource], tmp: Path, scorer: Partition, checker: Partition, *,
+def score_on_dask(parts: list[Source], tmp: Path, scorer: Partition, checker: Partition, *,
                   part_name: Callable[[int], str], scheduler: str | None, workers: int,
                   progress: Progress | None) -> pd.DataFrame:
     """Score every part into `tmp` (one output file per part, named by `part_name`); the checker's rows."""
@@ -28,14 +28,15 @@ def score_on_dask(parts: list[FileSource], tmp: Path, scorer: Partition, checker
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
 
-    # Partitions as `FileSource.read` gives them (no conversion to pyarrow strings): the same frames, hence
-    # the same scores, as the local engine.
+    # Partitions as the sources read them (no conversion to pyarrow strings): the same frames, hence the
+    # same scores, as the local engine.
     with dask.config.set({"dataframe.convert-string": False}):
-        if all(p.is_parquet for p in parts):
-            frames = dd.read_parquet([str(p.path) for p in parts], split_row_groups=False, aggregate_files=False,
+        parquet = [p for p in parts if isinstance(p, FileSource) and p.is_parquet]
+        if len(parquet) == len(parts):
+            frames = dd.read_parquet([str(p.path) for p in parquet], split_row_groups=False, aggregate_files=False,
                                      calculate_divisions=False)
         else:
-            frames = dd.from_map(FileSource.read, parts, enforce_metadata=False)
+            frames = dd.from_map(_read, parts, enforce_metadata=False)
         if frames.npartitions != len(parts):
             raise InputError(f"Dask read {len(parts)} file(s) as {frames.npartitions} partitions; expected one "
                              "per file.")
@@ -70,6 +71,10 @@ def score_on_dask(parts: list[FileSource], tmp: Path, scorer: Partition, checker
             if cluster is not None:
                 cluster.close()
     return check_frame.reset_index(drop=True)
+
+
+def _read(part: Source) -> pd.DataFrame:
+    return part.read()
 
 
 def _watch(futures: list[Any], progress: Progress) -> None:

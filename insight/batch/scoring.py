@@ -44,7 +44,7 @@ import pandas as pd
 
 from insight.data.features import OTHER, Feature, FeatureMap
 from insight.data.rows import check_feature_columns, clean_rows, unseen_categories
-from insight.data.sources import FileSource, open_source
+from insight.data.sources import DatabaseSource, FileSource, Source, open_source
 from insight.errors import InputError, RunError
 from insight.runs import layout
 from insight.runs.manifest import segment_profiles
@@ -239,14 +239,15 @@ def single_threaded() -> Iterator[None]:
 # --------------------------------------------------------------------------------------------- a data set
 
 
-def input_parts(data: Path) -> list[FileSource]:
-    """The partitions of DATA: a Parquet or CSV file, or every Parquet file under a folder."""
-    parts = open_source(data).parts()
-    files = [p for p in parts if isinstance(p, FileSource)]
-    if len(files) != len(parts):
-        raise InputError(f"{data}: score a .parquet or .csv file or a folder of Parquet files (export a database "
-                         "table to Parquet first).")
-    return files
+def input_parts(data: str | Path, *, table: str | None = None, query: str | None = None) -> list[Source]:
+    """The partitions of DATA (`insight.data.sources`): a Parquet, CSV or TSV file, every Parquet file under a
+    folder, or one database table or query; file paths resolved, so that Dask workers find them."""
+    return [FileSource(p.path.resolve()) if isinstance(p, FileSource) else p
+            for p in open_source(data, table=table, query=query).parts()]
+
+
+def _where(part: Source) -> str:
+    return str(part.path) if isinstance(part, FileSource) else part.name
 
 
 def part_name(i: int) -> str:
@@ -267,16 +268,19 @@ class ScoreReport:
 
 def score_dataset(
     run_path: Path,
-    data: Path,
+    data: str | Path,
     out: Path,
     *,
+    table: str | None = None,
+    query: str | None = None,
     engine: str = "local",
     scheduler: str | None = None,
     workers: int = 2,
     overwrite: bool = False,
     progress: Progress | None = None,
 ) -> ScoreReport:
-    """Score every partition of `data` with the run at `run_path` into the Parquet data set `out`.
+    """Score every partition of `data` (a file, a folder of Parquet files, or a database URL with `table` or
+    `query`) with the run at `run_path` into the Parquet data set `out`.
 
     The output is written into a temporary folder beside `out` and renamed into place only when complete.
     `engine` "local" scores partition by partition in this process; "dask" on a Dask cluster: the one at
@@ -294,11 +298,12 @@ def score_dataset(
         raise RunError(f"run {run_path.name} is damaged or was modified and cannot be used: "
                        + "; ".join(problems[:5]) + ". Retrain it or pick another run.")
     info = load_scoring_run(str(run_path))
-    parts = [FileSource(p.path.resolve()) for p in input_parts(Path(data))]
+    parts = input_parts(data, table=table, query=query)
     for part in parts:
-        check_feature_columns(part.columns(), info.fmap, where=str(part.path), id_column=info.id_column,
+        check_feature_columns(part.columns(), info.fmap, where=_where(part), id_column=info.id_column,
                               run_id=info.run_id)
-    _check_out(out, [p.path for p in parts], overwrite=overwrite)
+    _check_out(out, [p.path for p in parts if isinstance(p, FileSource)]
+               + [Path(p.file).resolve() for p in parts if isinstance(p, DatabaseSource)], overwrite=overwrite)
     log.info("scoring %d partition(s) of %s with run %s on the %s engine", len(parts), data, info.run_id, engine)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
@@ -327,7 +332,7 @@ def score_dataset(
     return report
 
 
-def _score_local(parts: list[FileSource], tmp: Path, run_path: str, progress: Progress | None) -> pd.DataFrame:
+def _score_local(parts: list[Source], tmp: Path, run_path: str, progress: Progress | None) -> pd.DataFrame:
     scorer, checker = PartitionScorer(run_path), PartitionChecker(run_path)
     checks = []
     for i, part in enumerate(parts):

@@ -219,3 +219,25 @@ def test_a_run_written_before_the_map_sample_was_stored_is_refused_with_what_to_
         score_dataset(old, tmp_path / "new.parquet", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
+
+
+def test_a_database_table_is_scored_like_the_same_rows_from_files(raw: pd.DataFrame, local: ScoreReport,
+                                                                   demo_run: Path, tmp_path: Path) -> None:
+    """The one Source interface: a SQLite table is one partition, scored exactly as the Parquet parts were."""
+    import sqlite3
+
+    db = tmp_path / "crm.db"
+    with sqlite3.connect(db) as con:
+        raw.to_sql("customers", con, index=False)
+    report = score_dataset(demo_run, f"sqlite:///{db}", tmp_path / "from-db", table="customers")
+    assert (report.rows, report.partitions) == (len(raw), 1)
+    from_db, from_files = read_scores(tmp_path / "from-db"), read_scores(local.out)
+    assert (from_db["customer_id"] == from_files["customer_id"]).all()
+    np.testing.assert_array_equal(from_db["churn_probability"], from_files["churn_probability"])
+    assert (from_db["segment_id"] == from_files["segment_id"]).all()
+    result = CliRunner().invoke(app, ["score", str(demo_run), f"sqlite:///{db}", "--query",
+                                      "SELECT * FROM customers WHERE plan = 'Pro'", "--out", str(tmp_path / "pro")])
+    assert result.exit_code == 0, result.output
+    assert len(read_scores(tmp_path / "pro")) == int((raw["plan"] == "Pro").sum()) > 0
+    result = CliRunner().invoke(app, ["score", str(demo_run), f"sqlite:///{db}", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "give exactly one of --table NAME or --query" in result.output
