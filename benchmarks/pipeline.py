@@ -99,27 +99,33 @@ class StageMeter:
 
 def compare_shap(run_dir: Path, frame: Any, *, rows: int, threads: int) -> dict[str, Any]:
     """pred_contrib against insight.models.treeshap on the run's model: the same `rows` customers, same threads."""
-    from insight.models import treeshap
-    from insight.models.explain import pred_contrib_values
     from insight.models.recipe import matrix
     from insight.runs.models import load_models
     from insight.runs.run import open_run
 
     saved = load_models(open_run(run_dir))
-    X = matrix(saved, frame.iloc[:rows])
+    return compare_booster(saved.churn.booster, matrix(saved, frame.iloc[:rows]), threads=threads)
+
+
+def compare_booster(booster: Any, X: np.ndarray, *, threads: int) -> dict[str, Any]:
+    """Exact SHAP of one LightGBM booster on the same rows and threads, both ways: LightGBM's `pred_contrib`
+    (the reference) and insight.models.treeshap, its table building timed apart; the largest difference."""
+    from insight.models import treeshap
+    from insight.models.explain import pred_contrib_values
+
+    _warm_treeshap(treeshap)  # numba compiles its kernels once per process: not part of either figure
     started = time.perf_counter()
-    compiled = treeshap.compile_model(saved.churn.booster)
+    compiled = treeshap.compile_model(booster)
     compile_seconds = time.perf_counter() - started
     started = time.perf_counter()
     fast, fast_base = treeshap.shap_values(compiled, X, threads=threads)
     fast_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    reference, reference_base = pred_contrib_values(saved.churn, X, threads=threads)
+    reference, reference_base = pred_contrib_values(booster, X, threads=threads)
     reference_seconds = time.perf_counter() - started
-    trees = int(saved.churn.booster.num_trees())
     return {
-        "rows": int(len(X)), "threads": threads, "trees": trees,
-        "num_leaves": int(saved.churn.booster.params.get("num_leaves", 0) or 0) or None,
+        "rows": int(len(X)), "threads": threads, "trees": int(booster.num_trees()),
+        "num_leaves": int(booster.params.get("num_leaves", 0) or 0) or None,
         "pred_contrib_seconds": round(reference_seconds, 4),
         "fast_seconds": round(fast_seconds, 4),
         "fast_table_seconds": round(compile_seconds, 4),

@@ -16,6 +16,10 @@
         the segment benchmark suite (benchmarks/segment_suite.py, run from the project root): planted segments
         in ten generated tables of six other businesses, recovered by the real pipeline and by k-means.
 
+    python -m benchmarks shap --rows 20000 --leaves 8 16 32 64
+        exact SHAP by tree size (benchmarks/shap.py): one model per size on demo customers, explained by
+        pred_contrib and insight.models.treeshap on the same rows and threads: speedup and max difference.
+
     python -m benchmarks risk-table --rows 100000
         the Churn risk page's queries (RunStore: count, totals and one page of rows) on a demo run scaled to
         `rows` customers: milliseconds per interaction (filter by band, segment, main reason, a numeric range,
@@ -286,6 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     proj.add_argument("--rows", type=int, default=100_000)
     proj.add_argument("--seed", type=int, default=0)
     proj.add_argument("--json", help="also write the figures to this JSON file")
+    shap = sub.add_parser("shap", help="exact SHAP by tree size: insight.models.treeshap against pred_contrib")
+    shap.add_argument("--rows", type=int, default=20_000)
+    shap.add_argument("--leaves", type=int, nargs="+", default=[8, 16, 32, 64])
+    shap.add_argument("--trees", type=int, default=200)
+    shap.add_argument("--seed", type=int, default=0)
+    shap.add_argument("--threads", type=int, help="threads for both (default: every core)")
+    shap.add_argument("--json", help="also write the figures to this JSON file")
     risk = sub.add_parser("risk-table", help="the risk table's queries on a scaled demo run: ms per interaction")
     risk.add_argument("--rows", type=int, default=100_000)
     risk.add_argument("--seed", type=int, default=0)
@@ -314,6 +325,12 @@ def main(argv: list[str] | None = None) -> int:
         result = pipeline_benchmark(tuple(args.sizes), seed=args.seed, compare_rows=args.compare_rows,
                                     threads=args.threads, keep_runs=args.keep_runs)
         print_pipeline(result)
+    elif args.name == "shap":
+        from benchmarks.shap import print_shap, shap_benchmark
+
+        result = shap_benchmark(args.rows, tuple(args.leaves), trees=args.trees, seed=args.seed,
+                                threads=args.threads)
+        print_shap(result)
     elif args.name == "risk-table":
         result = risk_table_benchmark(args.rows, args.seed, source=args.run, data_dir=args.data_dir)
         _print_risk_table(result)

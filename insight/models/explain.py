@@ -10,6 +10,7 @@ largest contributions into probability points on the calibrated scale.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,9 @@ from insight.formatting import label
 from insight.models.churn import Calibration, ChurnModel
 from insight.data.features import Feature, FeatureMap, decode_value
 from insight.data.schema import Role
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +44,10 @@ def shap_values(model: ChurnModel, X: np.ndarray, *, threads: int | None = None,
         from insight.models import treeshap  # numba: imported only where a large table is explained
 
         return treeshap.shap_values(treeshap.compile_model(model.booster), X, threads=threads)
-    return pred_contrib_values(model, X, threads=threads)
+    return pred_contrib_values(model.booster, X, threads=threads)
 
 
-def pred_contrib_values(model: ChurnModel, X: np.ndarray, *,
+def pred_contrib_values(booster: lgb.Booster, X: np.ndarray, *,
                         threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """LightGBM's own exact TreeSHAP (`predict(pred_contrib=True)`), in chunks to bound memory."""
     n, f = X.shape
@@ -52,7 +56,7 @@ def pred_contrib_values(model: ChurnModel, X: np.ndarray, *,
     kwargs = {"num_threads": threads} if threads else {}
     for start in range(0, n, CHUNK_ROWS):
         stop = min(n, start + CHUNK_ROWS)
-        contrib = model.booster.predict(X[start:stop], pred_contrib=True, **kwargs)
+        contrib = booster.predict(X[start:stop], pred_contrib=True, **kwargs)
         values[start:stop] = contrib[:, :f]
         base[start:stop] = contrib[:, f]
     return values, base

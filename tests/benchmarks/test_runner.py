@@ -79,3 +79,20 @@ def test_dashboard_benchmark_times_every_page_and_interaction(tmp_path: Path, de
     assert result["map_selection"]["with_page_rerun_s"] >= result["map_selection"]["seconds"] > 0
     assert set(result["memory_mb"]) == {"after_20_reruns", "after_21_reruns", "after_25_reruns", "growth_mb",
                                         "growth_second_half_mb"}
+
+
+@pytest.mark.slow
+def test_shap_benchmark_compares_both_methods_at_every_tree_size(tmp_path: Path) -> None:
+    out = tmp_path / "shap.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "shap", "--rows", "1500", "--leaves", "8", "32",
+                           "--trees", "30", "--threads", "1", "--json", str(out)],
+                          cwd=PROJECT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert [r["leaves"] for r in result["results"]] == [8, 32] and result["rows"] == 1500
+    for r in result["results"]:
+        assert r["num_leaves"] == r["leaves"] and r["trees"] == 30 and r["rows"] == 1500
+        assert r["max_abs_diff"] <= 1e-6  # the same values as LightGBM's own TreeSHAP
+        with_tables = r["pred_contrib_seconds"] / (r["fast_seconds"] + r["fast_table_seconds"])
+        assert r["speedup"] == pytest.approx(with_tables, rel=0.05)
+    assert "leaves" in done.stdout and "max_abs_diff" in done.stdout
