@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -197,21 +199,14 @@ def read_table(ref: str | Path, *, query: str | None = None, table: str | None =
     return open_source(ref, query=query, table=table).read()
 
 
-class _readable:
+@contextmanager
+def _readable(path: Path) -> Iterator[None]:
     """Turns a reader's failure into an InputError that says which file and what to check."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if exc is not None and isinstance(exc, (pd.errors.ParserError, pd.errors.EmptyDataError,
-                                                UnicodeDecodeError, OSError, ValueError)):
-            raise InputError(f"{self.path}: could not be read as a table ({type(exc).__name__}: {exc}). Check "
-                             "that it is a valid CSV or Parquet file.") from exc
-        return False
+    try:
+        yield
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as e:
+        raise InputError(f"{path}: could not be read as a table ({type(e).__name__}: {e}). Check that it is a "
+                         "valid CSV or Parquet file.") from e
 
 
 def _suffix(path: Path) -> str:
