@@ -24,6 +24,12 @@
         the Churn risk page's queries (RunStore: count, totals and one page of rows) on a demo run scaled to
         `rows` customers: milliseconds per interaction (filter by band, segment, main reason, a numeric range,
         sort by another column, a deep page), the slowest of them against the 1-second budget.
+
+    python -m benchmarks peers --rows 100000 [--env DIR] [--json FILE]
+        from model to dashboard against explainerdashboard 0.5.8 and shapash 2.10 (benchmarks/peers.py), on one
+        demo table and one trained run: `insight score`, the dashboard's cold start, ClassifierExplainer +
+        ExplainerDashboard, SmartExplainer.compile; wall seconds and peak memory of each in its own process. The
+        peers live in a separate virtual environment the benchmark creates once (never project dependencies).
 """
 
 from __future__ import annotations
@@ -304,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
                                                f"{SOURCE_ROWS:,} demo customers)")
     risk.add_argument("--data-dir", type=Path, help="keep the scaled run's tables here and reuse them next time")
     risk.add_argument("--json", help="also write the figures to this JSON file")
+    from benchmarks.peers import add_arguments as peers_arguments
+
+    peers_arguments(sub.add_parser("peers", help="model to dashboard against explainerdashboard and shapash: "
+                                                 "wall seconds and peak memory, one run"))
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["pipeline", *argv]
@@ -331,6 +341,11 @@ def main(argv: list[str] | None = None) -> int:
         result = shap_benchmark(args.rows, tuple(args.leaves), trees=args.trees, seed=args.seed,
                                 threads=args.threads)
         print_shap(result)
+    elif args.name == "peers":
+        from benchmarks.peers import peers_benchmark, print_peers
+
+        result = peers_benchmark(args.rows, env=args.env, seed=args.seed, work=args.work)
+        print_peers(result)
     elif args.name == "risk-table":
         result = risk_table_benchmark(args.rows, args.seed, source=args.run, data_dir=args.data_dir)
         _print_risk_table(result)
