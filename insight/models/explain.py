@@ -43,7 +43,14 @@ def shap_values(model: ChurnModel, X: np.ndarray, *, threads: int | None = None,
     if method == "fast" or (method == "auto" and len(X) >= FAST_TREESHAP_ROWS):
         from insight.models import treeshap  # numba: imported only where a large table is explained
 
-        return treeshap.shap_values(treeshap.compile_model(model.booster), X, threads=threads)
+        try:
+            compiled = treeshap.compile_model(model.booster)
+        except ValueError as e:  # a model the compiled kernel does not cover
+            if method == "fast":
+                raise
+            log.info("SHAP by pred_contrib: %s", e)
+            return pred_contrib_values(model.booster, X, threads=threads)
+        return treeshap.shap_values(compiled, X, threads=threads)
     return pred_contrib_values(model.booster, X, threads=threads)
 
 

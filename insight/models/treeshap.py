@@ -11,11 +11,16 @@ feature i's SHAP value is
                                                                          * prod_{j not in S, j != i} z_j,
 
 which depends on x only through the d bits o_1..o_d. So each path gets a table of its d contributions for
-all 2^d bit patterns, built once per model; scoring a customer is then, per tree, one decision per split
-node and one table lookup per leaf: O(leaves x depth) instead of TreeSHAP's O(leaves x depth^2) with much
-smaller constants. Paths with more than `MAX_TABLE_DEPTH` unique features are computed directly with the
-same polynomial arithmetic. Results equal LightGBM's own TreeSHAP (pred_contrib) to floating-point
-rounding; the tests hold it to 1e-6 on every row.
+all 2^d bit patterns, built once per model (in parallel over paths); scoring a customer is then, per tree,
+one decision per split node and, per leaf, d table reads: O(leaves x depth) instead of TreeSHAP's
+O(leaves x depth^2), with much smaller constants. Paths with more than `MAX_TABLE_DEPTH` unique features
+(deep leaf-wise trees) are computed directly with the same polynomial arithmetic.
+
+The kernel works on blocks of `BLOCK` rows, tree by tree and leaf by leaf, with the rows innermost: the
+split decisions of a block are computed once per tree, every leaf's bit patterns and table reads then run
+over the block's rows as straight-line loops the compiler vectorises (the rows are independent), and the
+tree's tables stay in cache while the block uses them. Blocks run in parallel. Results equal LightGBM's own
+TreeSHAP (pred_contrib) to floating-point rounding; the tests hold it to 1e-6 on every row.
 
 The model is read from LightGBM's JSON dump, including its missing-value and categorical split rules.
 """
@@ -33,7 +38,11 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MAX_TABLE_DEPTH = 10
-BLOCK = 4096
+"""Paths with up to this many unique features are read from tables (2^d x d values each); deeper ones are
+computed directly."""
+MAX_PATH_FEATURES = 62
+"""A path's bit pattern is one int64: models with longer paths are left to LightGBM's pred_contrib."""
+BLOCK = 1024
 K_ZERO = 1e-35
 MISSING_NONE, MISSING_ZERO, MISSING_NAN = 0, 1, 2
 
@@ -64,17 +73,17 @@ class CompiledModel:
     cons_slot: np.ndarray
     path_slot_start: np.ndarray
     slot_feature: np.ndarray
-    slot_local: np.ndarray
     slot_zero: np.ndarray
     path_table_start: np.ndarray
     table: np.ndarray
-    # the features each tree splits on; slot_local numbers a path's features within its tree's list
-    tree_feat_start: np.ndarray
-    tree_feat: np.ndarray
+    """Per tabled path, d blocks of 2^d values: the contribution to its k-th feature for every bit pattern."""
 
 
 def compile_model(booster: Any) -> CompiledModel:
-    """Flatten a LightGBM booster and build every path's contribution table."""
+    """Flatten a LightGBM booster and build every path's contribution table.
+
+    ValueError for models this kernel does not cover (multi-class; a path with more than
+    MAX_PATH_FEATURES unique features): explain those with pred_contrib."""
     dump = booster.dump_model()
     if dump.get("num_tree_per_iteration", 1) != 1:
         raise ValueError("fast TreeSHAP supports single-output models (binary, regression)")
@@ -87,23 +96,28 @@ def compile_model(booster: Any) -> CompiledModel:
     return model
 
 
-def shap_values(model: CompiledModel, X: np.ndarray, *, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def shap_values(model: CompiledModel, X: np.ndarray, *, threads: int | None = None,
+                block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
     """SHAP values (rows x features) and the base value per row, as `pred_contrib` gives them."""
     X = np.ascontiguousarray(X, dtype=np.float64)
     if X.shape[1] != model.n_features:
         raise ValueError(f"X has {X.shape[1]} columns, the model expects {model.n_features}")
     previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(threads or os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(_threads(threads))
     try:
         phi = _shap_kernel(
             X, model.node_feature, model.node_threshold, model.node_categorical, model.node_default_left,
             model.node_missing, model.node_cat_start, model.node_cat_end, model.cat_values, model.tree_node_start,
             model.tree_path_start, model.path_value, model.path_depth, model.path_cons_start, model.cons_node,
-            model.cons_left, model.cons_slot, model.path_slot_start, model.slot_local, model.slot_zero,
-            model.path_table_start, model.table, model.tree_feat_start, model.tree_feat)
+            model.cons_left, model.cons_slot, model.path_slot_start, model.slot_feature, model.slot_zero,
+            model.path_table_start, model.table, block)
     finally:
         numba.set_num_threads(previous)
     return phi, np.full(len(X), model.expected_value)
+
+
+def _threads(threads: int | None) -> int:
+    return max(1, min(threads or os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS))
 
 
 class _Builder:
@@ -161,6 +175,9 @@ class _Builder:
             slot = slots[feature]
             zeros[slot] *= zero
             constraints.append((node_index, goes_left, slot))
+        if len(features) > MAX_PATH_FEATURES:
+            raise ValueError(f"a tree path splits on {len(features)} different features; fast TreeSHAP handles "
+                             f"up to {MAX_PATH_FEATURES}")
         self.paths.append((value, constraints, features, zeros))
 
     def finish(self, n_features: int) -> CompiledModel:
@@ -168,17 +185,7 @@ class _Builder:
         cols = list(zip(*nodes, strict=True))
         cons_start, slot_start, table_start = [0], [0], [0]
         cons_node, cons_left, cons_slot, slot_feature, slot_zero = [], [], [], [], []
-        values, depths, tables = [], [], []
-        slot_local: list[int] = []
-        tree_feat_start, tree_feat = [0], []
-        for t in range(len(self.tree_path_start) - 1):
-            local: dict[int, int] = {}
-            for _, _, features, _ in self.paths[self.tree_path_start[t]:self.tree_path_start[t + 1]]:
-                for feature in features:
-                    local.setdefault(feature, len(local))
-                    slot_local.append(local[feature])
-            tree_feat.extend(local)
-            tree_feat_start.append(len(tree_feat))
+        values, depths = [], []
         for value, constraints, features, zeros in self.paths:
             for node_index, goes_left, slot in constraints:
                 cons_node.append(node_index)
@@ -191,10 +198,18 @@ class _Builder:
             depths.append(d)
             cons_start.append(len(cons_node))
             slot_start.append(len(slot_feature))
-            size = (1 << d) * d if 0 < d <= MAX_TABLE_DEPTH else 0
-            if size:
-                tables.append(_path_table(np.asarray(zeros, dtype=np.float64), value))
-            table_start.append(table_start[-1] + size)
+            table_start.append(table_start[-1] + ((1 << d) * d if 0 < d <= MAX_TABLE_DEPTH else 0))
+        path_value = np.asarray(values, dtype=np.float64)
+        path_depth = np.asarray(depths, dtype=np.int64)
+        path_slot_start = np.asarray(slot_start, dtype=np.int64)
+        zero = np.asarray(slot_zero or [1.0], dtype=np.float64)
+        path_table_start = np.asarray(table_start, dtype=np.int64)
+        previous = numba.get_num_threads()
+        numba.set_num_threads(_threads(None))
+        try:
+            table = _build_tables(zero, path_slot_start, path_value, path_depth, path_table_start)
+        finally:
+            numba.set_num_threads(previous)
         return CompiledModel(
             n_features=n_features, expected_value=float(self.expected),
             node_feature=np.asarray(cols[0], dtype=np.int64), node_threshold=np.asarray(cols[1], dtype=np.float64),
@@ -203,69 +218,64 @@ class _Builder:
             node_cat_end=np.asarray(cols[6], dtype=np.int64), cat_values=np.asarray(self.cats or [0], dtype=np.int64),
             tree_node_start=np.asarray(self.tree_node_start, dtype=np.int64),
             tree_path_start=np.asarray(self.tree_path_start, dtype=np.int64),
-            path_value=np.asarray(values, dtype=np.float64), path_depth=np.asarray(depths, dtype=np.int64),
+            path_value=path_value, path_depth=path_depth,
             path_cons_start=np.asarray(cons_start, dtype=np.int64), cons_node=np.asarray(cons_node or [0], dtype=np.int64),
             cons_left=np.asarray(cons_left or [False], dtype=np.bool_), cons_slot=np.asarray(cons_slot or [0], dtype=np.int64),
-            path_slot_start=np.asarray(slot_start, dtype=np.int64),
-            slot_feature=np.asarray(slot_feature or [0], dtype=np.int64),
-            slot_local=np.asarray(slot_local or [0], dtype=np.int64),
-            slot_zero=np.asarray(slot_zero or [1.0], dtype=np.float64),
-            path_table_start=np.asarray(table_start, dtype=np.int64),
-            table=np.concatenate(tables) if tables else np.zeros(1),
-            tree_feat_start=np.asarray(tree_feat_start, dtype=np.int64),
-            tree_feat=np.asarray(tree_feat or [0], dtype=np.int64))
+            path_slot_start=path_slot_start, slot_feature=np.asarray(slot_feature or [0], dtype=np.int64),
+            slot_zero=zero, path_table_start=path_table_start, table=table)
 
 
-@numba.njit(cache=True)
-def _contributions(zero: np.ndarray, one: np.ndarray, value: float, out: np.ndarray) -> None:
-    """out[i] = the path's contribution to feature i, for bits `one` (0/1) and zero fractions `zero`."""
-    d = len(zero)
-    poly = np.zeros(d + 1)  # coefficients of prod_j (zero_j + one_j t)
-    poly[0] = 1.0
-    for j in range(d):
-        for s in range(j + 1, 0, -1):
-            poly[s] = poly[s] * zero[j] + poly[s - 1] * one[j]
-        poly[0] = poly[0] * zero[j]
-    weight = np.empty(d)  # |S|! (d-|S|-1)! / d!
-    weight[0] = 1.0 / d
-    for s in range(1, d):
-        weight[s] = weight[s - 1] * s / (d - s)
-    rest = np.empty(d)
-    for i in range(d):
-        # divide poly by (zero_i + one_i t) to remove feature i
-        if one[i] != 0.0:
-            rest[d - 1] = poly[d] / one[i]
-            for s in range(d - 1, 0, -1):
-                rest[s - 1] = (poly[s] - zero[i] * rest[s]) / one[i]
-        else:
+@numba.njit(cache=True, parallel=True)
+def _build_tables(zero: np.ndarray, path_slot_start: np.ndarray, path_value: np.ndarray, path_depth: np.ndarray,
+                  path_table_start: np.ndarray) -> np.ndarray:
+    """Every tabled path's contributions for all its bit patterns, laid out [feature k][pattern].
+
+    For pattern o, P(t) = prod_j (z_j + o_j t); removing feature k divides P by (z_k + t) when o_k = 1 (a
+    synthetic division) and by z_k when o_k = 0, so that the contribution, v (o_k - z_k) sum_s w_s [P / .]_s
+    with w_s = s! (d-s-1)! / d!, is -v sum_s w_s P_s for every feature the pattern misses."""
+    table = np.zeros(max(1, path_table_start[-1]))
+    for p in numba.prange(len(path_value)):
+        d = path_depth[p]
+        if d == 0 or d > MAX_TABLE_DEPTH:
+            continue
+        size = 1 << d
+        z = zero[path_slot_start[p]:path_slot_start[p] + d]
+        value = path_value[p]
+        base = path_table_start[p]
+        weight = np.empty(d)
+        weight[0] = 1.0 / d
+        for s in range(1, d):
+            weight[s] = weight[s - 1] * s / (d - s)
+        poly = np.empty(d + 1)
+        for mask in range(size):
+            poly[:] = 0.0
+            poly[0] = 1.0
+            for j in range(d):
+                o = 1.0 if (mask >> j) & 1 else 0.0
+                for s in range(j + 1, 0, -1):
+                    poly[s] = poly[s] * z[j] + poly[s - 1] * o
+                poly[0] = poly[0] * z[j]
+            total = 0.0
             for s in range(d):
-                rest[s] = poly[s] / zero[i]
-        total = 0.0
-        for s in range(d):
-            total += weight[s] * rest[s]
-        out[i] = value * (one[i] - zero[i]) * total
-
-
-@numba.njit(cache=True)
-def _path_table(zero: np.ndarray, value: float) -> np.ndarray:
-    d = len(zero)
-    table = np.empty((1 << d) * d)
-    one = np.empty(d)
-    out = np.empty(d)
-    for mask in range(1 << d):
-        for k in range(d):
-            one[k] = 1.0 if (mask >> k) & 1 else 0.0
-        _contributions(zero, one, value, out)
-        table[mask * d:(mask + 1) * d] = out
+                total += weight[s] * poly[s]
+            for k in range(d):
+                if (mask >> k) & 1:
+                    rest = poly[d]
+                    followed = rest * weight[d - 1]
+                    for s in range(d - 1, 0, -1):
+                        rest = poly[s] - z[k] * rest
+                        followed += rest * weight[s - 1]
+                    table[base + k * size + mask] = value * (1.0 - z[k]) * followed
+                else:
+                    table[base + k * size + mask] = -value * total if z[k] > 0.0 else 0.0
     return table
 
 
 @numba.njit(cache=True, inline="always")
-def _goes_left(x: np.ndarray, node: int, feature: np.ndarray, threshold: np.ndarray, categorical: np.ndarray,
-               default_left: np.ndarray, missing: np.ndarray, cat_start: np.ndarray, cat_end: np.ndarray,
-               cat_values: np.ndarray) -> bool:
-    fval = x[feature[node]]
-    if categorical[node]:  # LightGBM: NaN and negative codes go right; listed categories go left
+def _goes_left(fval: float, node: int, threshold: np.ndarray, categorical: np.ndarray, default_left: np.ndarray,
+               missing: np.ndarray, cat_start: np.ndarray, cat_end: np.ndarray, cat_values: np.ndarray) -> bool:
+    """LightGBM's decision at one split node for one value."""
+    if categorical[node]:  # NaN and negative codes go right; listed categories go left
         if np.isnan(fval) or fval < 0:
             return False
         code = int(fval)
@@ -282,135 +292,121 @@ def _goes_left(x: np.ndarray, node: int, feature: np.ndarray, threshold: np.ndar
 
 
 @numba.njit(cache=True, inline="always")
-def _leaf_masks_into(key: np.int64, first: int, p0: int, p1: int, path_depth: np.ndarray, path_cons_start: np.ndarray,
-                     cons_node: np.ndarray, cons_left: np.ndarray, cons_slot: np.ndarray, path_slot_start: np.ndarray,
-                     slot_local: np.ndarray, slot_zero: np.ndarray, path_value: np.ndarray,
-                     path_table_start: np.ndarray, table: np.ndarray, acc: np.ndarray, one: np.ndarray,
-                     out: np.ndarray) -> None:
-    """Add one tree's SHAP contributions, for the split decisions `key` (bit i: node first+i sends the row
-    left), to `acc` (indexed by the tree's local feature numbers)."""
-    for p in range(p0, p1):
-        d = path_depth[p]
-        if d == 0:
-            continue
-        mask = (1 << d) - 1
-        for c in range(path_cons_start[p], path_cons_start[p + 1]):
-            went_left = (key >> (cons_node[c] - first)) & 1
-            if went_left != cons_left[c]:
-                mask &= ~(1 << cons_slot[c])
-        s0 = path_slot_start[p]
-        if d <= MAX_TABLE_DEPTH:
-            base = path_table_start[p] + mask * d
-            for k in range(d):
-                acc[slot_local[s0 + k]] += table[base + k]
-        else:
-            for k in range(d):
-                one[k] = 1.0 if (mask >> k) & 1 else 0.0
-            _contributions(slot_zero[s0:s0 + d], one[:d], path_value[p], out[:d])
-            for k in range(d):
-                acc[slot_local[s0 + k]] += out[k]
+def _direct_into(acc: np.ndarray, mask: np.ndarray, rows: int, d: int, zero: np.ndarray, features: np.ndarray,
+                 value: float, poly: np.ndarray, work: np.ndarray, weight: np.ndarray) -> None:
+    """A deep path's contributions for every row of the block, computed with the arithmetic of
+    `_build_tables`, the rows innermost. work[0..3]: the bits, the weighted sum of the polynomial, and the
+    division by (z + t) with its weighted sum."""
+    bits, total, rest, followed = work[0], work[1], work[2], work[3]
+    for s in range(d + 1):
+        for i in range(rows):
+            poly[s, i] = 0.0
+    for i in range(rows):
+        poly[0, i] = 1.0
+    for j in range(d):
+        z = zero[j]
+        for i in range(rows):
+            bits[i] = float((mask[i] >> j) & 1)
+        for s in range(j + 1, 0, -1):
+            for i in range(rows):
+                poly[s, i] = poly[s, i] * z + poly[s - 1, i] * bits[i]
+        for i in range(rows):
+            poly[0, i] = poly[0, i] * z
+    weight[0] = 1.0 / d
+    for s in range(1, d):
+        weight[s] = weight[s - 1] * s / (d - s)
+    # a row that misses the path on feature k gets -value * total for it (see _build_tables)
+    for i in range(rows):
+        total[i] = 0.0
+    for s in range(d):
+        w = weight[s]
+        for i in range(rows):
+            total[i] += w * poly[s, i]
+    for k in range(d):
+        z = zero[k]
+        missed = value if z > 0.0 else 0.0
+        for i in range(rows):  # a row that follows it: synthetic division by (z + t)
+            rest[i] = poly[d, i]
+            followed[i] = rest[i] * weight[d - 1]
+        for s in range(d - 1, 0, -1):
+            w = weight[s - 1]
+            for i in range(rows):
+                rest[i] = poly[s, i] - z * rest[i]
+                followed[i] += rest[i] * w
+        f = features[k]
+        for i in range(rows):
+            o = float((mask[i] >> k) & 1)
+            acc[f, i] += o * value * (1.0 - z) * followed[i] - (1.0 - o) * missed * total[i]
 
 
 @numba.njit(cache=True, parallel=True)
 def _shap_kernel(X, node_feature, node_threshold, node_categorical, node_default_left, node_missing,
                  node_cat_start, node_cat_end, cat_values, tree_node_start, tree_path_start, path_value,
-                 path_depth, path_cons_start, cons_node, cons_left, cons_slot, path_slot_start, slot_local,
-                 slot_zero, path_table_start, table, tree_feat_start, tree_feat):
-    """Rows in blocks, in parallel. Within a block, tree by tree: each row's split decisions in that tree form
-    a bit key; rows with the same key get the same contributions, so the tree's leaf tables are read once per
-    distinct key (an open-addressing hash table finds them) and the result is added to every such row."""
-    n = X.shape[0]
-    phi = np.zeros((n, X.shape[1]))
+                 path_depth, path_cons_start, cons_node, cons_left, cons_slot, path_slot_start, slot_feature,
+                 slot_zero, path_table_start, table, block):
+    """Blocks of `block` rows in parallel; within a block, tree by tree: every split decision of every row, then
+    leaf by leaf every row's bit pattern (which of the path's features it follows) and its table reads."""
+    n, n_features = X.shape
+    phi = np.zeros((n, n_features))
     n_trees = len(tree_node_start) - 1
-    n_blocks = (n + BLOCK - 1) // BLOCK
-    slots = 1
-    while slots < 2 * BLOCK:
-        slots *= 2
-    for b in numba.prange(n_blocks):
-        start = b * BLOCK
-        stop = min(n, start + BLOCK)
-        rows = stop - start
-        which = np.empty(rows, dtype=np.int64)
-        unique = np.empty(rows, dtype=np.int64)
-        stamp = np.zeros(slots, dtype=np.int64)
-        slot_key = np.empty(slots, dtype=np.int64)
-        slot_index = np.empty(slots, dtype=np.int64)
-        contrib = np.empty((rows, 64))
-        acc = np.empty(X.shape[1])
-        one = np.empty(64)
-        out = np.empty(64)
+    widest = 1
+    deepest = 1
+    for t in range(n_trees):
+        widest = max(widest, tree_node_start[t + 1] - tree_node_start[t])
+    for p in range(len(path_depth)):
+        deepest = max(deepest, path_depth[p])
+    for b in numba.prange((n + block - 1) // block):
+        start = b * block
+        rows = min(n, start + block) - start
+        column = np.empty((n_features, block))  # the block, feature by feature
+        for i in range(rows):
+            for f in range(n_features):
+                column[f, i] = X[start + i, f]
+        acc = np.zeros((n_features, block))
+        left = np.empty((widest, block), dtype=np.uint8)  # 1: the row goes left at the tree's node
+        mask = np.empty(block, dtype=np.int64)
+        poly = np.empty((deepest + 1, block))
+        work = np.empty((4, block))
+        weight = np.empty(deepest)
         for t in range(n_trees):
-            first, last = tree_node_start[t], tree_node_start[t + 1]
-            p0, p1 = tree_path_start[t], tree_path_start[t + 1]
-            f0, f1 = tree_feat_start[t], tree_feat_start[t + 1]
-            width = f1 - f0
-            if width == 0:
-                continue
-            if last - first > 63:  # too many splits for one key: row by row
-                for r in range(start, stop):
-                    key = np.int64(0)
-                    acc[:width] = 0.0
-                    x = X[r]
-                    bits = np.zeros(last - first, dtype=np.bool_)
-                    for node in range(first, last):
-                        bits[node - first] = _goes_left(x, node, node_feature, node_threshold, node_categorical,
-                                                        node_default_left, node_missing, node_cat_start,
-                                                        node_cat_end, cat_values)
-                    for p in range(p0, p1):
-                        d = path_depth[p]
-                        if d == 0:
-                            continue
-                        mask = (1 << d) - 1
-                        for c in range(path_cons_start[p], path_cons_start[p + 1]):
-                            if bits[cons_node[c] - first] != cons_left[c]:
-                                mask &= ~(1 << cons_slot[c])
-                        s0 = path_slot_start[p]
-                        for k in range(d):
-                            one[k] = 1.0 if (mask >> k) & 1 else 0.0
-                        if d <= MAX_TABLE_DEPTH:
-                            base = path_table_start[p] + mask * d
-                            for k in range(d):
-                                acc[slot_local[s0 + k]] += table[base + k]
-                        else:
-                            _contributions(slot_zero[s0:s0 + d], one[:d], path_value[p], out[:d])
-                            for k in range(d):
-                                acc[slot_local[s0 + k]] += out[k]
-                    for j in range(width):
-                        phi[r, tree_feat[f0 + j]] += acc[j]
-                continue
-            # 1. every row's decision key, and the distinct keys
-            current = t + 1
-            n_unique = 0
-            for i in range(rows):
-                x = X[start + i]
-                key = np.int64(0)
-                for node in range(first, last):
-                    if _goes_left(x, node, node_feature, node_threshold, node_categorical, node_default_left,
-                                  node_missing, node_cat_start, node_cat_end, cat_values):
-                        key |= np.int64(1) << (node - first)
-                h = (key * np.int64(-7046029254386353131)) >> 20
-                h &= slots - 1
-                while stamp[h] == current and slot_key[h] != key:
-                    h = (h + 1) & (slots - 1)
-                if stamp[h] != current:
-                    stamp[h] = current
-                    slot_key[h] = key
-                    slot_index[h] = n_unique
-                    unique[n_unique] = key
-                    n_unique += 1
-                which[i] = slot_index[h]
-            # 2. the tree's contributions once per distinct key
-            for u in range(n_unique):
-                acc[:width] = 0.0
-                _leaf_masks_into(unique[u], first, p0, p1, path_depth, path_cons_start, cons_node, cons_left,
-                                 cons_slot, path_slot_start, slot_local, slot_zero, path_value, path_table_start,
-                                 table, acc, one, out)
-                for j in range(width):
-                    contrib[u, j] = acc[j]
-            # 3. added to every row
-            for i in range(rows):
-                u = which[i]
-                r = start + i
-                for j in range(width):
-                    phi[r, tree_feat[f0 + j]] += contrib[u, j]
+            first = tree_node_start[t]
+            for node in range(first, tree_node_start[t + 1]):
+                f = node_feature[node]
+                if node_categorical[node] or node_missing[node] != MISSING_NONE:
+                    for i in range(rows):
+                        left[node - first, i] = _goes_left(column[f, i], node, node_threshold, node_categorical,
+                                                           node_default_left, node_missing, node_cat_start,
+                                                           node_cat_end, cat_values)
+                else:  # the common case, branch-free: no missing-value rule, NaN counts as 0
+                    threshold = node_threshold[node]
+                    for i in range(rows):
+                        v = column[f, i]
+                        left[node - first, i] = (0.0 if np.isnan(v) else v) <= threshold
+            for p in range(tree_path_start[t], tree_path_start[t + 1]):
+                d = path_depth[p]
+                if d == 0:
+                    continue
+                full = (np.int64(1) << d) - 1
+                for i in range(rows):
+                    mask[i] = full
+                for c in range(path_cons_start[p], path_cons_start[p + 1]):
+                    offset = cons_node[c] - first
+                    want = np.uint8(1) if cons_left[c] else np.uint8(0)
+                    bit = np.int64(1) << cons_slot[c]
+                    for i in range(rows):
+                        mask[i] &= ~(bit * np.int64(left[offset, i] ^ want))
+                s0 = path_slot_start[p]
+                if d <= MAX_TABLE_DEPTH:
+                    size = 1 << d
+                    for k in range(d):
+                        f = slot_feature[s0 + k]
+                        base = path_table_start[p] + k * size
+                        for i in range(rows):
+                            acc[f, i] += table[base + mask[i]]
+                else:
+                    _direct_into(acc, mask, rows, d, slot_zero[s0:s0 + d], slot_feature[s0:s0 + d], path_value[p],
+                                 poly, work, weight)
+        for i in range(rows):
+            for f in range(n_features):
+                phi[start + i, f] = acc[f, i]
     return phi

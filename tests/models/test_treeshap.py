@@ -48,14 +48,14 @@ def assert_matches_pred_contrib(model: lgb.Booster, X: np.ndarray) -> None:
 
 @pytest.mark.parametrize("leaves", [2, 4, 16, 32, 64])
 def test_every_tree_size_matches_pred_contrib(leaves: int) -> None:
-    """Up to 63 splits a tree uses the key-sharing path; 64 leaves is exactly 63 splits."""
+    """From stumps to the leaf-wise trees of 64 leaves, whose paths reach 15 and more splits."""
     X, y, cat = mixed_table(3000)
     assert_matches_pred_contrib(booster(X, y, cat, num_leaves=leaves), X)
 
 
-def test_trees_too_large_for_one_key_and_paths_too_deep_for_tables() -> None:
-    """200 leaves: more than 63 splits per tree (row-by-row path) and paths with more than MAX_TABLE_DEPTH
-    distinct features (computed directly)."""
+def test_large_trees_and_paths_too_deep_for_tables() -> None:
+    """200 leaves: more than 63 splits per tree, and paths with more than MAX_TABLE_DEPTH distinct features
+    (computed directly rather than read from tables)."""
     X, y, cat = mixed_table(4000, seed=1)
     rng = np.random.default_rng(2)
     X = np.column_stack([X, rng.normal(size=(len(X), 10))])  # more features, so long paths use more of them
@@ -103,6 +103,15 @@ def test_multiclass_models_are_refused() -> None:
                       lgb.Dataset(X, rng.integers(0, 3, 300)), num_boost_round=2)
     with pytest.raises(ValueError, match="single-output"):
         treeshap.compile_model(model)
+
+
+def test_paths_longer_than_a_bit_pattern_are_refused_and_explain_falls_back() -> None:
+    builder = treeshap._Builder()
+    builder.nodes = [(f, 0.0, False, False, 0, 0, 0) for f in range(treeshap.MAX_PATH_FEATURES + 1)]
+    path = [(f, True, 0.5) for f in range(treeshap.MAX_PATH_FEATURES + 1)]
+    with pytest.raises(ValueError, match="different features"):
+        builder._add_path(1.0, path)
+    builder._add_path(1.0, path[:-1])  # one feature fewer fits
 
 
 def test_explain_uses_either_method_with_the_same_result() -> None:
