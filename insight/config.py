@@ -110,7 +110,7 @@ class SegmentConfig:
     island_share: float = 0.01
     """Smallest island HDBSCAN keeps, as a share of the fitted sample."""
     min_cluster_share: float = 0.01
-    trustworthiness_sample: int = 5_000
+    trustworthiness_sample: int = 3_000
 
 
 @dataclass(frozen=True)

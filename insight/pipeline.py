@@ -11,6 +11,7 @@ insight.decisions.whatif); no stage code lives here.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -141,31 +142,35 @@ def train(
 
 
 class _Clock:
-    """Times stages and reports progress as a share of the whole job."""
+    """Times stages and reports progress as a share of the whole job. Stages that `fit_models` runs side by
+    side report from two threads: each has its own start, and the share reported never goes back."""
 
     def __init__(self, progress: Progress | None, timings: dict[str, float]) -> None:
         self.progress, self.timings = progress, timings
+        self.started: dict[str, float] = {}
+        self.done = 0.0
+        self.lock = threading.Lock()
 
     def __call__(self, stage: str) -> _Clock:
         self.stage = stage
         return self
 
     def __enter__(self) -> None:
-        self.started = time.perf_counter()
+        self.started[self.stage] = time.perf_counter()
         self._report(self.stage, STAGES[self.stage][0])
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.timings[self.stage] = round(time.perf_counter() - self.started, 3)
+        self.timings[self.stage] = round(time.perf_counter() - self.started[self.stage], 3)
         if exc_type is None:
             self._report(self.stage, STAGES[self.stage][1])
 
     def report(self, stage: str, fraction: float) -> None:
         """A stage run elsewhere (`insight.models.recipe.fit_models`): 0 starts it, 1 ends it."""
         if fraction <= 0.0:
-            self.stage, self.started = stage, time.perf_counter()
+            self.started[stage] = time.perf_counter()
             self._report(stage, STAGES[stage][0])
         elif fraction >= 1.0:
-            self.timings[stage] = round(time.perf_counter() - self.started, 3)
+            self.timings[stage] = round(time.perf_counter() - self.started[stage], 3)
             self._report(stage, STAGES[stage][1])
         else:
             self.within(stage, fraction)
@@ -175,5 +180,7 @@ class _Clock:
         self._report(stage, start + (end - start) * min(1.0, fraction))
 
     def _report(self, stage: str, done: float) -> None:
-        if self.progress:
-            self.progress(stage, done)
+        with self.lock:
+            self.done = max(self.done, done)
+            if self.progress:
+                self.progress(stage, self.done)

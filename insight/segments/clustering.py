@@ -48,8 +48,9 @@ class Projection:
 def project(latent: np.ndarray, *, config: SegmentConfig, seed: int = 0) -> Projection:
     """UMAP of the latent space into 2-D, fitted on a sample; the other customers are placed by their
     nearest fitted neighbours in the latent space (see `place_by_neighbours`)."""
-    import umap
+    from insight.segments.umap_cache import cached_umap
 
+    umap = cached_umap()
     n = len(latent)
     fit_rows = fit_sample_rows(n, sample=config.fit_sample, seed=seed)
     started = time.perf_counter()

@@ -88,10 +88,8 @@ def test_tree_size_search_report(fitted: dict) -> None:
     search = fitted["model"].search
     tried = search["candidates"]
     grid = list(CONFIG.num_leaves_grid)
-    assert [c["num_leaves"] for c in tried] == grid[:len(tried)]  # simplest first
+    assert [c["num_leaves"] for c in tried] == grid  # the middle of a two-size grid is its first size
     best = min(tried, key=lambda c: c["oof_log_loss"])
-    if len(tried) < len(grid):  # stopped early only because the last candidate did not improve
-        assert tried[-1]["oof_log_loss"] >= best["oof_log_loss"]
     assert search["chosen_num_leaves"] == best["num_leaves"]
     assert search["iterations"] == fitted["model"].booster.num_trees() == best["iterations"]
     assert all(0 < c["oof_log_loss"] < np.log(2) for c in tried)  # better than a coin
@@ -150,3 +148,42 @@ def test_learning_rate_grows_only_for_large_tables() -> None:
     assert learning_rate_for(config, 100 * config.large_data_rows) == config.max_learning_rate
     params = lightgbm_params(config, num_leaves=8, seed=0, threads=1, learning_rate=0.07)
     assert params["learning_rate"] == 0.07
+
+
+@pytest.mark.slow
+def test_the_search_walks_from_the_middle_to_the_best_size_with_fewer_fits() -> None:
+    """Against every size cross-validated on the same folds: the walk ends on the best size of a U-shaped
+    curve (at a local optimum of any curve), tries fewer sizes than the grid has, and the folds fitted side
+    by side give the sequential result exactly."""
+    from insight.models.churn import _cross_validate, search_tree_size
+    from sklearn.model_selection import StratifiedKFold
+
+    data = demo_data(rows=2500, seed=3)
+    table = clean_table(data.customers, demo_spec())
+    fmap = fit_feature_map(table.frame, table.schema)
+    X = encode(table.frame, fmap)
+    y = table.frame[demo_spec().target].to_numpy(dtype=np.float64)
+    config = replace(CONFIG, num_leaves_grid=(2, 4, 8, 16, 32, 64), learning_rate=0.1, max_rounds=400,
+                     early_stopping_rounds=30)
+    kwargs = {"feature_names": fmap.names, "categorical": fmap.categorical_indices, "config": config, "seed": 0}
+    side_by_side = search_tree_size(X, y, threads=2, **kwargs)
+    one_by_one = search_tree_size(X, y, threads=1, **kwargs)
+    assert side_by_side.report["candidates"] == one_by_one.report["candidates"]
+    assert np.array_equal(side_by_side.oof_raw, one_by_one.oof_raw)
+
+    folds = list(StratifiedKFold(config.inner_folds, shuffle=True, random_state=0).split(X, y))
+    every = {n: _cross_validate(X, y, folds, feature_names=fmap.names, categorical=fmap.categorical_indices,
+                                params=lightgbm_params(config, num_leaves=n, seed=0, threads=1), config=config,
+                                workers=1)[0] for n in config.num_leaves_grid}
+    tried = {c["num_leaves"]: c["oof_log_loss"] for c in side_by_side.report["candidates"]}
+    assert all(abs(tried[n] - round(every[n], 5)) < 1e-9 for n in tried)
+    assert len(tried) < len(every)
+    chosen = side_by_side.num_leaves
+    grid = sorted(every)
+    at = grid.index(chosen)
+    for neighbour in grid[max(0, at - 1):at + 2]:  # a local optimum, its neighbours tried
+        assert neighbour in tried and every[neighbour] >= every[chosen] - 1e-6
+    losses = [every[n] for n in grid]
+    low = int(np.argmin(losses))
+    if all(np.diff(losses[:low + 1]) <= 0) and all(np.diff(losses[low:]) >= 0):  # U-shaped
+        assert chosen == grid[low]
