@@ -74,14 +74,37 @@ def train_command(
                                                               "recovery against; default: truth.csv beside "
                                                               "DATA when it exists.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    engine: Annotated[str, typer.Option("--engine", help="local: in this process; dask: read DATA as Dask "
+                                                         "partitions, fit the churn model with lightgbm.dask "
+                                                         "on every labelled training row and the rest on a "
+                                                         "sample, score every customer on the "
+                                                         "cluster.")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler "
+                                                                     "(tcp://host:8786); default: a "
+                                                                     "LocalCluster.")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="LocalCluster worker processes (one thread "
+                                                           "each).")] = 2,
+    sample_rows: Annotated[int, typer.Option("--sample-rows", help="--engine dask: at most this many rows, "
+                                                                   "drawn across partitions, for the schema, "
+                                                                   "feature map, tree-size search, multi-task "
+                                                                   "network and map.")] = 200_000,
 ) -> None:
-    """Train the churn model, SHAP explanations, multi-task network and segments; write one run."""
+    """Train the churn model, SHAP explanations, multi-task network and segments; write one run.
+
+    With --engine dask, DATA is read as Dask partitions (the files of a Parquet folder, else one partition)
+    on a Dask cluster; the workers must see DATA at the same path.
+    """
     from insight.config import DataSpec
 
+    _check_engine(engine, scheduler, workers)
     spec = DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux or ()), keep=tuple(keep or ()),
                     exclude=tuple(exclude or ()), actionable=tuple(actionable or ()), positive_label=positive,
                     revenue_column=revenue)
-    path = _train(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed)
+    if engine == "dask":
+        path = _train_on_dask(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed,
+                              scheduler=scheduler, workers=workers, sample_rows=sample_rows)
+    else:
+        path = _train(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed)
     typer.echo(path.name)
 
 
@@ -246,24 +269,16 @@ def score_command(
     seen in training are scored as "Other" when training pooled rare categories into "Other", else as
     missing, and are counted in a warning. Errors in the input exit with status 2; a damaged run with 1.
     """
-    from insight.batch.scoring import ENGINES, score_dataset
+    from insight.batch.scoring import score_dataset
     from insight.runs.run import find_run, resolve_runs_dir
 
-    if engine not in ENGINES:
-        _fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
-    if workers < 1:
-        _fail("--workers must be at least 1.")
-    if scheduler and engine != "dask":
-        _fail("--scheduler needs --engine dask.")
+    _check_engine(engine, scheduler, workers)
     try:
         path = find_run(resolve_runs_dir(runs_dir), run)
     except RunError as e:
         _fail(str(e), code=1)
-    if engine == "dask":  # Dask's INFO lines and slow-shutdown warnings drown the progress; -v shows them
-        import distributed  # noqa: F401 - it sets its loggers' levels on import
-
-        logging.getLogger("distributed").setLevel(logging.INFO if log.getEffectiveLevel() <= logging.INFO
-                                                  else logging.ERROR)
+    if engine == "dask":
+        _quiet_dask()
     typer.echo(f"scoring {data} with run {path.name} ({engine} engine)", err=True)
     try:
         with _progress() as report:
@@ -293,6 +308,51 @@ def _train(data: str, spec: DataSpec, *, runs_dir: Path | None, seed: int, truth
         with _progress() as report:
             return train(frame, spec, TrainConfig(seed=seed), runs_dir=runs_dir, source_name=Path(data).name,
                          truth=truth_frame, progress=report)
+    except InputError as e:
+        _fail(str(e))
+    raise AssertionError("unreachable")
+
+
+def _check_engine(engine: str, scheduler: str | None, workers: int) -> None:
+    from insight.batch.scoring import ENGINES
+
+    if engine not in ENGINES:
+        _fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
+    if workers < 1:
+        _fail("--workers must be at least 1.")
+    if scheduler and engine != "dask":
+        _fail("--scheduler needs --engine dask.")
+
+
+def _quiet_dask() -> None:
+    """Dask's INFO lines and slow-shutdown warnings drown the progress; -v shows them."""
+    import distributed  # it sets its loggers' levels on import: set them after
+
+    logging.getLogger(distributed.__name__).setLevel(logging.INFO if log.getEffectiveLevel() <= logging.INFO
+                                                     else logging.ERROR)
+
+
+def _train_on_dask(data: str, spec: DataSpec, *, runs_dir: Path | None, seed: int, truth: Path | None,
+                   table: str | None, query: str | None, scheduler: str | None, workers: int,
+                   sample_rows: int) -> Path:
+    from insight.batch.dask_train import train_on_dask
+    from insight.config import TrainConfig
+    from insight.data.sources import open_source
+    from insight.runs.run import resolve_runs_dir
+
+    _quiet_dask()
+    try:
+        truth_frame = _read_truth(data, truth)
+        if not spec.actionable:  # the demo data's levers, when this is a table with the demo's columns
+            from insight.data.demo import default_actionable
+
+            columns = open_source(data, table=table, query=query).columns()
+            spec = dataclasses.replace(spec, actionable=default_actionable(columns))
+        with _progress() as report:
+            return train_on_dask(data, spec, TrainConfig(seed=seed), runs_dir=resolve_runs_dir(runs_dir),
+                                 table=table, query=query, source_name=Path(data).name,
+                                 truth=truth_frame,  # type: ignore[arg-type]
+                                 scheduler=scheduler, workers=workers, sample_rows=sample_rows, progress=report)
     except InputError as e:
         _fail(str(e))
     raise AssertionError("unreachable")

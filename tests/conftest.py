@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -60,6 +61,28 @@ def demo_run(demo_small: tuple[pd.DataFrame, pd.DataFrame], runs_dir: Path) -> P
     """A real run (LightGBM, SHAP, torch, UMAP, segments) on 1,500 demo customers."""
     customers, truth = demo_small
     return train(customers, demo_spec(), small_config(), runs_dir=runs_dir, source_name="demo.csv", truth=truth)
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler() -> Iterator[str]:
+    """The address of a 2-worker Dask LocalCluster of single-threaded processes on 127.0.0.1
+    (`insight.batch.dask_engine.dask_client`), shared by the Dask training tests.
+
+    Worker processes are spawned, and spawning re-runs the parent's `__main__` file in the child; Streamlit's
+    AppTest leaves app.py installed as `__main__`, so a plain module stands in for it while the workers start
+    (as in tests/batch/test_batch_scoring.py)."""
+    import logging
+    import sys
+    import types
+
+    from insight.batch.dask_engine import dask_client
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+        with dask_client(None, workers=2) as client:
+            patch.undo()
+            yield client.scheduler.address
 
 
 @pytest.fixture(scope="session")

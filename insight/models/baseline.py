@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,25 @@ class LogisticBaseline:
 
     def probability(self, X: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(self.design(X))[:, 1]  # type: ignore[attr-defined]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted baseline as plain numbers (what a Dask worker is sent to score with it)."""
+        model: Any = self.model
+        return {"means": self.means.tolist(), "stds": self.stds.tolist(), "coef": model.coef_.tolist(),
+                "intercept": model.intercept_.tolist(), "classes": model.classes_.tolist(),
+                "params": model.get_params()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], fmap: FeatureMap) -> LogisticBaseline:
+        """The inverse of `to_dict`: the same probabilities, from the same coefficients."""
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(**d["params"])
+        model.coef_, model.intercept_ = np.asarray(d["coef"]), np.asarray(d["intercept"])
+        model.classes_ = np.asarray(d["classes"])
+        model.n_features_in_ = model.coef_.shape[1]
+        return cls(fmap=fmap, means=np.asarray(d["means"], dtype=np.float64),
+                   stds=np.asarray(d["stds"], dtype=np.float64), model=model)
 
 
 MAX_FIT_ROWS = 200_000

@@ -19,12 +19,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
 
-from insight.config import DataSpec, TrainConfig
+from insight.config import ChurnConfig, DataSpec, TrainConfig
 from insight.data.features import FeatureMap, encode, fit_feature_map
 from insight.data.rows import clean_rows
 from insight.data.schema import CleanTable
@@ -117,6 +117,15 @@ class Scores:
     """reason_1..3 and top_reason, in words."""
 
 
+class ChurnFitter(Protocol):
+    """How `fit_models` fits the churn model on the training and validation rows it encoded; the default is
+    `insight.models.churn.fit_churn_model` (`insight.models.churn_dask.DaskChurnFitter` fits the final model
+    on a Dask cluster's partitions)."""
+
+    def __call__(self, X: np.ndarray, y: np.ndarray, *, fmap: FeatureMap, config: ChurnConfig, seed: int,
+                 threads: int | None) -> ChurnModel: ...
+
+
 def targets_of(table: CleanTable, spec: DataSpec) -> dict[str, np.ndarray]:
     """The multi-task network's targets (churn first), NaN where unknown."""
     frame = table.frame
@@ -125,7 +134,8 @@ def targets_of(table: CleanTable, spec: DataSpec) -> dict[str, np.ndarray]:
 
 
 def fit_models(table: CleanTable, spec: DataSpec, config: TrainConfig, *, splits: Splits,
-               fit_rows: np.ndarray | None = None, progress: Callable[[str, float], None] | None = None) -> Fit:
+               fit_rows: np.ndarray | None = None, progress: Callable[[str, float], None] | None = None,
+               churn_fitter: ChurnFitter | None = None) -> Fit:
     """Fit every model on a clean table by the recipe (see the module docstring).
 
     `fit_rows`: the training and validation rows in the order the churn model and the baseline see them
@@ -134,6 +144,8 @@ def fit_models(table: CleanTable, spec: DataSpec, config: TrainConfig, *, splits
 
     `progress(stage, fraction of that stage done)` reports "encoding features", "fitting the churn model" and
     "training the multi-task network".
+
+    `churn_fitter`: how the churn model is fitted (default: `fit_churn_model` on these rows, see `ChurnFitter`).
     """
     from insight.models.multitask import fit_multitask
 
@@ -145,8 +157,13 @@ def fit_models(table: CleanTable, spec: DataSpec, config: TrainConfig, *, splits
     report("fitting the churn model", 0.0)
     y = table.frame[spec.target].to_numpy(dtype=np.float64)
     fit_rows = splits.fit if fit_rows is None else fit_rows
-    churn = fit_churn_model(X[fit_rows], y[fit_rows], feature_names=fmap.names, categorical=fmap.categorical_indices,
-                            config=config.churn, seed=config.seed, threads=config.threads)
+    if churn_fitter is None:
+        churn = fit_churn_model(X[fit_rows], y[fit_rows], feature_names=fmap.names,
+                                categorical=fmap.categorical_indices, config=config.churn, seed=config.seed,
+                                threads=config.threads)
+    else:
+        churn = churn_fitter(X[fit_rows], y[fit_rows], fmap=fmap, config=config.churn, seed=config.seed,
+                             threads=config.threads)
     logistic = fit_logistic_baseline(X[fit_rows], y[fit_rows], fmap)
     report("fitting the churn model", 1.0)
     report("training the multi-task network", 0.0)

@@ -38,8 +38,8 @@ class TrainedRun:
     """Everything a training produced that a run stores. Tables are row for row with the training table."""
 
     source_name: str
-    source: pd.DataFrame
-    """The table as given (for its fingerprint and size)."""
+    source: pd.DataFrame | None
+    """The table as given (for its fingerprint and size); None when `source_info` describes it."""
     spec: DataSpec
     """The resolved spec: the revenue column and actionable features actually used."""
     config: TrainConfig
@@ -60,6 +60,8 @@ class TrainedRun:
     churn_rate: float
     risk_bands: dict[str, float]
     timings: dict[str, float]
+    source_info: SourceInfo | None = None
+    """The table's name, size and fingerprint, when no one frame holds it (Dask partitions)."""
 
 
 def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_schema: Schema, scores: Scores,
@@ -125,12 +127,15 @@ def write_trained_run(runs_dir: Path, trained: TrainedRun) -> Path:
 
 
 def manifest_of(trained: TrainedRun, run_id: str) -> Manifest:
-    source = trained.source
+    source = trained.source_info
+    if source is None:
+        assert trained.source is not None, "a trained run has its source table or its description"
+        source = SourceInfo(name=trained.source_name, rows=int(len(trained.source)),
+                            columns=int(trained.source.shape[1]), fingerprint=fingerprint(trained.source))
     return Manifest(
         schema_version=layout.SCHEMA_VERSION, run_id=run_id,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
-        source=SourceInfo(name=trained.source_name, rows=int(len(source)), columns=int(source.shape[1]),
-                          fingerprint=fingerprint(source)),
+        source=source,
         spec=trained.spec, config=trained.config.to_dict(), metrics=trained.metrics,
         features=tuple(trained.models.fmap.names),
         dropped_columns=tuple(DroppedColumn(name=c.name, role=str(c.role), reason=c.reason)
