@@ -30,6 +30,12 @@
         demo table and one trained run: `insight score`, the dashboard's cold start, ClassifierExplainer +
         ExplainerDashboard, SmartExplainer.compile; wall seconds and peak memory of each in its own process. The
         peers live in a separate virtual environment the benchmark creates once (never project dependencies).
+
+    python -m benchmarks dask --rows 5000000 [--workers 2] [--json FILE]
+        beyond one process (benchmarks/dask.py): demo customers written as partitioned Parquet, then
+        `insight train --engine dask` and `insight score --engine dask` on a LocalCluster, each in its own
+        process: wall seconds and peak memory of the driver and of each worker; Dask scores against local
+        scoring, and the run's SHAP values against a local recomputation, on a 100,000-customer sample.
 """
 
 from __future__ import annotations
@@ -314,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
 
     peers_arguments(sub.add_parser("peers", help="model to dashboard against explainerdashboard and shapash: "
                                                  "wall seconds and peak memory, one run"))
+    from benchmarks.dask import add_arguments as dask_arguments
+
+    dask_arguments(sub.add_parser("dask", help="insight train and score --engine dask on partitioned Parquet: "
+                                               "wall seconds, peak memory per worker, Dask against local"))
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["pipeline", *argv]
@@ -346,6 +356,12 @@ def main(argv: list[str] | None = None) -> int:
 
         result = peers_benchmark(args.rows, env=args.env, seed=args.seed, work=args.work)
         print_peers(result)
+    elif args.name == "dask":
+        from benchmarks.dask import dask_benchmark, print_dask
+
+        result = dask_benchmark(args.rows, workers=args.workers, part_rows=args.part_rows,
+                                check_rows=args.check_rows, seed=args.seed, work=args.work)
+        print_dask(result)
     elif args.name == "risk-table":
         result = risk_table_benchmark(args.rows, args.seed, source=args.run, data_dir=args.data_dir)
         _print_risk_table(result)
