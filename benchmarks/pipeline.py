@@ -34,9 +34,9 @@ MEMORY_BUDGET_GB = 12.0
 STAGE_NAMES = {  # insight.pipeline's stages, as the benchmark reports them
     "checking the table": "clean",
     "encoding features": "features",
-    "fitting the churn model": "lightgbm",
+    "fitting the churn model": "models",  # LightGBM and the network train side by side: one wall-clock stage
     "computing SHAP values": "shap",
-    "training the multi-task network": "multitask",
+    "training the multi-task network": "models",
     "projecting with UMAP": "projection",
     "finding segments": "clustering",
     "profiling segments": "profiles",
@@ -193,6 +193,9 @@ def run_one(rows: int, *, seed: int, work: Path, compare_rows: int, threads: int
         "lightgbm": {"num_leaves": lightgbm.get("search", {}).get("chosen_num_leaves"),
                      "trees": lightgbm.get("search", {}).get("iterations")},
         "shap_additivity_max_error": lightgbm.get("shap_additivity_max_error"),
+        "run_timings": manifest.timings_seconds,
+        "multitask": {key: json.loads((run_dir / "multitask.json").read_text())["history"].get(key)
+                      for key in ("epochs", "stopped_by", "seconds")},
     }
     result["shap_comparison"] = compare_shap(run_dir, frame, rows=min(rows, compare_rows),
                                              threads=threads or os.cpu_count() or 1)
@@ -264,6 +267,11 @@ def print_pipeline(result: dict[str, Any]) -> None:
         print(f"{s['rows']:>9,} customers: trained in {s['load_and_train_seconds'] / 60:.1f} min, peak "
               f"{s['peak_rss_gb']:.2f} GB ({verdict} 20 min / 12 GB); test ROC AUC {s['test_roc_auc']:.3f}; "
               f"segments ARI vs planted {s['segments_ari_vs_planted']}")
+        timings = s.get("run_timings") or {}
+        if timings:
+            print(f"{'':>21}side by side in 'models': LightGBM {timings.get('fitting the churn model', 0):.1f} s, "
+                  f"the network {timings.get('training the multi-task network', 0):.1f} s "
+                  f"({s['multitask'].get('epochs')} epochs, stopped by {s['multitask'].get('stopped_by')})")
         projection = s.get("projection") or {}
         if projection:
             print(f"{'':>21}projection of all {projection.get('rows', 0):,} customers (UMAP fitted on "

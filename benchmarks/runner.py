@@ -20,6 +20,11 @@
         exact SHAP by tree size (benchmarks/shap.py): one model per size on demo customers, explained by
         pred_contrib and insight.models.treeshap on the same rows and threads: speedup and max difference.
 
+    python -m benchmarks recipe --rows 20000 100000 [--baseline REF]
+        today's `insight train` against git revision REF's (benchmarks/recipe.py), each command in its own
+        process on the same demo tables, after one warm-up run each; then today's with an empty numba cache
+        (a fresh install): wall seconds, stage timings, test AUC and ECE, segment ARI, side by side.
+
     python -m benchmarks risk-table --rows 100000
         the Churn risk page's queries (RunStore: count, totals and one page of rows) on a demo run scaled to
         `rows` customers: milliseconds per interaction (filter by band, segment, main reason, a numeric range,
@@ -324,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
 
     dask_arguments(sub.add_parser("dask", help="insight train and score --engine dask on partitioned Parquet: "
                                                "wall seconds, peak memory per worker, Dask against local"))
+    from benchmarks.recipe import add_arguments as recipe_arguments
+
+    recipe_arguments(sub.add_parser("recipe", help="insight train of today's recipe against an earlier commit's, "
+                                                   "side by side: wall seconds, AUC, ECE, ARI"))
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["pipeline", *argv]
@@ -362,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
         result = dask_benchmark(args.rows, workers=args.workers, part_rows=args.part_rows,
                                 check_rows=args.check_rows, seed=args.seed, work=args.work)
         print_dask(result)
+    elif args.name == "recipe":
+        from benchmarks.recipe import print_recipe, recipe_benchmark
+
+        result = recipe_benchmark(tuple(args.rows), baseline=args.baseline, threads=args.threads, work=args.work)
+        print_recipe(result)
     elif args.name == "risk-table":
         result = risk_table_benchmark(args.rows, args.seed, source=args.run, data_dir=args.data_dir)
         _print_risk_table(result)

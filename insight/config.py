@@ -91,7 +91,12 @@ class MultitaskConfig:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-5
     mask_rate: float = 0.3
-    max_train_rows: int = 200_000
+    max_train_rows: int = 100_000
+    """Larger tables train the network on a seeded sample of this many rows, so that it converges by early
+    stopping (not by `max_seconds`) in minutes at any size; `python -m benchmarks pipeline --sizes 1000000`
+    reports how well the segments of a million customers then recover the planted ones."""
+    max_valid_rows: int = 50_000
+    """Early stopping watches the validation loss on at most this many (seeded) validation rows."""
     max_seconds: float = 300.0
     """Training stops after the epoch that passes this budget (the best epoch so far is kept)."""
     torch_threads: int = 1

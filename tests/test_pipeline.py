@@ -409,3 +409,20 @@ def test_a_run_with_kept_aux_targets_rescored_and_edited(telco_keep: tuple[pd.Da
     assert before == pytest.approx(row["churn_probability"], abs=1e-12)
     after = what_if(saved, row, {"tenure": 72.0 if row["tenure"] < 36 else 1.0})["churn_probability"]
     assert after != before  # a what-if edit of a kept aux target moves the churn model
+
+
+def test_the_clock_times_stages_that_run_side_by_side_and_never_goes_back() -> None:
+    from insight.pipeline import _Clock
+
+    shares: list[float] = []
+    timings: dict[str, float] = {}
+    clock = _Clock(lambda stage, done: shares.append(done), timings)
+    clock.report("fitting the churn model", 0.0)
+    clock.report("training the multi-task network", 0.0)  # starts while the churn model still fits
+    clock.report("training the multi-task network", 0.5)
+    clock.report("training the multi-task network", 1.0)
+    clock.report("fitting the churn model", 0.5)  # its share is behind the network's: not reported backwards
+    clock.report("fitting the churn model", 1.0)
+    assert shares == sorted(shares) and shares[-1] > shares[0]
+    assert set(timings) == {"fitting the churn model", "training the multi-task network"}
+    assert timings["fitting the churn model"] >= timings["training the multi-task network"]

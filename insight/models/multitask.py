@@ -201,6 +201,8 @@ def fit_multitask(
     rng = np.random.default_rng(seed)
     if len(train_rows) > config.max_train_rows:
         train_rows = np.sort(rng.choice(train_rows, size=config.max_train_rows, replace=False))
+    if len(valid_rows) > config.max_valid_rows:
+        valid_rows = np.sort(rng.choice(valid_rows, size=config.max_valid_rows, replace=False))
     prep = fit_input_prep(X[train_rows], fmap, exclude=targets)
     tasks = [fit_task(name, y[train_rows]) for name, y in targets.items()]
     net = _build_net(prep, tasks, config)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -29,7 +30,7 @@ from insight.data.features import FeatureMap, encode, fit_feature_map
 from insight.data.rows import clean_rows
 from insight.data.schema import CleanTable
 from insight.models.baseline import LogisticBaseline, fit_logistic_baseline
-from insight.models.churn import ChurnModel, fit_churn_model
+from insight.models.churn import ChurnModel, fit_churn_model, thread_count
 from insight.runs import layout
 
 if TYPE_CHECKING:
@@ -143,7 +144,8 @@ def fit_models(table: CleanTable, spec: DataSpec, config: TrainConfig, *, splits
     bagging draws; cross-validation passes them in table order, as it always has.
 
     `progress(stage, fraction of that stage done)` reports "encoding features", "fitting the churn model" and
-    "training the multi-task network".
+    "training the multi-task network"; with more than one thread the last two run side by side (their reports
+    interleave, from two threads).
 
     `churn_fitter`: how the churn model is fitted (default: `fit_churn_model` on these rows, see `ChurnFitter`).
     """
@@ -154,23 +156,42 @@ def fit_models(table: CleanTable, spec: DataSpec, config: TrainConfig, *, splits
     fmap = fit_feature_map(table.frame, table.schema, fit_rows=splits.train)
     X = encode(table.frame, fmap)
     report("encoding features", 1.0)
-    report("fitting the churn model", 0.0)
     y = table.frame[spec.target].to_numpy(dtype=np.float64)
     fit_rows = splits.fit if fit_rows is None else fit_rows
-    if churn_fitter is None:
-        churn = fit_churn_model(X[fit_rows], y[fit_rows], feature_names=fmap.names,
-                                categorical=fmap.categorical_indices, config=config.churn, seed=config.seed,
-                                threads=config.threads)
+
+    def fit_churn() -> tuple[ChurnModel, LogisticBaseline]:
+        report("fitting the churn model", 0.0)
+        if churn_fitter is None:
+            churn = fit_churn_model(X[fit_rows], y[fit_rows], feature_names=fmap.names,
+                                    categorical=fmap.categorical_indices, config=config.churn, seed=config.seed,
+                                    threads=config.threads)
+        else:
+            churn = churn_fitter(X[fit_rows], y[fit_rows], fmap=fmap, config=config.churn, seed=config.seed,
+                                 threads=config.threads)
+        logistic = fit_logistic_baseline(X[fit_rows], y[fit_rows], fmap)
+        report("fitting the churn model", 1.0)
+        return churn, logistic
+
+    def fit_network() -> MultitaskModel:
+        report("training the multi-task network", 0.0)
+        multitask = fit_multitask(X, targets_of(table, spec), fmap, train_rows=splits.train,
+                                  valid_rows=splits.valid, config=config.multitask, seed=config.seed,
+                                  threads=config.threads,
+                                  progress=lambda f: report("training the multi-task network", f))
+        report("training the multi-task network", 1.0)
+        return multitask
+
+    if thread_count(config.threads) > 1:
+        # The two model families are independent: the network (one torch thread) trains while LightGBM fits
+        # (single-threaded fits, folds side by side), so the cores stay busy. Each fit is deterministic on its
+        # own, so running them side by side changes no result.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="insight-churn") as pool:
+            churn_future = pool.submit(fit_churn)
+            multitask = fit_network()
+            churn, logistic = churn_future.result()
     else:
-        churn = churn_fitter(X[fit_rows], y[fit_rows], fmap=fmap, config=config.churn, seed=config.seed,
-                             threads=config.threads)
-    logistic = fit_logistic_baseline(X[fit_rows], y[fit_rows], fmap)
-    report("fitting the churn model", 1.0)
-    report("training the multi-task network", 0.0)
-    multitask = fit_multitask(X, targets_of(table, spec), fmap, train_rows=splits.train, valid_rows=splits.valid,
-                              config=config.multitask, seed=config.seed, threads=config.threads,
-                              progress=lambda f: report("training the multi-task network", f))
-    report("training the multi-task network", 1.0)
+        churn, logistic = fit_churn()
+        multitask = fit_network()
     return Fit(models=Models(fmap=fmap, churn=churn, multitask=multitask, logistic=logistic), X=X)
 
 

@@ -76,3 +76,32 @@ def test_fit_models_fits_every_model_on_its_rows_only(demo_small: tuple, train_c
 
     y = table.frame["churned"].to_numpy()
     assert roc_auc_score(y[splits.test], a.probability[splits.test]) > 0.7
+
+
+@pytest.mark.slow
+def test_the_models_fitted_side_by_side_equal_those_fitted_one_after_the_other(
+        demo_small: tuple, train_config: TrainConfig) -> None:
+    """With two threads the churn model and the network train concurrently (and the search's folds side by
+    side); with one, one after the other. Every fit is deterministic on its own, so both give the same models,
+    and the progress reports of both model stages arrive."""
+    customers, _ = demo_small
+    spec = DataSpec(id_column="customer_id", target="churned", aux_targets=("revenue_next_12m",))
+    table = clean_table(customers, spec)
+    splits = split_rows(table.frame["churned"].to_numpy(dtype=float), train_config)
+    reports: list[tuple[str, float]] = []
+    side_by_side = fit_models(table, spec, dataclasses.replace(train_config, threads=2), splits=splits,
+                              progress=lambda stage, f: reports.append((stage, f)))
+    one_by_one = fit_models(table, spec, dataclasses.replace(train_config, threads=1), splits=splits)
+    assert side_by_side.models.churn.to_text() == one_by_one.models.churn.to_text()
+    a, b = side_by_side.models.multitask, one_by_one.models.multitask
+    assert a is not None and b is not None
+    for name, weights in a.net.state_dict().items():
+        assert torch_equal(weights, b.net.state_dict()[name]), name
+    for stage in ("fitting the churn model", "training the multi-task network"):
+        assert (stage, 0.0) in reports and (stage, 1.0) in reports
+
+
+def torch_equal(a: object, b: object) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))  # type: ignore[arg-type]
