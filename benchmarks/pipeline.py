@@ -113,7 +113,7 @@ def compare_booster(booster: Any, X: np.ndarray, *, threads: int) -> dict[str, A
     from insight.models import treeshap
     from insight.models.explain import pred_contrib_values
 
-    _warm_treeshap(treeshap)  # numba compiles its kernels once per process: not part of either figure
+    treeshap.warm_up()  # numba compiles its kernels once per process: not part of either figure
     started = time.perf_counter()
     compiled = treeshap.compile_model(booster)
     compile_seconds = time.perf_counter() - started
@@ -153,7 +153,7 @@ def run_one(rows: int, *, seed: int, work: Path, compare_rows: int, threads: int
     del data
     generate_seconds = time.perf_counter() - started
     # compile the numba kernels outside the measured stages: a fresh install pays this once, not per run
-    _warm_treeshap(treeshap)
+    treeshap.warm_up()
 
     meter = StageMeter()
     meter.enter("load")
@@ -207,16 +207,6 @@ def run_one(rows: int, *, seed: int, work: Path, compare_rows: int, threads: int
         set_latest(keep_run, kept.name)
         result["run"] = str(kept)
     return result
-
-
-def _warm_treeshap(treeshap: Any) -> None:
-    import lightgbm as lgb
-
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 3))
-    booster = lgb.train({"objective": "binary", "verbosity": -1, "num_leaves": 4, "num_threads": 1},
-                        lgb.Dataset(X, (X[:, 0] > 0).astype(int)), num_boost_round=2)
-    treeshap.shap_values(treeshap.compile_model(booster), X)
 
 
 def pipeline_benchmark(sizes: tuple[int, ...] = DEFAULT_SIZES, *, seed: int = 0, compare_rows: int = SHAP_COMPARE_ROWS,

@@ -71,7 +71,7 @@ def train(
 
     config = config or TrainConfig()
     timings: dict[str, float] = {}
-    clock = _Clock(progress, timings)
+    clock = StageClock(progress, timings)
 
     with clock("checking the table"):
         table = schema.clean_table(frame, spec)
@@ -79,7 +79,11 @@ def train(
         y = data[spec.target].to_numpy(dtype=np.float64)
         splits = split_rows(y, config)
         revenue = revenue_column(spec, data.columns)
+    warming = _warm_compiled_code(explain.FAST_TREESHAP_ROWS <= len(data), config)
     fit = fit_models(table, spec, config, splits=splits, progress=clock.report)
+    timings.update(fit.seconds)  # each model's own time (they train side by side)
+    if warming is not None:
+        warming.join()
     models, X = fit.models, fit.X
     assert models.multitask is not None and models.logistic is not None
     spec = resolved_spec(spec, revenue=revenue, features=models.feature_names)
@@ -141,42 +145,74 @@ def train(
     return path
 
 
-class _Clock:
-    """Times stages and reports progress as a share of the whole job. Stages that `fit_models` runs side by
-    side report from two threads: each has its own start, and the share reported never goes back."""
+def _warm_compiled_code(treeshap: bool, config: TrainConfig) -> threading.Thread | None:
+    """With more than one thread: compile the projection's (and exact SHAP's) machine code on tiny inputs in a
+    background thread while the models train, so that the stages after them never wait for numba. After the
+    first process this only loads numba's cache (about a second); in a fresh install it hides the compiling
+    (some 40 s of one core) behind the models' fits. A failure here only costs the overlap."""
+    from insight.models.churn import thread_count
 
-    def __init__(self, progress: Progress | None, timings: dict[str, float]) -> None:
-        self.progress, self.timings = progress, timings
+    if thread_count(config.threads) < 2:
+        return None
+
+    def warm() -> None:
+        try:
+            from insight.config import SegmentConfig
+            from insight.segments.clustering import project
+
+            latent = np.random.default_rng(0).normal(size=(300, config.multitask.latent_dim)).astype(np.float32)
+            project(latent, config=SegmentConfig(n_epochs=5, fit_sample=300, trustworthiness_sample=50))
+            if treeshap:
+                from insight.models import treeshap as fast
+
+                fast.warm_up()
+        except Exception as e:  # noqa: BLE001 - the stages compile what they need themselves
+            log.debug("warming compiled code failed: %s", e)
+
+    thread = threading.Thread(target=warm, name="insight-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+class StageClock:
+    """Times stages and reports progress as a share of the whole job. `stages` maps each stage to its (start,
+    end) share. Stages that `fit_models` runs side by side report from two threads: each has its own start,
+    and the share reported never goes back. Used by `train` and by the Dask training (insight.batch)."""
+
+    def __init__(self, progress: Progress | None, timings: dict[str, float] | None = None, *,
+                 stages: dict[str, tuple[float, float]] = STAGES) -> None:
+        self.progress, self.stages = progress, stages
+        self.timings: dict[str, float] = {} if timings is None else timings
+        self.stage = ""
         self.started: dict[str, float] = {}
         self.done = 0.0
         self.lock = threading.Lock()
 
-    def __call__(self, stage: str) -> _Clock:
+    def __call__(self, stage: str) -> StageClock:
         self.stage = stage
         return self
 
     def __enter__(self) -> None:
-        self.started[self.stage] = time.perf_counter()
-        self._report(self.stage, STAGES[self.stage][0])
+        self.report(self.stage, 0.0)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.timings[self.stage] = round(time.perf_counter() - self.started[self.stage], 3)
         if exc_type is None:
-            self._report(self.stage, STAGES[self.stage][1])
+            self._report(self.stage, self.stages[self.stage][1])
 
     def report(self, stage: str, fraction: float) -> None:
-        """A stage run elsewhere (`insight.models.recipe.fit_models`): 0 starts it, 1 ends it."""
+        """A stage started (0), ended (1) or part done (`fit_models` reports its stages this way)."""
         if fraction <= 0.0:
             self.started[stage] = time.perf_counter()
-            self._report(stage, STAGES[stage][0])
+            self._report(stage, self.stages[stage][0])
         elif fraction >= 1.0:
             self.timings[stage] = round(time.perf_counter() - self.started[stage], 3)
-            self._report(stage, STAGES[stage][1])
+            self._report(stage, self.stages[stage][1])
         else:
             self.within(stage, fraction)
 
     def within(self, stage: str, fraction: float) -> None:
-        start, end = STAGES[stage]
+        start, end = self.stages[stage]
         self._report(stage, start + (end - start) * min(1.0, fraction))
 
     def _report(self, stage: str, done: float) -> None:

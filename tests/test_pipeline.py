@@ -412,11 +412,11 @@ def test_a_run_with_kept_aux_targets_rescored_and_edited(telco_keep: tuple[pd.Da
 
 
 def test_the_clock_times_stages_that_run_side_by_side_and_never_goes_back() -> None:
-    from insight.pipeline import _Clock
+    from insight.pipeline import StageClock
 
     shares: list[float] = []
     timings: dict[str, float] = {}
-    clock = _Clock(lambda stage, done: shares.append(done), timings)
+    clock = StageClock(lambda stage, done: shares.append(done), timings)
     clock.report("fitting the churn model", 0.0)
     clock.report("training the multi-task network", 0.0)  # starts while the churn model still fits
     clock.report("training the multi-task network", 0.5)

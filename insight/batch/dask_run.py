@@ -21,7 +21,8 @@ from insight.config import DataSpec, TrainConfig
 from insight.runs import layout
 
 if TYPE_CHECKING:
-    from insight.batch.dask_train import FittedTable, Sample, SampleSegments, TableInfo, _Clock
+    from insight.batch.dask_train import FittedTable, Sample, SampleSegments, TableInfo
+    from insight.pipeline import StageClock
     from insight.models.recipe import Fit
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 def write_dask_run(runs_dir: Path, scored: list[tp.ScoredPart], *, fit: Fit, fitted: FittedTable,
                    segments: SampleSegments, sample: Sample, table_info: TableInfo, spec: DataSpec,
                    config: TrainConfig, truth: pd.DataFrame | None, engine: dict[str, Any], source_name: str,
-                   clock: _Clock) -> Path:
+                   clock: StageClock) -> Path:
     """Assemble and write the run; return its folder. `scored` is emptied once its tables are joined."""
     from insight.data.spec import resolved_spec, revenue_column
     from insight.decisions.risk_bands import risk_band_thresholds

@@ -24,8 +24,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import operator
-import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -39,6 +37,7 @@ from insight.batch import train_parts as tp
 from insight.config import DataSpec, TrainConfig
 from insight.data.sources import Source
 from insight.errors import InputError
+from insight.pipeline import StageClock
 from insight.runs import layout
 
 if TYPE_CHECKING:
@@ -83,7 +82,7 @@ def train_on_dask(data: str | Path, spec: DataSpec, config: TrainConfig | None =
     config = config or TrainConfig()
     if sample_rows < 100:
         raise InputError("--sample-rows must be at least 100.")
-    clock = _Clock(progress)
+    clock = StageClock(progress, stages=STAGES)
     parts = input_parts(data, table=table, query=query)
     _check_columns(parts, spec)
     with dask_client(scheduler, workers=workers) as client:
@@ -94,6 +93,7 @@ def train_on_dask(data: str | Path, spec: DataSpec, config: TrainConfig | None =
             fitted = _fitted_table(sample, spec, config)
         fitter = DaskChurnFitter(client, training_rows=lambda fmap: _training_rows(client, parts, fitted.plan, fmap))
         fit = fit_models(fitted.table, spec, config, splits=fitted.splits, progress=clock.report, churn_fitter=fitter)
+        clock.timings.update(fit.seconds)
         segments = _segments(fit, fitted, spec, config, clock)
         with clock("scoring every customer (dask)"):
             scored = _score_all(client, parts, fitted, fit.models, segments, spec, progress=clock.within)
@@ -265,7 +265,7 @@ class SampleSegments:
     reference: tp.MapReference
 
 
-def _segments(fit: Any, fitted: FittedTable, spec: DataSpec, config: TrainConfig, clock: _Clock) -> SampleSegments:
+def _segments(fit: Any, fitted: FittedTable, spec: DataSpec, config: TrainConfig, clock: StageClock) -> SampleSegments:
     """UMAP and segments of the sample's latent vectors (the test customers' outcomes unseen)."""
     from insight.models.recipe import score_matrix, targets_of
     from insight.segments import clustering
@@ -310,47 +310,3 @@ def _score_all(client: Client, parts: list[Source], fitted: FittedTable, models:
     finally:
         client.cancel([f for f in futures if not f.done()])
     return [p for p in out if p is not None]
-
-
-class _Clock:
-    """Times stages and reports progress as a share of the whole job (as insight.pipeline's clock does). Stages
-    that `fit_models` runs side by side report from two threads: each has its own start, and the share reported
-    never goes back."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self.progress, self.timings = progress, {}  # type: ignore[var-annotated]
-        self.stage, self.started, self.done = "", {}, 0.0  # type: ignore[var-annotated]
-        self.lock = threading.Lock()
-
-    def __call__(self, stage: str) -> _Clock:
-        self.stage = stage
-        return self
-
-    def __enter__(self) -> None:
-        self.report(self.stage, 0.0)
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.timings[self.stage] = round(time.perf_counter() - self.started[self.stage], 3)
-        if exc_type is None:
-            self._report(self.stage, STAGES[self.stage][1])
-
-    def report(self, stage: str, fraction: float) -> None:
-        """A stage started (0), ended (1) or part done (`fit_models` reports its stages this way)."""
-        if fraction <= 0.0:
-            self.started[stage] = time.perf_counter()
-            self._report(stage, STAGES[stage][0])
-        elif fraction >= 1.0:
-            self.timings[stage] = round(time.perf_counter() - self.started[stage], 3)
-            self._report(stage, STAGES[stage][1])
-        else:
-            self.within(stage, fraction)
-
-    def within(self, stage: str, fraction: float) -> None:
-        start, end = STAGES[stage]
-        self._report(stage, start + (end - start) * min(1.0, fraction))
-
-    def _report(self, stage: str, done: float) -> None:
-        with self.lock:
-            self.done = max(self.done, done)
-            if self.progress:
-                self.progress(stage, self.done)

@@ -17,6 +17,7 @@ multi-task network on the training rows, stopped early on the validation rows. S
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -98,6 +99,9 @@ class Fit:
 
     models: Models
     X: np.ndarray
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of each model stage on its own ("fitting the churn model", "training the multi-task
+    network"); side by side, their sum exceeds the time they took together."""
 
 
 @dataclass(frozen=True)
@@ -144,8 +148,9 @@ def fit_models(table: CleanTable, spec: DataSpec, config: TrainConfig, *, splits
     bagging draws; cross-validation passes them in table order, as it always has.
 
     `progress(stage, fraction of that stage done)` reports "encoding features", "fitting the churn model" and
-    "training the multi-task network"; with more than one thread the last two run side by side (their reports
-    interleave, from two threads).
+    "training the multi-task network", always from the calling thread; with more than one thread the last two
+    run side by side (the churn model's stage then ends after the network's), and `Fit.seconds` has each
+    one's own time.
 
     `churn_fitter`: how the churn model is fitted (default: `fit_churn_model` on these rows, see `ChurnFitter`).
     """
@@ -159,8 +164,10 @@ def fit_models(table: CleanTable, spec: DataSpec, config: TrainConfig, *, splits
     y = table.frame[spec.target].to_numpy(dtype=np.float64)
     fit_rows = splits.fit if fit_rows is None else fit_rows
 
+    seconds: dict[str, float] = {}
+
     def fit_churn() -> tuple[ChurnModel, LogisticBaseline]:
-        report("fitting the churn model", 0.0)
+        started = time.perf_counter()
         if churn_fitter is None:
             churn = fit_churn_model(X[fit_rows], y[fit_rows], feature_names=fmap.names,
                                     categorical=fmap.categorical_indices, config=config.churn, seed=config.seed,
@@ -169,30 +176,37 @@ def fit_models(table: CleanTable, spec: DataSpec, config: TrainConfig, *, splits
             churn = churn_fitter(X[fit_rows], y[fit_rows], fmap=fmap, config=config.churn, seed=config.seed,
                                  threads=config.threads)
         logistic = fit_logistic_baseline(X[fit_rows], y[fit_rows], fmap)
-        report("fitting the churn model", 1.0)
+        seconds["fitting the churn model"] = round(time.perf_counter() - started, 3)
         return churn, logistic
 
     def fit_network() -> MultitaskModel:
+        started = time.perf_counter()
         report("training the multi-task network", 0.0)
         multitask = fit_multitask(X, targets_of(table, spec), fmap, train_rows=splits.train,
                                   valid_rows=splits.valid, config=config.multitask, seed=config.seed,
                                   threads=config.threads,
                                   progress=lambda f: report("training the multi-task network", f))
         report("training the multi-task network", 1.0)
+        seconds["training the multi-task network"] = round(time.perf_counter() - started, 3)
         return multitask
 
+    report("fitting the churn model", 0.0)
     if thread_count(config.threads) > 1:
         # The two model families are independent: the network (one torch thread) trains while LightGBM fits
         # (single-threaded fits, folds side by side), so the cores stay busy. Each fit is deterministic on its
-        # own, so running them side by side changes no result.
+        # own, so running them side by side changes no result. Progress is reported from this thread only
+        # (a caller's callback may draw on a page, which only the script's own thread may do).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="insight-churn") as pool:
             churn_future = pool.submit(fit_churn)
             multitask = fit_network()
             churn, logistic = churn_future.result()
+        report("fitting the churn model", 1.0)
     else:
         churn, logistic = fit_churn()
+        report("fitting the churn model", 1.0)
         multitask = fit_network()
-    return Fit(models=Models(fmap=fmap, churn=churn, multitask=multitask, logistic=logistic), X=X)
+    return Fit(models=Models(fmap=fmap, churn=churn, multitask=multitask, logistic=logistic), X=X,
+               seconds=seconds)
 
 
 def matrix(models: Models, rows: pd.DataFrame, *, strict: bool = True, ids: pd.Series | None = None) -> np.ndarray:

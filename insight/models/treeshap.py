@@ -116,6 +116,18 @@ def shap_values(model: CompiledModel, X: np.ndarray, *, threads: int | None = No
     return phi, np.full(len(X), model.expected_value)
 
 
+def warm_up() -> None:
+    """Compile the kernels (or load them from numba's cache) on a tiny model, so that the first real table
+    does not wait for it."""
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    booster = lgb.train({"objective": "binary", "verbosity": -1, "num_leaves": 4, "num_threads": 1},
+                        lgb.Dataset(X, (X[:, 0] > 0).astype(int)), num_boost_round=2)
+    shap_values(compile_model(booster), X, threads=1)
+
+
 def _threads(threads: int | None) -> int:
     return max(1, min(threads or os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS))
 

@@ -88,9 +88,17 @@ def test_the_models_fitted_side_by_side_equal_those_fitted_one_after_the_other(
     spec = DataSpec(id_column="customer_id", target="churned", aux_targets=("revenue_next_12m",))
     table = clean_table(customers, spec)
     splits = split_rows(table.frame["churned"].to_numpy(dtype=float), train_config)
+    import threading
+
     reports: list[tuple[str, float]] = []
+    threads: set[str] = set()
+
+    def progress(stage: str, fraction: float) -> None:
+        reports.append((stage, fraction))
+        threads.add(threading.current_thread().name)
+
     side_by_side = fit_models(table, spec, dataclasses.replace(train_config, threads=2), splits=splits,
-                              progress=lambda stage, f: reports.append((stage, f)))
+                              progress=progress)
     one_by_one = fit_models(table, spec, dataclasses.replace(train_config, threads=1), splits=splits)
     assert side_by_side.models.churn.to_text() == one_by_one.models.churn.to_text()
     a, b = side_by_side.models.multitask, one_by_one.models.multitask
@@ -99,6 +107,8 @@ def test_the_models_fitted_side_by_side_equal_those_fitted_one_after_the_other(
         assert torch_equal(weights, b.net.state_dict()[name]), name
     for stage in ("fitting the churn model", "training the multi-task network"):
         assert (stage, 0.0) in reports and (stage, 1.0) in reports
+        assert side_by_side.seconds[stage] > 0
+    assert threads == {threading.current_thread().name}  # a page's progress bar may only be drawn from here
 
 
 def torch_equal(a: object, b: object) -> bool:
