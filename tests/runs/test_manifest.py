@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from insight.errors import RunError
+from insight.config import TrainConfig
 from insight.runs import layout
 from insight.runs.manifest import Manifest, SegmentProfile, segment_profiles
 from insight.runs.run import open_run, read_manifest, verify_run
@@ -42,7 +43,13 @@ def test_manifest_and_profiles_round_trip_what_was_stored() -> None:
         assert again[key] == stored[key], key
     segments = json.loads((schema_1_run() / layout.SEGMENTS).read_text())["segments"]
     assert json.loads(json.dumps([SegmentProfile.from_dict(s).to_dict() for s in segments])) == segments
-    assert json.loads(json.dumps(Manifest.from_dict(stored).train_config.to_dict())) == stored["config"]
+    config = json.loads(json.dumps(Manifest.from_dict(stored).train_config.to_dict()))
+    defaults = json.loads(json.dumps(TrainConfig().to_dict()))
+    for key, value in config.items():  # every stored setting read back; a setting added since, its default
+        if isinstance(value, dict):
+            assert value == {**defaults[key], **stored["config"].get(key, {})}, key
+        else:
+            assert value == stored["config"].get(key, defaults[key]), key
 
 
 def test_a_run_of_an_unknown_format_is_refused_with_what_to_do(tmp_path: Path) -> None:
