@@ -25,6 +25,9 @@ app.add_typer(runs_app, name="runs")
 RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help="Where runs live (default: $INSIGHT_RUNS_DIR "
                                                                  "or ./runs).")]
 log = logging.getLogger("insight")
+Scheduler = Annotated[str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler "
+                                                                  "(tcp://host:8786); default: a LocalCluster.")]
+Workers = Annotated[int, typer.Option("--workers", help="LocalCluster worker processes (one thread each).")]
 KEEP_HELP = ("Keep a column a guard would drop (repeatable). With --aux on the same column: a present-state "
              "value (known when a customer is scored, e.g. tenure) that the churn models use as a feature and "
              "the multi-task network learns as a target only.")
@@ -79,11 +82,8 @@ def train_command(
                                                          "on every labelled training row and the rest on a "
                                                          "sample, score every customer on the "
                                                          "cluster.")] = "local",
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler "
-                                                                     "(tcp://host:8786); default: a "
-                                                                     "LocalCluster.")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="LocalCluster worker processes (one thread "
-                                                           "each).")] = 2,
+    scheduler: Scheduler = None,
+    workers: Workers = 2,
     sample_rows: Annotated[int, typer.Option("--sample-rows", help="--engine dask: at most this many rows, "
                                                                    "drawn across partitions, for the schema, "
                                                                    "feature map, tree-size search, multi-task "
@@ -245,11 +245,8 @@ def score_command(
                                                     "partition.")],
     engine: Annotated[str, typer.Option("--engine", help="local: partition by partition in this process; "
                                                          "dask: on a Dask cluster.")] = "local",
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler "
-                                                                     "(tcp://host:8786); default: a "
-                                                                     "LocalCluster.")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="LocalCluster worker processes (one thread "
-                                                           "each).")] = 2,
+    scheduler: Scheduler = None,
+    workers: Workers = 2,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.")] = False,
     table: Annotated[str | None, typer.Option("--table", help="Database table to score.")] = None,
     query: Annotated[str | None, typer.Option("--query", help="SQL query whose rows to score.")] = None,
