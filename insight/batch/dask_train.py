@@ -37,7 +37,7 @@ from insight.batch import train_parts as tp
 from insight.config import DataSpec, TrainConfig
 from insight.data.sources import Source
 from insight.errors import InputError
-from insight.pipeline import StageClock
+from insight.pipeline import Progress, StageClock
 from insight.runs import layout
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ SAMPLE_ROWS = 200_000
 """Rows (at most) the schema, the feature map, the tree-size search, the multi-task network and the map are
 fitted on."""
 
-Progress = Callable[[str, float], None]
 STAGES = {  # stage -> (start, end) share of the whole job, for progress bars
     "reading partitions (dask)": (0.00, 0.05),
     "checking the table": (0.05, 0.08),
