@@ -1,0 +1,139 @@
+"""Sign-in and roles: the one place the dashboard asks "may this user do X".
+
+`gate()` runs before any page (insight/ui/shell.py): with sign-in configured (an `[auth]` table in the
+Streamlit secrets, see insight/access_config.py and the README) it shows the sign-in button to someone not
+signed in and a refusal, with a sign-out button, to a stranger; neither sees any data. Pages and widgets
+then ask `can("export")`, `can("upload")`, or `require("upload")` (a short refusal and st.stop()).
+
+Actions: "view" (every page), "export" (downloads; viewers only when the export setting is on), "upload"
+and "train" (analysts only). Without sign-in configured everyone is an analyst (the single-user dashboard
+on this machine; `insight serve` keeps that to the loopback interface unless told `--no-auth`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from insight.access_config import AccessPolicy, Role, access_policy, allowed, provider_names, signin_problems
+from insight.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class User:
+    """Who is looking: their address and name (None without sign-in) and role (None: a stranger)."""
+
+    email: str | None
+    name: str | None
+    role: Role | None
+    signed_in: bool
+
+
+def current_user() -> User:
+    """The user of this session. Without sign-in configured: an anonymous analyst."""
+    secrets = _secrets()
+    if signin_problems(secrets):
+        return User(email=None, name=None, role="analyst", signed_in=False)
+    if not st.user.get("is_logged_in"):
+        return User(email=None, name=None, role=None, signed_in=False)
+    email = st.user.get("email")
+    email = email if isinstance(email, str) and email else None
+    if st.user.get("email_verified") is False:  # the provider says it has not checked the address
+        log.warning("sign-in with an unverified address %s refused", email)
+        email_for_role = None
+    else:
+        email_for_role = email
+    name = st.user.get("name")
+    return User(email=email, name=name if isinstance(name, str) else None,
+                role=_policy(secrets).role_of(email_for_role), signed_in=True)
+
+
+def can(action: str) -> bool:
+    """May the current user do `action` ("view", "export", "upload", "train")?"""
+    secrets = _secrets()
+    return allowed(current_user().role, action, _policy(secrets))
+
+
+def require(action: str) -> None:
+    """Stop the page with a short refusal unless the current user may do `action`."""
+    if can(action):
+        return
+    user = current_user()
+    what = {"upload": "upload tables", "train": "start trainings", "export": "export data",
+            "view": "see this dashboard"}.get(action, action)
+    who = f"Signed in as {user.email}, a {user.role}" if user.role else "You are not on this dashboard's list"
+    st.warning(f"{who}: you may not {what} here. Ask an analyst of this dashboard for access.",
+               icon=":material/lock:")
+    st.stop()
+
+
+def signin_configured() -> bool:
+    """Is sign-in (an `[auth]` table `st.login` can use) configured?"""
+    return not signin_problems(_secrets())
+
+
+def gate() -> None:
+    """Before any page: the sign-in page, or a stranger's refusal, then st.stop(); else nothing."""
+    secrets = _secrets()
+    if signin_problems(secrets):
+        return
+    user = current_user()
+    if not user.signed_in:
+        _signin_page(secrets)
+        st.stop()
+    if user.role is None:
+        _stranger_page(user)
+        st.stop()
+    with st.sidebar:
+        st.caption(f"Signed in as **{_escape(user.name or user.email or '')}** ({user.role})")
+        if st.button("Sign out", key="access_sign_out", icon=":material/logout:"):
+            st.logout()
+
+
+def _signin_page(secrets: Mapping[str, Any]) -> None:
+    st.title("Customer Insight")
+    st.write("Sign in with your organisation's account to see this dashboard.")
+    for provider in provider_names(secrets):
+        label = "Sign in" if provider is None else f"Sign in with {provider.capitalize()}"
+        if st.button(label, key=f"access_sign_in_{provider or 'default'}", type="primary",
+                     icon=":material/login:"):
+            st.login(provider)
+
+
+def _stranger_page(user: User) -> None:
+    st.title("Customer Insight")
+    who = f"You are signed in as {user.email}" if user.email else "Your sign-in gave no verified e-mail address"
+    st.error(f"{_escape(who)}, which is not allowed to see this dashboard. Ask its owner to add you, or sign "
+             "out and sign in with another account.", icon=":material/block:")
+    if st.button("Sign out", key="access_sign_out", icon=":material/logout:"):
+        st.logout()
+
+
+def _secrets() -> Mapping[str, Any]:
+    """The Streamlit secrets as a plain dict ({} when there is no secrets file)."""
+    try:
+        if hasattr(st.secrets, "load_if_toml_exists") and not st.secrets.load_if_toml_exists():
+            return {}
+        return st.secrets.to_dict()
+    except (FileNotFoundError, KeyError) as e:  # no secrets file: no sign-in
+        log.debug("no secrets: %s", e)
+        return {}
+
+
+def _policy(secrets: Mapping[str, Any]) -> AccessPolicy:
+    try:
+        return access_policy(secrets)
+    except InputError as e:  # a bad allow-list lets nobody in rather than everybody
+        log.error("access settings: %s", e)
+        return AccessPolicy(exports=False)
+
+
+def _escape(text: str) -> str:
+    """Plain text for Markdown (an address or a name from the identity provider)."""
+    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~$" else c for c in text)
