@@ -170,6 +170,9 @@ def demo_command(
                                                                   "yet.")] = False,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the dashboard afterwards.")] = True,
     port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501,
+    host: Host = "127.0.0.1",
+    no_auth: NoAuth = False,
+    secrets: Secrets = None,
 ) -> None:
     """Generate the demo data, train on it (churn plus both auxiliary targets) and open the dashboard."""
     from insight.data.demo import demo_spec, write_demo_data
@@ -184,16 +187,32 @@ def demo_command(
         path = _train(str(customers), demo_spec(), runs_dir=runs_dir, truth=truth, seed=0)
         typer.echo(path.name)
     if serve:
-        _serve(runs_dir, port)
+        _serve(runs_dir, port, host=host, no_auth=no_auth, secrets=secrets)
+
+
+Host = Annotated[str, typer.Option("--host", help="Address to listen on. 127.0.0.1 (default): this machine "
+                                                  "only; any other address needs sign-in (or --no-auth).")]
+NoAuth = Annotated[bool, typer.Option("--no-auth", help="Serve beyond this machine without sign-in (everyone "
+                                                        "is an analyst). Unsafe: anyone who can reach the "
+                                                        "address sees every customer.")]
+Secrets = Annotated[Path | None, typer.Option("--secrets", help="Streamlit secrets file with the sign-in "
+                                                                "settings ([auth], [insight.access]); default: "
+                                                                "Streamlit's own locations.")]
 
 
 @app.command("serve")
 def serve_command(runs_dir: RunsDir = None,
                   port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501,
-                  address: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine "
-                                                            "only).")] = "127.0.0.1") -> None:
-    """Start the dashboard on the runs in --runs-dir (the dashboard's files come with the installed package)."""
-    _serve(runs_dir, port, address=address)
+                  host: Host = "127.0.0.1",
+                  no_auth: NoAuth = False,
+                  secrets: Secrets = None,
+                  address: Annotated[str | None, typer.Option("--address", hidden=True)] = None) -> None:
+    """Start the dashboard on the runs in --runs-dir (the dashboard's files come with the installed package).
+
+    Sign-in (OIDC through Streamlit's st.login) and who may come in as viewer or analyst are set in the
+    Streamlit secrets file ([auth], [insight.access]) and INSIGHT_ANALYSTS, INSIGHT_VIEWERS, INSIGHT_EXPORTS;
+    see the README's "Sign-in" section."""
+    _serve(runs_dir, port, host=address or host, no_auth=no_auth, secrets=secrets)
 
 
 @runs_app.command("list")
@@ -247,7 +266,8 @@ def score_command(
                                                          "dask: on a Dask cluster.")] = "local",
     scheduler: Scheduler = None,
     workers: Workers = 2,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a previous score output in --out (only a "
+                                                                "folder `insight score` wrote).")] = False,
     table: Annotated[str | None, typer.Option("--table", help="Database table to score.")] = None,
     query: Annotated[str | None, typer.Option("--query", help="SQL query whose rows to score.")] = None,
     runs_dir: RunsDir = None,
@@ -257,7 +277,9 @@ def score_command(
     Writes one Parquet file per input partition into --out with the columns: the run's id column,
     churn_probability, risk_band, reason_1..reason_3, segment_id, segment_name, x, y, z0..zK (the latent).
     Both engines give identical results for the same partitions. The run's checksums are verified first;
-    the output is written to a temporary folder and renamed into place when complete. With --scheduler,
+    the output is written to a temporary folder and renamed into place when complete, with its
+    _insight_scores.json (run id, time, parts). --out is never the runs folder, a run or inside one, and
+    --overwrite replaces only a folder that holds nothing but a previous score output. With --scheduler,
     the workers must see the run, DATA and --out at the same paths.
 
     Input: the id column and every feature column the run was trained on must be present (extra columns
@@ -270,8 +292,9 @@ def score_command(
     from insight.runs.run import find_run, resolve_runs_dir
 
     _check_engine(engine, scheduler, workers)
+    directory = resolve_runs_dir(runs_dir)
     try:
-        path = find_run(resolve_runs_dir(runs_dir), run)
+        path = find_run(directory, run)
     except RunError as e:
         _fail(str(e), code=1)
     if engine == "dask":
@@ -280,7 +303,8 @@ def score_command(
     try:
         with _progress() as report:
             result = score_dataset(path, data, out, table=table, query=query, engine=engine,
-                                   scheduler=scheduler, workers=workers, overwrite=overwrite, progress=report)
+                                   scheduler=scheduler, workers=workers, overwrite=overwrite, runs_dir=directory,
+                                   progress=report)
     except InputError as e:
         _fail(str(e))
     except RunError as e:
@@ -389,9 +413,14 @@ class _progress:
         self.bar.stop()
 
 
-def _serve(runs_dir: Path | None, port: int, *, address: str = "127.0.0.1") -> None:
+def _serve(runs_dir: Path | None, port: int, *, host: str = "127.0.0.1", no_auth: bool = False,
+           secrets: Path | None = None) -> None:
     """`streamlit run` on the installed package's app.py (insight.appfiles), which also brings its pages,
-    assets and the .streamlit/config.toml beside it; the runs folder travels as an absolute path."""
+    assets and the .streamlit/config.toml beside it; the runs folder travels as an absolute path.
+
+    Checked first (insight.access_config.serve_plan): beyond the loopback interface only with sign-in
+    configured or --no-auth; incomplete sign-in settings and empty allow-lists are refused (exit 2)."""
+    from insight.access_config import default_secrets_files, merged_secrets, serve_plan
     from insight.appfiles import app_script
     from insight.runs.run import resolve_runs_dir
 
@@ -399,12 +428,24 @@ def _serve(runs_dir: Path | None, port: int, *, address: str = "127.0.0.1") -> N
         app_path = app_script()
     except FileNotFoundError as e:
         _fail(str(e), code=1)
+    try:
+        files = [secrets] if secrets is not None else default_secrets_files(app_path.parent)
+        if secrets is not None and not secrets.is_file():
+            raise InputError(f"secrets file {secrets} does not exist (or is not a file)")
+        plan = serve_plan(host, no_auth=no_auth, secrets=merged_secrets(files))
+    except InputError as e:
+        _fail(str(e))
+    for warning in plan.warnings:
+        typer.secho(warning, err=True, fg="red" if warning.startswith("WARNING") else "yellow", bold=True)
     env = {**os.environ, "INSIGHT_RUNS_DIR": str(resolve_runs_dir(runs_dir).resolve())}
-    log.info("serving %s on runs in %s", app_path, env["INSIGHT_RUNS_DIR"])
-    typer.echo(f"dashboard: http://{'localhost' if address == '127.0.0.1' else address}:{port}")
-    subprocess.run([sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-                    "--server.address", address, "--server.headless", "true",
-                    "--browser.gatherUsageStats", "false"], env=env, check=False)
+    log.info("serving %s on runs in %s (sign-in %s)", app_path, env["INSIGHT_RUNS_DIR"],
+             "on" if plan.signin else "off")
+    command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
+               "--server.address", host, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    if secrets is not None:
+        command += ["--secrets.files", str(secrets.resolve())]
+    typer.echo(f"dashboard: http://{f'[{host}]' if ':' in host else host}:{port}")
+    subprocess.run(command, env=env, check=False)
 
 
 def _console():  # noqa: ANN202

@@ -28,14 +28,17 @@ warning. The Dask engine lives in `insight.batch.dask_engine`.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -277,6 +280,7 @@ def score_dataset(
     scheduler: str | None = None,
     workers: int = 2,
     overwrite: bool = False,
+    runs_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> ScoreReport:
     """Score every partition of `data` (a file, a folder of Parquet files, or a database URL with `table` or
@@ -286,6 +290,10 @@ def score_dataset(
     `engine` "local" scores partition by partition in this process; "dask" on a Dask cluster: the one at
     `scheduler` (an address such as tcp://host:8786; workers must see `run_path`, `data` and `out` at the
     same paths) or a LocalCluster of `workers` single-threaded processes.
+
+    `out` must not be, hold or lie inside runs (`runs_dir`, a run folder, a folder with LATEST); a non-empty
+    `out` is replaced only with `overwrite`, and only when it holds nothing but a previous score output
+    (SCORES_MARKER and the parts it lists). Every output gets its SCORES_MARKER.
     """
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}.")
@@ -303,7 +311,8 @@ def score_dataset(
         check_feature_columns(part.columns(), info.fmap, where=_where(part), id_column=info.id_column,
                               run_id=info.run_id)
     _check_out(out, [p.path for p in parts if isinstance(p, FileSource)]
-               + [Path(p.file).resolve() for p in parts if isinstance(p, DatabaseSource)], overwrite=overwrite)
+               + [Path(p.file).resolve() for p in parts if isinstance(p, DatabaseSource)], overwrite=overwrite,
+               runs_dir=Path(runs_dir).resolve() if runs_dir is not None else None)
     log.info("scoring %d partition(s) of %s with run %s on the %s engine", len(parts), data, info.run_id, engine)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
@@ -315,6 +324,8 @@ def score_dataset(
 
             checks = score_on_dask(parts, tmp, PartitionScorer(str(run_path)), PartitionChecker(str(run_path)),
                                    part_name=part_name, scheduler=scheduler, workers=workers, progress=progress)
+        _write_marker(tmp, run_id=info.run_id, data=data, engine=engine,
+                      rows=int(checks[ROWS].sum()) if len(checks) else 0)
         _replace(tmp, out)
     finally:
         if tmp.exists():
@@ -347,13 +358,72 @@ def _score_local(parts: list[Source], tmp: Path, run_path: str, progress: Progre
     return pd.concat(checks, ignore_index=True)
 
 
-def _check_out(out: Path, parts: list[Path], *, overwrite: bool) -> None:
+SCORES_MARKER = "_insight_scores.json"
+"""Written with every score output (run id, time, parts): the one sign that `--overwrite` may replace a folder.
+Its leading underscore keeps Parquet readers from taking it for data."""
+_PART = re.compile(r"part\.\d+\.parquet")
+
+
+def _check_out(out: Path, parts: list[Path], *, overwrite: bool, runs_dir: Path | None = None) -> None:
+    """Refuse an --out that would write into runs, or replace anything but a previous score output."""
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder.")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InputError(f"--out {out} is not empty; pass --overwrite to replace it, or choose another folder.")
+    _check_not_runs(out, runs_dir)
     if any(out == p or out in p.parents for p in parts):
         raise InputError(f"--out {out} holds input data; write the scores somewhere else.")
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise InputError(f"--out {out} is not empty; pass --overwrite to replace a previous score output, or "
+                         "choose another folder.")
+    foreign = _not_score_output(out)
+    if foreign:
+        raise InputError(f"--out {out} is not a score output of insight (it holds "
+                         f"{', '.join(sorted(foreign)[:5])}{' ...' if len(foreign) > 5 else ''}); --overwrite "
+                         f"only replaces a folder written by `insight score` (with its {SCORES_MARKER}). Choose "
+                         "another folder, or empty this one yourself.")
+
+
+def _check_not_runs(out: Path, runs_dir: Path | None) -> None:
+    """--out must not be the runs folder, a run, inside either, or a folder that holds runs."""
+    from insight.runs.layout import LATEST, MANIFEST
+
+    where = "the runs folder" if runs_dir is not None and out == runs_dir else None
+    if where is None and runs_dir is not None and runs_dir in out.parents:
+        where = f"inside the runs folder {runs_dir}"
+    for folder in (out, *out.parents):
+        if where is None and (folder / MANIFEST).is_file():
+            where = "a run folder" if folder == out else f"inside the run folder {folder}"
+        if where is None and folder != out and (folder / LATEST).is_file():
+            where = f"inside the runs folder {folder}"
+    if where is None and out.is_dir():
+        if (out / LATEST).exists():
+            where = "a runs folder"
+        elif any(child.is_dir() and ((child / MANIFEST).exists() or child.name.startswith(".tmp-"))
+                 for child in out.iterdir()):
+            where = "a folder that holds runs"
+    if where is not None:
+        raise InputError(f"--out {out} is {where}; scores never go among the runs. Give a folder outside "
+                         "the runs folder.")
+
+
+def _not_score_output(out: Path) -> list[str]:
+    """The entries of `out` that a previous score output (its marker and the parts it lists) does not explain."""
+    marker = out / SCORES_MARKER
+    try:
+        listed = set(json.loads(marker.read_text())["parts"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return [p.name for p in out.iterdir()]
+    return [p.name for p in out.iterdir()
+            if p.name != SCORES_MARKER and not (p.is_file() and p.name in listed and _PART.fullmatch(p.name))]
+
+
+def _write_marker(tmp: Path, *, run_id: str, data: str | Path, engine: str, rows: int) -> None:
+    parts = sorted((p.name for p in tmp.iterdir() if _PART.fullmatch(p.name)),
+                   key=lambda n: int(n.split(".")[1]))
+    body = {"kind": "insight score output", "run_id": run_id, "data": str(data), "engine": engine, "rows": rows,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"), "parts": parts}
+    (tmp / SCORES_MARKER).write_text(json.dumps(body, indent=2))
 
 
 def _replace(tmp: Path, out: Path) -> None:

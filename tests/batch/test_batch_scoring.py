@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import subprocess
@@ -70,7 +71,11 @@ def score_frame(demo_run: Path, frame: pd.DataFrame) -> pd.DataFrame:
 
 def test_local_scores_reproduce_the_run(local: ScoreReport, demo_run: Path) -> None:
     assert (local.rows, local.partitions, local.unseen_categories) == (1500, PARTS, {})
-    assert sorted(p.name for p in local.out.iterdir()) == [f"part.{i}.parquet" for i in range(PARTS)]
+    assert sorted(p.name for p in local.out.iterdir()) == ["_insight_scores.json"] + [
+        f"part.{i}.parquet" for i in range(PARTS)]
+    marker = json.loads((local.out / "_insight_scores.json").read_text())
+    assert marker["run_id"] == demo_run.name and marker["rows"] == 1500
+    assert marker["parts"] == [f"part.{i}.parquet" for i in range(PARTS)]
     scores = read_scores(local.out)
     latent_dim = load_scoring_run(str(demo_run.resolve())).latent_dim
     assert list(scores.columns) == OUTPUT + [f"z{i}" for i in range(latent_dim)]
@@ -160,18 +165,58 @@ def test_missing_columns_are_listed_before_any_work(raw: pd.DataFrame, demo_run:
     assert not (tmp_path / "out").exists()
 
 
-def test_a_non_empty_output_is_replaced_only_with_overwrite(raw: pd.DataFrame, demo_run: Path,
-                                                             tmp_path: Path) -> None:
+def test_overwrite_replaces_only_a_previous_score_output(raw: pd.DataFrame, demo_run: Path, tmp_path: Path) -> None:
     raw.head(30).to_csv(tmp_path / "new.csv", index=False)
     out = tmp_path / "out"
     out.mkdir()
     (out / "old.txt").write_text("keep me")
     with pytest.raises(InputError, match="is not empty; pass --overwrite"):
         score_dataset(demo_run, tmp_path / "new.csv", out)
-    assert (out / "old.txt").exists()
-    report = score_dataset(demo_run, tmp_path / "new.csv", out, overwrite=True)
-    assert sorted(p.name for p in out.iterdir()) == ["part.0.parquet"] and report.rows == 30
+    with pytest.raises(InputError, match=r"is not a score output of insight \(it holds old\.txt\); --overwrite only"):
+        score_dataset(demo_run, tmp_path / "new.csv", out, overwrite=True)
+    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    (out / "old.txt").unlink()
+    score_dataset(demo_run, tmp_path / "new.csv", out)
+    report = score_dataset(demo_run, tmp_path / "new.csv", out, overwrite=True)  # a previous score output
+    assert sorted(p.name for p in out.iterdir()) == ["_insight_scores.json", "part.0.parquet"] and report.rows == 30
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv", "out"]
+    (out / "notes.txt").write_text("mine")  # something added to a score output is not replaced either
+    with pytest.raises(InputError, match=r"it holds notes\.txt"):
+        score_dataset(demo_run, tmp_path / "new.csv", out, overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+@pytest.fixture()
+def own_runs(demo_run: Path, tmp_path: Path) -> Path:
+    """A runs folder of this test's own: a copy of the demo run and its LATEST."""
+    runs = tmp_path / "runs"
+    shutil.copytree(demo_run, runs / demo_run.name)
+    (runs / "LATEST").write_text(demo_run.name)
+    return runs
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("where", ["runs", "run", "in-run", "in-runs", "holds-runs"])
+def test_out_among_the_runs_is_refused_even_with_overwrite(raw: pd.DataFrame, own_runs: Path, tmp_path: Path,
+                                                           where: str) -> None:
+    """`score --out runs --overwrite` (and a run folder, or inside one) exits 2 and leaves every run intact."""
+    run = next(p for p in own_runs.iterdir() if p.is_dir())
+    out = {"runs": own_runs, "run": run, "in-run": run / "scores", "in-runs": own_runs / "scores",
+           "holds-runs": tmp_path / "mixed"}[where]
+    if where == "holds-runs":  # a folder with a run in it, not the configured runs folder
+        shutil.copytree(run, out / run.name)
+    raw.head(20).to_parquet(tmp_path / "new.parquet", index=False)
+    before = snapshot(tmp_path)
+    result = CliRunner().invoke(app, ["score", str(run), str(tmp_path / "new.parquet"), "--out", str(out),
+                                      "--overwrite", "--runs-dir", str(own_runs)])
+    assert result.exit_code == 2, result.output
+    assert f"--out {out.resolve()} is " in result.output and "scores never go among the runs" in result.output
+    assert snapshot(tmp_path) == before  # nothing written, nothing deleted
+    assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name or ".old-" in p.name]
+    assert CliRunner().invoke(app, ["runs", "verify", "latest", "--runs-dir", str(own_runs)]).exit_code == 0
 
 
 def test_cli_scores_a_run_by_id_and_verifies_it(raw: pd.DataFrame, demo_run: Path, tmp_path: Path) -> None:
