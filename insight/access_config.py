@@ -188,3 +188,65 @@ def _listed(email: str, entries: tuple[str, ...]) -> bool:
     address = email.strip().lower()
     domain = "@" + address.rpartition("@")[2]
     return any(entry == address or entry == domain for entry in entries)
+
+
+def default_secrets_files(app_folder: Path, cwd: Path | None = None) -> list[Path]:
+    """Where Streamlit looks for secrets when `secrets.files` is not set, in its order (later wins): the
+    user's ~/.streamlit/secrets.toml, the working folder's and the one beside the main script (app.py)."""
+    files = [Path.home() / ".streamlit" / "secrets.toml", (cwd or Path.cwd()) / ".streamlit" / "secrets.toml",
+             app_folder / ".streamlit" / "secrets.toml"]
+    unique: list[Path] = []
+    for path in files:
+        if path.resolve() not in [p.resolve() for p in unique]:
+            unique.append(path)
+    return unique
+
+
+def merged_secrets(files: list[Path]) -> dict[str, Any]:
+    """The secrets Streamlit would see: every existing file read in order, later top-level tables winning."""
+    secrets: dict[str, Any] = {}
+    for path in files:
+        if path.is_file():
+            secrets.update(read_secrets(path))
+    return secrets
+
+
+@dataclass(frozen=True)
+class ServePlan:
+    """What `insight serve` decided: whether sign-in is on, and what to warn about."""
+
+    signin: bool
+    warnings: tuple[str, ...]
+
+
+def serve_plan(host: str, *, no_auth: bool, secrets: Mapping[str, Any],
+               env: Mapping[str, str] | None = None) -> ServePlan:
+    """May the dashboard be served on `host` with these secrets? InputError (what to do) when not.
+
+    Refused: an `[auth]` table `st.login` cannot use; sign-in with nobody on the allow-lists; any address
+    beyond the loopback interface without sign-in, unless `no_auth`.
+    """
+    env = os.environ if env is None else env
+    problems = signin_problems(secrets)
+    policy = access_policy(secrets, env)
+    if "auth" in secrets and problems:
+        raise InputError(f"the sign-in settings are incomplete ({'; '.join(problems)}); {SIGNIN_HELP}")
+    if not problems:
+        if policy.empty:
+            raise InputError(f"sign-in is configured but nobody may come in: set {ENV_ANALYSTS} and/or "
+                             f"{ENV_VIEWERS} (comma lists of addresses or @domains) or the analysts/viewers "
+                             "of an [insight.access] table in the secrets file")
+        warnings = ("--no-auth has no effect: sign-in is configured",) if no_auth else ()
+        return ServePlan(signin=True, warnings=warnings)
+    warnings: tuple[str, ...] = ()
+    if not policy.empty:
+        warnings += (f"{ENV_ANALYSTS}/{ENV_VIEWERS} have no effect without sign-in (no [auth] table in the "
+                     "secrets): everyone is an analyst",)
+    if not is_loopback(host):
+        if not no_auth:
+            raise InputError(f"refusing to serve on {host} without sign-in: anyone who can reach it could "
+                             f"browse and export every customer. Serve on 127.0.0.1 (the default), or "
+                             f"{SIGNIN_HELP}")
+        warnings += (f"WARNING: serving on {host} WITHOUT SIGN-IN (--no-auth): anyone who can reach this "
+                     "address can see and export every customer and start trainings",)
+    return ServePlan(signin=False, warnings=warnings)

@@ -196,7 +196,7 @@ NoAuth = Annotated[bool, typer.Option("--no-auth", help="Serve beyond this machi
                                                         "is an analyst). Unsafe: anyone who can reach the "
                                                         "address sees every customer.")]
 Secrets = Annotated[Path | None, typer.Option("--secrets", help="Streamlit secrets file with the sign-in "
-                                                                "settings ([auth], [insight.access]); default: "
+                                                                "settings (\\[auth], \\[insight.access]); default: "
                                                                 "Streamlit's own locations.")]
 
 
@@ -210,8 +210,8 @@ def serve_command(runs_dir: RunsDir = None,
     """Start the dashboard on the runs in --runs-dir (the dashboard's files come with the installed package).
 
     Sign-in (OIDC through Streamlit's st.login) and who may come in as viewer or analyst are set in the
-    Streamlit secrets file ([auth], [insight.access]) and INSIGHT_ANALYSTS, INSIGHT_VIEWERS, INSIGHT_EXPORTS;
-    see the README's "Sign-in" section."""
+    Streamlit secrets file (\\[auth], \\[insight.access]) and INSIGHT_ANALYSTS, INSIGHT_VIEWERS and
+    INSIGHT_EXPORTS; see the README's "Sign-in" section."""
     _serve(runs_dir, port, host=address or host, no_auth=no_auth, secrets=secrets)
 
 

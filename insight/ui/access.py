@@ -136,4 +136,4 @@ def _policy(secrets: Mapping[str, Any]) -> AccessPolicy:
 
 def _escape(text: str) -> str:
     """Plain text for Markdown (an address or a name from the identity provider)."""
-    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~$" else c for c in text)
+    return "".join("\\" + c if c in "\\`*_{}[]()<>#|~$!:" else c for c in text)

@@ -19,7 +19,7 @@ from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from insight.runs.run import resolve_runs_dir
-from insight.ui import guard, sidebar, widgets
+from insight.ui import access, guard, sidebar, widgets
 from insight.ui.facade import RunFacade
 from insight.ui.demo import demo_button
 
@@ -32,6 +32,8 @@ PAGES = (  # file in pages/, title, icon
     ("segments.py", "Segments", ":material/scatter_plot:"),
     ("model.py", "Model quality", ":material/verified:"),
 )
+UPLOAD_PAGE = ("upload.py", "Upload and train", ":material/upload_file:")
+"""Listed only for users who may upload (analysts), and only once pages/upload.py exists."""
 _OUTSIDE_APP = object()
 """`_CHOICE` outside app.py's run: the page must set up navigation and the sidebar itself."""
 _CHOICE: ContextVar[object] = ContextVar("insight_run_choice", default=_OUTSIDE_APP)
@@ -57,8 +59,12 @@ def navigation() -> StreamlitPage:
     guard.configure_logging()
     if logo.exists():
         st.logo(str(logo), icon_image=str(icon) if icon.exists() else None, size="large")
+    access.gate()  # sign-in page or a stranger's refusal (st.stop) before any page or data
+    entries = list(PAGES)
+    if (root / "pages" / UPLOAD_PAGE[0]).is_file() and access.can("upload"):
+        entries.append(UPLOAD_PAGE)
     return st.navigation([st.Page(root / "pages" / file, title=title, icon=icon_name, default=i == 0)
-                          for i, (file, title, icon_name) in enumerate(PAGES)])
+                          for i, (file, title, icon_name) in enumerate(entries)])
 
 
 def run_sidebar() -> sidebar.RunChoice | None:
@@ -96,7 +102,8 @@ def page(title: str) -> Iterator[RunFacade]:
         st.stop()
     if choice.run_id is None:
         widgets.no_run_intro(str(choice.runs_dir))
-        demo_button(choice.runs_dir)
+        if access.can("train"):  # training the demo run is an analyst's
+            demo_button(choice.runs_dir)
         st.stop()
     if choice.active is None:
         widgets.run_refused(choice.run_id, choice.error or "")
