@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from insight.errors import InputError
 
@@ -213,18 +214,23 @@ def merged_secrets(files: list[Path]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ServePlan:
-    """What `insight serve` decided: whether sign-in is on, and what to warn about."""
+    """What `insight serve` decided: whether sign-in is on, and what to warn about; with `serving_plan`,
+    also the app, its URL and the arguments for `streamlit run`."""
 
     signin: bool
     warnings: tuple[str, ...]
+    app: Path | None = None
+    url: str = ""
+    streamlit_args: tuple[str, ...] = ()
 
 
 def serve_plan(host: str, *, no_auth: bool, secrets: Mapping[str, Any],
-               env: Mapping[str, str] | None = None) -> ServePlan:
+               env: Mapping[str, str] | None = None, port: int | None = None) -> ServePlan:
     """May the dashboard be served on `host` with these secrets? InputError (what to do) when not.
 
     Refused: an `[auth]` table `st.login` cannot use; sign-in with nobody on the allow-lists; any address
-    beyond the loopback interface without sign-in, unless `no_auth`.
+    beyond the loopback interface without sign-in, unless `no_auth`. Warned: a `redirect_uri` on another
+    port than `port` (the provider would send users back elsewhere).
     """
     env = os.environ if env is None else env
     problems = signin_problems(secrets)
@@ -237,6 +243,16 @@ def serve_plan(host: str, *, no_auth: bool, secrets: Mapping[str, Any],
                              f"{ENV_VIEWERS} (comma lists of addresses or @domains) or the analysts/viewers "
                              "of an [insight.access] table in the secrets file")
         warnings = ("--no-auth has no effect: sign-in is configured",) if no_auth else ()
+        redirect = str(secrets["auth"]["redirect_uri"])
+        parts = urlsplit(redirect)
+        served = parts.port or (443 if parts.scheme == "https" else 80)
+        if port is not None and served != port:
+            warnings += (f"[auth] redirect_uri is {redirect}, but the dashboard listens on port {port}: the "
+                         "identity provider sends users back to redirect_uri (fine behind a proxy on that "
+                         "port, else set redirect_uri to this server's address and port)",)
+        if not parts.path.endswith("/oauth2callback"):
+            raise InputError(f"[auth] redirect_uri {redirect} must end with /oauth2callback (Streamlit's "
+                             "sign-in callback), e.g. http://127.0.0.1:8501/oauth2callback")
         return ServePlan(signin=True, warnings=warnings)
     warnings: tuple[str, ...] = ()
     if not policy.empty:
@@ -250,3 +266,23 @@ def serve_plan(host: str, *, no_auth: bool, secrets: Mapping[str, Any],
         warnings += (f"WARNING: serving on {host} WITHOUT SIGN-IN (--no-auth): anyone who can reach this "
                      "address can see and export every customer and start trainings",)
     return ServePlan(signin=False, warnings=warnings)
+
+
+def serving_plan(host: str, port: int, *, no_auth: bool, secrets_file: Path | None) -> ServePlan:
+    """`serve_plan` on the secrets the app will read (`secrets_file` alone, else Streamlit's own locations),
+    with the app (insight.appfiles; FileNotFoundError when missing), the URL served and `streamlit run`'s
+    arguments (the secrets file passed on as `secrets.files`, so the app reads what was checked here)."""
+    from dataclasses import replace
+
+    from insight.appfiles import app_script
+
+    if secrets_file is not None and not secrets_file.is_file():
+        raise InputError(f"secrets file {secrets_file} does not exist (or is not a file)")
+    app = app_script()
+    files = [secrets_file] if secrets_file is not None else default_secrets_files(app.parent)
+    plan = serve_plan(host, no_auth=no_auth, secrets=merged_secrets(files), port=port)
+    args = [str(app), "--server.port", str(port), "--server.address", host, "--server.headless", "true"]
+    if secrets_file is not None:
+        args += ["--secrets.files", str(secrets_file.resolve())]
+    return replace(plan, app=app, url=f"http://{f'[{host}]' if ':' in host else host}:{port}",
+                   streamlit_args=tuple(args))

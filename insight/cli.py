@@ -178,6 +178,8 @@ def demo_command(
     from insight.data.demo import demo_spec, write_demo_data
     from insight.runs.run import latest_run, resolve_runs_dir
 
+    if serve:  # refuse an unsafe --host before training, not after
+        _serving_plan(host, port, no_auth=no_auth, secrets=secrets)
     existing = latest_run(resolve_runs_dir(runs_dir))
     if if_missing and existing is not None:
         typer.echo(f"using the existing run {existing.name}")
@@ -416,36 +418,31 @@ class _progress:
 def _serve(runs_dir: Path | None, port: int, *, host: str = "127.0.0.1", no_auth: bool = False,
            secrets: Path | None = None) -> None:
     """`streamlit run` on the installed package's app.py (insight.appfiles), which also brings its pages,
-    assets and the .streamlit/config.toml beside it; the runs folder travels as an absolute path.
-
-    Checked first (insight.access_config.serve_plan): beyond the loopback interface only with sign-in
-    configured or --no-auth; incomplete sign-in settings and empty allow-lists are refused (exit 2)."""
-    from insight.access_config import default_secrets_files, merged_secrets, serve_plan
-    from insight.appfiles import app_script
+    assets and the .streamlit/config.toml beside it; the runs folder travels as an absolute path. Refused
+    first (exit 2) where `_serving_plan` says so."""
     from insight.runs.run import resolve_runs_dir
 
-    try:
-        app_path = app_script()
-    except FileNotFoundError as e:
-        _fail(str(e), code=1)
-    try:
-        files = [secrets] if secrets is not None else default_secrets_files(app_path.parent)
-        if secrets is not None and not secrets.is_file():
-            raise InputError(f"secrets file {secrets} does not exist (or is not a file)")
-        plan = serve_plan(host, no_auth=no_auth, secrets=merged_secrets(files))
-    except InputError as e:
-        _fail(str(e))
+    plan = _serving_plan(host, port, no_auth=no_auth, secrets=secrets)
     for warning in plan.warnings:
         typer.secho(warning, err=True, fg="red" if warning.startswith("WARNING") else "yellow", bold=True)
     env = {**os.environ, "INSIGHT_RUNS_DIR": str(resolve_runs_dir(runs_dir).resolve())}
-    log.info("serving %s on runs in %s (sign-in %s)", app_path, env["INSIGHT_RUNS_DIR"],
-             "on" if plan.signin else "off")
-    command = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-               "--server.address", host, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    if secrets is not None:
-        command += ["--secrets.files", str(secrets.resolve())]
-    typer.echo(f"dashboard: http://{f'[{host}]' if ':' in host else host}:{port}")
-    subprocess.run(command, env=env, check=False)
+    log.info("serving %s on runs in %s (sign-in %s)", plan.app, env["INSIGHT_RUNS_DIR"], plan.signin)
+    typer.echo(f"dashboard: {plan.url}")
+    subprocess.run([sys.executable, "-m", "streamlit", "run", *plan.streamlit_args,
+                    "--browser.gatherUsageStats", "false"], env=env, check=False)
+
+
+def _serving_plan(host: str, port: int, *, no_auth: bool, secrets: Path | None):  # noqa: ANN202
+    """insight.access_config.serving_plan: beyond the loopback interface only with sign-in or --no-auth;
+    bad sign-in settings, empty allow-lists and a missing dashboard exit 2 (1) with what to do."""
+    from insight.access_config import serving_plan
+
+    try:
+        return serving_plan(host, port, no_auth=no_auth, secrets_file=secrets)
+    except InputError as e:
+        _fail(str(e))
+    except FileNotFoundError as e:
+        _fail(str(e), code=1)
 
 
 def _console():  # noqa: ANN202

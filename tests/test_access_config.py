@@ -56,7 +56,7 @@ def test_roles_analyst_before_viewer_and_domains_match_whole_domains() -> None:
 ])
 def test_what_each_role_may_do(role: str | None, exports: bool, expected: dict[str, bool]) -> None:
     policy = AccessPolicy(exports=exports)
-    assert {action: allowed(role, action, policy) for action in expected} == expected  # type: ignore[arg-type]
+    assert {action: allowed(role, action, policy) for action in expected} == expected
 
 
 def test_an_unknown_action_is_a_programming_error() -> None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -219,3 +225,128 @@ def test_evaluate_takes_an_aux_target_also_kept_as_a_feature(demo_csvs: Path, tm
     assert result.exit_code == 0, result.output
     assert (specs[0].aux_targets, specs[0].keep) == (("seats", "revenue_next_12m"), ("seats",))
     assert json.loads(out.read_text())["folds"] == 2
+
+
+# ---------------------------------------------------------------------- serve: safe by default (issue 14)
+
+SIGNIN_ENV = ("INSIGHT_ANALYSTS", "INSIGHT_VIEWERS", "INSIGHT_EXPORTS")
+AUTH_TOML = """[auth]
+redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
+cookie_secret = "a-long-random-secret-for-the-cookie"
+client_id = "dashboard"
+client_secret = "secret"
+server_metadata_url = "http://127.0.0.1:1/.well-known/openid-configuration"
+"""
+
+
+@pytest.fixture
+def no_signin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A home and working folder without secrets files and no allow-lists in the environment: the env of a
+    user who has configured nothing."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    for name in SIGNIN_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return {k: v for k, v in os.environ.items() if k not in SIGNIN_ENV}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    """Stop `insight serve` and its Streamlit child (started in their own process group)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+
+
+def test_serve_with_no_options_listens_on_loopback_only(tmp_path: Path, no_signin: dict[str, str]) -> None:
+    import psutil
+
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([console_script(), "serve", "--port", str(port)], cwd=tmp_path,
+                                   env=no_signin, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, f"insight serve exited {process.returncode}: {log.read_text()}"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            assert time.monotonic() < deadline, f"no answer within 90 s: {log.read_text()}"
+            time.sleep(0.25)
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+        listening = [c.laddr for p in tree for c in p.net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN]
+        assert (("127.0.0.1", port)) in [(a.ip, a.port) for a in listening]
+        assert {a.ip for a in listening} == {"127.0.0.1"}, listening
+        assert f"dashboard: http://127.0.0.1:{port}" in log.read_text().splitlines()
+    finally:
+        _stop_group(process)
+
+
+@pytest.mark.parametrize("option", ["--host", "--address"])
+def test_serve_beyond_loopback_without_signin_is_refused(option: str, no_signin: dict[str, str]) -> None:
+    result = runner.invoke(app, ["serve", option, "0.0.0.0"], catch_exceptions=False)
+    assert result.exit_code == 2
+    message = result.output
+    assert message.startswith("error: refusing to serve on 0.0.0.0 without sign-in")
+    for advice in ("[auth]", "--secrets", "INSIGHT_ANALYSTS", "README", "--no-auth"):
+        assert advice in message
+
+
+def test_demo_refuses_an_unsafe_host_before_training(no_signin: dict[str, str], tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--host", "0.0.0.0", "--runs-dir", str(tmp_path / "runs"),
+                                 "--data-dir", str(tmp_path / "data")], catch_exceptions=False)
+    assert result.exit_code == 2 and "refusing to serve on 0.0.0.0" in result.output
+    assert not (tmp_path / "data").exists() and not (tmp_path / "runs").exists()
+
+
+def test_serve_with_bad_signin_settings_is_refused(no_signin: dict[str, str], tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["serve", "--secrets", str(tmp_path / "absent.toml")])
+    assert missing.exit_code == 2 and "absent.toml does not exist" in missing.output
+    partial = tmp_path / "partial.toml"
+    partial.write_text('[auth]\nclient_id = "x"\n')
+    result = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--secrets", str(partial)])
+    assert result.exit_code == 2 and "incomplete" in result.output and "no client_secret" in result.output
+    nobody = tmp_path / "nobody.toml"
+    nobody.write_text(AUTH_TOML.format(port=8501))
+    result = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--secrets", str(nobody)])
+    assert result.exit_code == 2 and "nobody may come in" in result.output
+
+
+def test_serve_no_auth_warns_loudly(no_signin: dict[str, str], tmp_path: Path) -> None:
+    """The warning comes before the server starts; the process is stopped once it has printed its URL."""
+    port = _free_port()
+    command = [console_script(), "serve", "--host", "0.0.0.0", "--no-auth", "--port", str(port), "--runs-dir",
+               str(tmp_path / "runs")]
+    process = subprocess.Popen(command, env=no_signin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("dashboard:"):
+                break
+    finally:
+        _stop_group(process)
+    assert lines[-1] == f"dashboard: http://0.0.0.0:{port}", lines
+    warning = "WARNING: serving on 0.0.0.0 WITHOUT SIGN-IN (--no-auth)"
+    assert any(line.startswith(warning) for line in lines), lines

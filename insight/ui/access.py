@@ -108,7 +108,8 @@ def _signin_page(secrets: Mapping[str, Any]) -> None:
 
 def _stranger_page(user: User) -> None:
     st.title("Customer Insight")
-    who = f"You are signed in as {user.email}" if user.email else "Your sign-in gave no verified e-mail address"
+    who = (f"You are signed in as {user.email}" if user.email
+           else "Your sign-in gave no verified e-mail address")
     st.error(f"{_escape(who)}, which is not allowed to see this dashboard. Ask its owner to add you, or sign "
              "out and sign in with another account.", icon=":material/block:")
     if st.button("Sign out", key="access_sign_out", icon=":material/logout:"):

@@ -64,7 +64,8 @@ def test_a_stranger_is_refused_with_a_sign_out_button(monkeypatch: pytest.Monkey
 
 
 def test_an_unverified_address_is_a_stranger(monkeypatch: pytest.MonkeyPatch, runs: Path) -> None:
-    at = app_with(monkeypatch, runs, {"is_logged_in": True, "email": "ana@example.com", "email_verified": False})
+    unverified = {"is_logged_in": True, "email": "ana@example.com", "email_verified": False}
+    at = app_with(monkeypatch, runs, unverified)
     assert len(at.error) == 1 and "not allowed" in at.error[0].value
     no_data(at)
 
