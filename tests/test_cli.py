@@ -58,6 +58,10 @@ def _bad_inputs(demo_csvs: Path, tmp: Path) -> dict[str, tuple[list[str], str]]:
     customers.head(0).to_csv(tmp / "header_only.csv", index=False)
     (tmp / "zero_bytes.csv").write_text("")
     customers.assign(region=["north", "south"] * 200).to_csv(tmp / "text_aux.csv", index=False)
+    header, _, body = (demo_csvs / "customers.csv").read_text().partition("\n")
+    (tmp / "repeated.csv").write_text(header.replace("discount_pct", "seats") + "\n" + body)
+    customers.rename(columns={"discount_pct": "risk_band"}).to_csv(tmp / "output_name.csv", index=False)
+    customers.assign(customer_id=[[i] for i in range(len(customers))]).to_parquet(tmp / "list_id.parquet")
     good = str(demo_csvs / "customers.csv")
     base = ["--id", "customer_id", "--target", "churned"]
     return {
@@ -71,27 +75,71 @@ def _bad_inputs(demo_csvs: Path, tmp: Path) -> dict[str, tuple[list[str], str]]:
         "zero-byte file": ([str(tmp / "zero_bytes.csv"), *base], "could not be read as a table"),
         "non-numeric aux": ([str(tmp / "text_aux.csv"), *base, "--aux", "region"],
                             "aux target 'region' is not numeric"),
-        "unknown extension": ([str(demo_csvs / "customers.xlsx"), *base], "unknown file type"),
+        "excel workbook": ([str(demo_csvs / "customers.xlsx"), *base], "is an Excel (or OpenDocument) workbook; "
+                                                                       "insight reads CSV or Parquet files. Export"),
+        "repeated column": ([str(tmp / "repeated.csv"), *base], "column 'seats' appears 2 times (columns 6, 8)"),
+        "unknown --exclude": ([good, *base, "--exclude", "seets"], "--exclude column 'seets' is not in the table "
+                                                                   "(did you mean 'seats'?)"),
+        "output column name": ([str(tmp / "output_name.csv"), *base], "column 'risk_band' has the name of a "
+                                                                      "column the run writes itself"),
+        "list id column": ([str(tmp / "list_id.parquet"), *base], "id column 'customer_id' cannot be used: it "
+                                                                  "holds lists or structures"),
     }
 
 
 CASES = ["missing file", "unknown id column", "absent target", "one-class target", "empty table",
-         "zero-byte file", "non-numeric aux", "unknown extension"]
+         "zero-byte file", "non-numeric aux", "excel workbook", "repeated column", "unknown --exclude",
+         "output column name", "list id column"]
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_exits_2_with_one_error_line(case: str, demo_csvs: Path, tmp_path: Path) -> None:
-    if case == "unknown extension":
+    if case == "excel workbook":
         (demo_csvs / "customers.xlsx").write_bytes(b"PK\x03\x04")
     args, words = _bad_inputs(demo_csvs, tmp_path)[case]
     runs = tmp_path / "runs"
     result = invoke("train", *args, "--runs-dir", runs)
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
+    if case == "list id column":  # the reader's warning that it left the column out comes first
+        lines = lines[-1:]
     assert len(lines) == 1, result.stderr  # nothing but the error: no traceback, no half-drawn progress bar
     assert lines[0].startswith("error: ") and words in lines[0]
     assert result.stdout == ""
     assert not runs.exists() or not any(runs.iterdir())
+
+
+@pytest.mark.parametrize(("folds", "words"), [("500", "--folds 500 is more than the 400 labelled customers"),
+                                              ("150", "churners in 'churned' (the smaller class): each fold needs")])
+def test_evaluate_refuses_more_folds_than_rows_or_minority_customers(demo_csvs: Path, folds: str,
+                                                                     words: str) -> None:
+    result = invoke("evaluate", demo_csvs / "customers.csv", "--id", "customer_id", "--target", "churned",
+                    "--folds", folds)
+    assert result.exit_code == 2 and words in result.stderr, result.output
+    assert result.stderr.count("error:") == 1 and "Traceback" not in result.output
+
+
+def test_train_reads_a_utf16_semicolon_file_with_names_lightgbm_refuses_and_infinities(
+        demo_csvs: Path, tmp_path: Path) -> None:
+    """A UTF-16 export with `;` between the values, column names with quotes, braces, colons, commas and a
+    newline, and inf / 1e308 in a numeric column: trains, keeps the original names, and verifies."""
+    odd = {"monthly_fee": 'fee "EUR"', "plan": "plan{tier}", "seats": "seats:[n]",
+           "support_tickets_90d": "tickets,\nlast 90d"}
+    customers = pd.read_csv(demo_csvs / "customers.csv").rename(columns=odd)
+    customers["seats:[n]"] = customers["seats:[n]"].astype(float)
+    customers.loc[[3, 4, 5], "seats:[n]"] = [float("inf"), 1e308, float("-inf")]
+    customers.to_csv(tmp_path / "export.csv", sep=";", index=False, encoding="utf-16")
+    runs = tmp_path / "runs"
+    result = invoke("train", tmp_path / "export.csv", "--id", "customer_id", "--target", "churned",
+                    "--actionable", "plan{tier}", "--runs-dir", runs)
+    assert result.exit_code == 0, result.output
+    run = runs / result.stdout.strip()
+    assert invoke("runs", "verify", run.name, "--runs-dir", runs).exit_code == 0
+    shap = pd.read_parquet(run / "shap.parquet")
+    stored = pd.read_parquet(run / "customers.parquet").set_index("customer_id")
+    assert set(odd.values()) <= set(shap.columns) and set(odd.values()) <= set(stored.columns)
+    ids = customers["customer_id"].iloc[[3, 4, 5]]
+    assert stored.loc[ids, "seats:[n]"].isna().all() and stored["churn_probability"].notna().all()
 
 
 def console_script() -> str:

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from insight.config import DataSpec
+from insight.data.names import check_output_names, output_names
+from insight.data.reading import LEFT_OUT
 from insight.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ POSITIVE_TOKENS = TRUE_TOKENS | {"churn", "churned", "left", "lost", "cancelled"
                                  "inactive", "positive", "attrited", "attrited customer"}
 NEGATIVE_TOKENS = FALSE_TOKENS | {"stayed", "retained", "active", "existing", "existing customer", "negative",
                                   "current"}
+NUMBER_LIMIT = 1e100
+"""Infinities and numbers beyond ±NUMBER_LIMIT are missing values (a standard deviation squares them)."""
 NUMBER_JUNK = re.compile(r"^[\s$€£¥]+|[\s%]+$|,(?=\d{3}\b)")
 
 
@@ -119,7 +123,7 @@ def clean_table(frame: pd.DataFrame, spec: DataSpec) -> CleanTable:
 
     roles: list[ColumnRole] = []
     cleaned: dict[str, pd.Series] = {}
-    kept_aux = kept_aux_targets(spec)
+    kept_aux, reserved = kept_aux_targets(spec), output_names(spec)
     for name in frame.columns:
         if name in kept_aux:  # a present-state value: one column, the aux target's floats, also a feature
             roles.append(ColumnRole(name, _kept_aux_role(frame[name], name), "aux target kept by --keep"))
@@ -127,7 +131,8 @@ def clean_table(frame: pd.DataFrame, spec: DataSpec) -> CleanTable:
         if name in (spec.id_column, *spec.targets):
             continue
         if name in spec.exclude:
-            roles.append(ColumnRole(name, Role.EXCLUDED, "excluded by --exclude"))
+            if name not in reserved:  # one named like an output column is left out of the run altogether
+                roles.append(ColumnRole(name, Role.EXCLUDED, "excluded by --exclude"))
             continue
         series, role, reason = infer_column(frame[name], name)
         if role not in FEATURE_ROLES and name in spec.keep:
@@ -171,12 +176,17 @@ def validate_spec(frame: pd.DataFrame, spec: DataSpec) -> None:
     """Raise InputError if the frame cannot be trained on with this spec."""
     if frame.shape[1] == 0 or len(frame) == 0:
         raise InputError("the table is empty (no rows); give a table with one row per customer.")
+    left_out = frame.attrs.get(LEFT_OUT, {})
     for role, name in [("id", spec.id_column), ("target", spec.target),
-                       *[("aux target", a) for a in spec.aux_targets],
-                       *[("--keep", k) for k in spec.keep], *[("--actionable", a) for a in spec.actionable]]:
-        if name not in frame.columns:
-            raise InputError(f"{role} column {name!r} is not in the table{_did_you_mean(name, frame.columns)}. "
+                       *[("aux target", a) for a in spec.aux_targets], *[("--keep", k) for k in spec.keep],
+                       *[("--actionable", a) for a in spec.actionable], *[("--exclude", e) for e in spec.exclude]]:
+        if name in left_out and role != "--exclude":
+            raise InputError(f"{role} column {name!r} cannot be used: it {left_out[name]}.")
+        if name not in frame.columns and name not in left_out:
+            close = _did_you_mean(name, frame.columns, n=3 if role == "--exclude" else 1)
+            raise InputError(f"{role} column {name!r} is not in the table{close}. "
                              f"Columns are: {_column_list(frame.columns)}.")
+    check_output_names(frame.columns, spec)
     if spec.target == spec.id_column or spec.target in spec.aux_targets or spec.id_column in spec.aux_targets:
         raise InputError("the id, the target and the aux targets must be different columns.")
     if len(set(spec.aux_targets)) != len(spec.aux_targets):
@@ -259,7 +269,7 @@ def clean_aux_target(series: pd.Series, name: str) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         return series.astype("float64")
     if pd.api.types.is_numeric_dtype(series):
-        return series.astype("float64")
+        return finite_numbers(series.astype("float64"))
     as_bool = _parse_boolean(series)
     if as_bool is not None:
         return as_bool
@@ -285,7 +295,7 @@ def infer_column(series: pd.Series, name: str) -> tuple[pd.Series, Role, str]:
     if pd.api.types.is_datetime64_any_dtype(series):
         return coerce_date(series), Role.DATE, ""
     if pd.api.types.is_numeric_dtype(series):
-        values = series.astype("float64")
+        values = finite_numbers(series.astype("float64"))
         if n_distinct == 2 and set(non_null.unique()) <= {0, 1}:
             return values, Role.BOOLEAN, ""
         if _looks_like_identifier(values, name):
@@ -318,7 +328,7 @@ def coerce_column(series: pd.Series, role: Role, name: str) -> pd.Series:
     if role is Role.DATE:
         return coerce_date(series)
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-        return series.astype("float64")
+        return finite_numbers(series.astype("float64"))
     if role is Role.BOOLEAN:
         text = series.astype("string").str.strip().str.lower()
         text = text.mask(text == "")
@@ -331,6 +341,16 @@ def coerce_column(series: pd.Series, role: Role, name: str) -> pd.Series:
     bad = series.dropna().astype(str).head(3).tolist()
     raise InputError(f"column {name!r} should hold {role} values but has values like {bad}; fix the column or "
                      "leave it empty where unknown.")
+
+
+def finite_numbers(values: pd.Series) -> pd.Series:
+    """Float `values` with infinities and numbers beyond ±NUMBER_LIMIT as missing (with a warning)."""
+    bad = values.abs() > NUMBER_LIMIT
+    if not bad.any():
+        return values
+    log.warning("column %r: %d value(s) are infinite or beyond ±%.0e (e.g. %s) and are treated as missing.",
+                values.name, int(bad.sum()), NUMBER_LIMIT, values[bad].iloc[0])
+    return values.mask(bad)
 
 
 def coerce_categorical(series: pd.Series) -> pd.Series:
@@ -392,7 +412,7 @@ def _bin_codes(series: pd.Series, bins: int = 20) -> np.ndarray:
 
 def _force_feature(series: pd.Series) -> tuple[pd.Series, Role, str]:
     if pd.api.types.is_numeric_dtype(series):
-        return series.astype("float64"), Role.NUMERIC, "kept by --keep"
+        return finite_numbers(series.astype("float64")), Role.NUMERIC, "kept by --keep"
     return series.astype("string"), Role.CATEGORICAL, "kept by --keep"
 
 
@@ -418,7 +438,7 @@ def _parse_numeric_text(series: pd.Series) -> pd.Series | None:
     parsed_share = numbers[present].notna().mean()
     if parsed_share < 0.95:
         return None
-    return numbers.astype("float64")
+    return finite_numbers(numbers.astype("float64"))
 
 
 def _parse_dates(non_null: pd.Series) -> bool:
@@ -449,11 +469,13 @@ def _looks_like_identifier(values: pd.Series, name: str) -> bool:
     return bool(contiguous or (len(arr) >= 500 and unique_share == 1.0))
 
 
-def _did_you_mean(name: str, columns: pd.Index) -> str:
+def _did_you_mean(name: str, columns: pd.Index, n: int = 1) -> str:
     cols = [str(c) for c in columns]
     lower = {c.lower(): c for c in cols}
-    close = [lower[name.lower()]] if name.lower() in lower else difflib.get_close_matches(name, cols, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = [lower[name.lower()]] if name.lower() in lower else difflib.get_close_matches(name, cols, n=n)
+    if not close:
+        return ""
+    return f" (did you mean {' or '.join(', '.join(map(repr, close)).rsplit(', ', 1))}?)"
 
 
 def _column_list(columns: pd.Index, limit: int = 30) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from insight.config import ChurnConfig
+from insight.data.names import model_feature_names
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -51,6 +52,8 @@ class ChurnModel:
 
     @property
     def feature_names(self) -> list[str]:
+        """The booster's own names (`insight.data.names.model_feature_names` of the columns'); people read
+        the columns' names from the FeatureMap."""
         return list(self.booster.feature_name())
 
     def raw_score(self, X: np.ndarray, *, threads: int | None = None) -> np.ndarray:
@@ -139,7 +142,8 @@ def fit_churn_model(
     # The recipe runs this fit beside the multi-task network's instead.
     params = lightgbm_params(config, num_leaves=search.num_leaves, seed=seed, threads=1,
                              learning_rate=learning_rate)
-    data = lgb.Dataset(X, label=y, feature_name=feature_names, categorical_feature=categorical)
+    data = lgb.Dataset(X, label=y, feature_name=model_feature_names(feature_names),
+                       categorical_feature=categorical)
     booster = lgb.train(params, data, num_boost_round=search.iterations)
     # Re-load from text: the booster that scores is exactly the one saved and explained by SHAP.
     final = lgb.Booster(model_str=booster.model_to_string())
@@ -224,7 +228,8 @@ def _cross_validate(X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, 
     from sklearn.metrics import log_loss
 
     def fold(fit: np.ndarray, hold: np.ndarray) -> tuple[np.ndarray, int]:
-        train = lgb.Dataset(X[fit], label=y[fit], feature_name=feature_names, categorical_feature=categorical)
+        train = lgb.Dataset(X[fit], label=y[fit], feature_name=model_feature_names(feature_names),
+                            categorical_feature=categorical)
         valid = lgb.Dataset(X[hold], label=y[hold], reference=train)
         booster = lgb.train(params, train, num_boost_round=config.max_rounds, valid_sets=[valid],
                             callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])

@@ -41,6 +41,7 @@ def cross_validate(frame: pd.DataFrame, spec: DataSpec, config: TrainConfig | No
     y_all, _ = schema.clean_target(frame[spec.target], spec.target, spec.positive_label)
     labelled = np.flatnonzero(y_all.notna().to_numpy())
     y_lab = y_all.to_numpy()[labelled]
+    check_folds(folds, y_lab, spec.target)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
     per_fold: list[dict[str, dict[str, float]]] = []
     pooled_y: list[np.ndarray] = []
@@ -66,6 +67,23 @@ def cross_validate(frame: pd.DataFrame, spec: DataSpec, config: TrainConfig | No
                for model in MODELS}
     return {"models": summary, "rows": int(len(labelled)), "folds": folds, "seed": config.seed,
             "per_fold": per_fold}
+
+
+def check_folds(folds: int, y: np.ndarray, target: str) -> None:
+    """InputError unless every one of `folds` stratified folds can hold a customer of each class."""
+    from insight.errors import InputError
+
+    if folds < 2:
+        raise InputError(f"--folds must be at least 2 (got {folds}).")
+    if folds > len(y):
+        raise InputError(f"--folds {folds} is more than the {len(y):,} labelled customers; use --folds "
+                         f"{min(5, len(y))} (5 is usual).")
+    smaller = int(min((y == 1).sum(), (y == 0).sum()))
+    if folds > smaller:
+        which = "churners" if (y == 1).sum() <= (y == 0).sum() else "non-churners"
+        raise InputError(f"--folds {folds} is more than the {smaller:,} {which} in {target!r} (the smaller class): "
+                         f"each fold needs at least one of each class; use --folds {min(5, smaller)} or at most "
+                         f"{smaller}.")
 
 
 def evaluate_fold(frame: pd.DataFrame, spec: DataSpec, config: TrainConfig, train_rows: np.ndarray,

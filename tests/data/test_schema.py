@@ -433,3 +433,64 @@ def test_no_usable_features() -> None:
                           "row": np.arange(n)})
     with pytest.raises(InputError, match="no usable feature columns"):
         clean_table(frame, DataSpec(id_column="id", target="churn"))
+
+
+# --- item-7 inputs: an unknown --exclude, names the run writes itself, infinities, left-out columns ---------
+
+
+def test_an_unknown_exclude_column_is_an_error_naming_the_closest_columns(bank: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match=r"--exclude column 'Balanse' is not in the table \(did you mean "
+                                         r"'Balance'\?\)\. Columns are: RowNumber"):
+        clean_table(bank, _spec(exclude=("Balanse",)))
+    with pytest.raises(InputError, match=r"--exclude column 'Surnames' .*did you mean 'Surname'"):
+        clean_table(bank, _spec(exclude=("Surnames",)))
+
+
+@pytest.mark.parametrize("name", ["risk_band", "churn_probability", "x", "y", "segment_id", "reason_1", "split",
+                                  "base_value"])
+def test_a_column_named_like_an_output_is_refused_or_left_out_by_exclude(bank: pd.DataFrame, name: str) -> None:
+    frame = bank.rename(columns={"Balance": name})
+    with pytest.raises(InputError, match=rf"column '{name}' has the name of a column the run writes itself .*"
+                                         rf"rename it in the table, or pass --exclude {name} to leave it out"):
+        clean_table(frame, _spec())
+    table = clean_table(frame, _spec(exclude=(name,)))
+    assert name not in table.frame.columns and name not in [c.name for c in table.schema.columns]
+
+
+def test_an_id_or_target_named_like_an_output_must_be_renamed(bank: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match=r"column 'segment_id' has the name .*; rename it in the table\.$"):
+        clean_table(bank.rename(columns={"account": "segment_id"}), _spec(id_column="segment_id"))
+    with pytest.raises(InputError, match=r"column 'z0' has the name .*; rename it in the table\.$"):
+        clean_table(bank.rename(columns={"account": "z0"}), _spec(id_column="z0"))
+    with pytest.raises(InputError, match=r"column 'predicted_Balance' has the name"):
+        clean_table(bank.assign(predicted_Balance=1.0), _spec(aux_targets=("Balance",)))
+
+
+def test_infinities_and_huge_numbers_are_missing_with_a_warning(bank: pd.DataFrame,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """inf (as CSV's 'inf' or a float) and 1e308 become missing values, so nothing downstream overflows."""
+    frame = bank.copy()
+    frame["Balance"] = frame["Balance"].astype(float)
+    frame.loc[[1, 2, 3], "Balance"] = [np.inf, -np.inf, 1e308]
+    frame["TotalCharges"] = frame["TotalCharges"].astype(object)
+    frame.loc[[4, 5], "TotalCharges"] = ["inf", "1e308"]
+    with caplog.at_level("WARNING", logger="insight"):
+        table = clean_table(frame, _spec())
+    for name, rows in (("Balance", [1, 2, 3]), ("TotalCharges", [4, 5])):
+        values = table.frame[name]
+        assert values.iloc[rows].isna().all() and np.isfinite(values.dropna()).all()
+        assert values.dropna().std() < 1e6 and np.isfinite((values.dropna() ** 2).sum())
+    assert "column 'Balance': 3 value(s) are infinite or beyond ±1e+100 (e.g. inf) and are treated as missing" \
+        in caplog.text
+    assert "column 'TotalCharges': 2 value(s) are infinite" in caplog.text
+    scored = coerce_column(pd.Series([1.0, np.inf, 1e308, -2.5], name="Balance"), Role.NUMERIC, "Balance")
+    assert scored.isna().tolist() == [False, True, True, False]
+
+
+def test_a_column_left_out_when_read_says_why_when_it_is_asked_for(bank: pd.DataFrame) -> None:
+    frame = bank.copy()
+    frame.attrs["insight_left_out"] = {"tags": "holds lists or structures (list<string>), not one value per "
+                                               "customer; flatten it into plain columns to use it"}
+    with pytest.raises(InputError, match=r"--keep column 'tags' cannot be used: it holds lists or structures"):
+        clean_table(frame, _spec(keep=("tags",)))
+    assert "tags" not in clean_table(frame, _spec(exclude=("tags",))).frame.columns
