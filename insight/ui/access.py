@@ -79,19 +79,34 @@ def signin_configured() -> bool:
 
 
 def gate() -> None:
-    """Before any page: the sign-in page, or a stranger's refusal, then st.stop(); else nothing."""
+    """Before any page: the sign-in page, or a stranger's refusal, then st.stop(); else nothing.
+
+    Either is the only page of a hidden navigation, so that Streamlit's own page list (pages/) is not
+    shown beside it either."""
     secrets = _secrets()
     if signin_problems(secrets):
         return
     user = current_user()
-    if not user.signed_in:
+    if user.signed_in and user.role is not None:
+        _signed_in_sidebar(user)
+        return
+
+    def sign_in() -> None:
         _signin_page(secrets)
-        st.stop()
-    if user.role is None:
+
+    def refused() -> None:
         _stranger_page(user)
-        st.stop()
+
+    only = st.Page(refused if user.signed_in else sign_in, title="Customer Insight", url_path="sign-in",
+                   default=True)
+    st.navigation([only], position="hidden").run()
+    st.stop()
+
+
+def _signed_in_sidebar(user: User) -> None:
     with st.sidebar:
-        st.caption(f"Signed in as **{_escape(user.name or user.email or '')}** ({user.role})")
+        name = f"**{_escape(user.name)}** · " if user.name else ""
+        st.caption(f"Signed in as {name}{_code(user.email or '')} · {user.role}")
         if st.button("Sign out", key="access_sign_out", icon=":material/logout:"):
             st.logout()
 
@@ -108,9 +123,9 @@ def _signin_page(secrets: Mapping[str, Any]) -> None:
 
 def _stranger_page(user: User) -> None:
     st.title("Customer Insight")
-    who = (f"You are signed in as {user.email}" if user.email
+    who = (f"You are signed in as {_code(user.email)}" if user.email
            else "Your sign-in gave no verified e-mail address")
-    st.error(f"{_escape(who)}, which is not allowed to see this dashboard. Ask its owner to add you, or sign "
+    st.error(f"{who}, which is not allowed to see this dashboard. Ask its owner to add you, or sign "
              "out and sign in with another account.", icon=":material/block:")
     if st.button("Sign out", key="access_sign_out", icon=":material/logout:"):
         st.logout()
@@ -133,6 +148,11 @@ def _policy(secrets: Mapping[str, Any]) -> AccessPolicy:
     except InputError as e:  # a bad allow-list lets nobody in rather than everybody
         log.error("access settings: %s", e)
         return AccessPolicy(exports=False)
+
+
+def _code(text: str) -> str:
+    """An address as a Markdown code span: shown literally, never turned into a link."""
+    return f"`{text.replace('`', '')}`"
 
 
 def _escape(text: str) -> str:
