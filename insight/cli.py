@@ -22,8 +22,21 @@ app = typer.Typer(help="Churn risk, SHAP explanations and customer segments from
 runs_app = typer.Typer(help="List and verify training runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
+
+def _checked_runs_dir(value: Path | None) -> Path | None:
+    """--runs-dir (else $INSIGHT_RUNS_DIR, else ./runs) checked before any command starts: a file or a path
+    under a file is an error (exit 2)."""
+    from insight.runs.run import resolve_runs_dir
+
+    try:
+        resolve_runs_dir(value)
+    except InputError as e:
+        _fail(str(e))
+    return value
+
+
 RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help="Where runs live (default: $INSIGHT_RUNS_DIR "
-                                                                 "or ./runs).")]
+                                                                 "or ./runs).", callback=_checked_runs_dir)]
 log = logging.getLogger("insight")
 Scheduler = Annotated[str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler "
                                                                   "(tcp://host:8786); default: a LocalCluster.")]
@@ -233,27 +246,34 @@ def runs_list(runs_dir: RunsDir = None) -> None:
             m = read_manifest(path)
             auc = m.test_metrics["roc_auc"]
             line = f"{path.name}  {m.source.name}  {m.source.rows:,} rows  ROC AUC {auc:.3f}"
-        except (KeyError, ValueError, TypeError, RunError):
-            line = f"{path.name}  (unreadable manifest)"
+        except (KeyError, ValueError, TypeError, OSError, RunError):
+            line = f"{path.name}  (unreadable manifest: `insight runs verify {path.name}` says why)"
         typer.echo(("* " if path == latest else "  ") + line)
 
 
 @runs_app.command("verify")
 def runs_verify(run: Annotated[str, typer.Argument(help="Run id, id prefix, folder, or 'latest'.")] = "latest",
                 runs_dir: RunsDir = None) -> None:
-    """Check every file of a run against the checksums in its manifest (exit 1 on any mismatch)."""
-    from insight.runs.run import find_run, resolve_runs_dir, verify_run
+    """Check a run against its manifest: every file's checksum and size, the manifest's own checksum, no file
+    the manifest does not list, and with INSIGHT_SIGNING_KEY set its signature (exit 1 on any problem, one
+    line each)."""
+    from insight.runs.integrity import SIGNING_KEY_ENV, signing_key, verify_report
+    from insight.runs.run import find_run, resolve_runs_dir
 
     try:
         path = find_run(resolve_runs_dir(runs_dir), run)
     except RunError as e:
         _fail(str(e), code=1)
-    problems = verify_run(path)
-    if problems:
-        for p in problems:
+    report = verify_report(path)
+    if report.problems:
+        for p in report.problems:
             typer.echo(f"FAIL {path.name}: {p}", err=True)
+        for note in report.notes:
+            typer.echo(f"note {path.name}: {note}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"OK {path.name}: every file matches its checksum")
+    signed = f"; signature checked with {SIGNING_KEY_ENV}" if signing_key() else ""
+    typer.echo(f"OK {path.name}: every file matches its checksum{signed}"
+               + "".join(f"; {note}" for note in report.notes))
 
 
 @app.command("score")

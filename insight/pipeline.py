@@ -64,12 +64,14 @@ def train(
     from insight.models.metrics import binary_metrics
     from insight.models.recipe import fit_models, score_matrix, split_rows, targets_of
     from insight.models.shap_groups import shap_group_sums
+    from insight.runs.run import prepare_runs_dir
     from insight.runs.writer import TrainedRun, customer_table, write_trained_run
     from insight.segments import clustering, profiles
     from insight.segments.recovery import recovery_report
     from insight.segments.target_awareness import target_awareness
 
     config = config or TrainConfig()
+    prepare_runs_dir(runs_dir)  # a runs folder that is a file fails now, not after the fit; killed leftovers go
     timings: dict[str, float] = {}
     clock = StageClock(progress, timings)
 

@@ -39,6 +39,7 @@ from insight.data.sources import Source
 from insight.errors import InputError
 from insight.pipeline import Progress, StageClock
 from insight.runs import layout
+from insight.runs.run import prepare_runs_dir
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -81,6 +82,7 @@ def train_on_dask(data: str | Path, spec: DataSpec, config: TrainConfig | None =
     config = config or TrainConfig()
     if sample_rows < 100:
         raise InputError("--sample-rows must be at least 100.")
+    prepare_runs_dir(runs_dir)  # a runs folder that is a file fails now; killed trainings' leftovers go
     clock = StageClock(progress, stages=STAGES)
     parts = input_parts(data, table=table, query=query)
     _check_columns(parts, spec)

@@ -32,6 +32,8 @@ READABLE_SCHEMA_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 MANIFEST_DIGEST = "manifest_sha256"
 """The manifest's key holding the sha256 of its own content."""
+MANIFEST_SIGNATURE = "manifest_hmac_sha256"
+"""The manifest's key holding its HMAC-SHA256 signature (with INSIGHT_SIGNING_KEY: insight.runs.integrity)."""
 LATEST = "LATEST"
 CHURN_MODEL = "churn_model.txt"
 CALIBRATION = "calibration.json"

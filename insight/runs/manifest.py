@@ -82,7 +82,8 @@ class Manifest:
         if not isinstance(spec, dict) or not spec.get("id_column") or not spec.get("target"):
             raise RunError(f"run {d.get('run_id', '?')}: its manifest names no id column and target (not a run "
                            "written by `insight train`); retrain with this version")
-        known = {f for f in cls.__dataclass_fields__ if f != "extra"} | {layout.MANIFEST_DIGEST}
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"} | {layout.MANIFEST_DIGEST,
+                                                                          layout.MANIFEST_SIGNATURE}
         return cls(
             schema_version=int(d.get("schema_version", 0)),
             run_id=str(d.get("run_id", "")),
@@ -103,7 +104,7 @@ class Manifest:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The stored form, without the file list and digest (the run writer adds those)."""
+        """The stored form, without the digest and signature (the run writer adds those and the file list)."""
         out = {
             "schema_version": self.schema_version, "run_id": self.run_id, "created": self.created,
             "source": self.source.to_dict(), "spec": self.spec.to_dict(), "config": self.config,

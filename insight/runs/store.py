@@ -66,12 +66,13 @@ class RunStore(RunTables):
     def from_run(cls, run: Run) -> RunStore:
         spec = run.manifest.spec
         roles: dict[str, str] = {}
-        if run.file(layout.FEATURES).exists():
+        if run.listed(layout.FEATURES):
             roles = {f["name"]: f["role"] for f in run.json(layout.FEATURES).get("features", [])}
-        return cls(run.file(layout.CUSTOMERS), run.file(layout.SHAP), id_column=spec.id_column,
+        # optional files only when the manifest lists them: one dropped into the folder later is never read
+        return cls(run.file(layout.CUSTOMERS), run.listed(layout.SHAP), id_column=spec.id_column,
                    target=spec.target, revenue_column=spec.revenue_column, roles=roles,
-                   map_sample=run.file(layout.MAP), map_shap=run.file(layout.MAP_SHAP),
-                   shap_groups=run.file(layout.SHAP_GROUPS))
+                   map_sample=run.listed(layout.MAP), map_shap=run.listed(layout.MAP_SHAP),
+                   shap_groups=run.listed(layout.SHAP_GROUPS))
 
     @property
     def has_revenue(self) -> bool:

@@ -30,12 +30,13 @@ log = logging.getLogger(__name__)
 
 
 def run_fingerprint(path: Path) -> str:
-    """Changes whenever any file of the run changes (names, sizes, modification times): the cache key."""
+    """Changes whenever any entry of the run folder changes (names, sizes, modification and status-change
+    times, inodes; ctime cannot be set back by `touch`): the cache key, taken on every page run, so that a
+    changed run is verified again before it is shown."""
     h = hashlib.sha256(str(Path(path).resolve()).encode())
     for p in sorted(Path(path).iterdir()):
-        if p.is_file():
-            st = p.stat()
-            h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+        st = p.lstat()
+        h.update(f"{p.name}:{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino};".encode())
     return h.hexdigest()[:16]
 
 

@@ -14,6 +14,7 @@ customer) are passed to the store as they are.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from insight.models.quality import ScopeQuality, ThresholdQuality, at_threshold,
 from insight.models.quality import segment_sizes as count_by_segment
 from insight.runs import layout
 from insight.runs.export import csv_bytes, describe_selection, parquet_bytes, selection_csv, selection_method
+from insight.runs.integrity import signing_key_id
 from insight.runs.tables import ColumnFilter, RiskFilter
 from insight.segments.contrast import MapChoice, compare_groups, contrast
 from insight.segments.latent import LatentIndex
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from insight.models.recipe import Models
+
+log = logging.getLogger(__name__)
 
 HASH_FUNCS: dict[Any, Any] = {"insight.ui.facade.RunFacade": lambda run: run.key, RiskFilter: repr}
 data = functools.partial(st.cache_data, hash_funcs=HASH_FUNCS, show_spinner=False)
@@ -358,16 +362,27 @@ class RunFacade(ActiveRun):
 
 
 @st.cache_resource(max_entries=8, show_spinner="Checking the run's files…")
-def _open(path: str, fingerprint: str) -> RunFacade:
-    """Verified once per run version; a failed check raises and is not cached, so it is retried."""
-    del fingerprint  # part of the cache key only: a changed run is a new version
-    active = open_active_run(Path(path))
+def _open(path: str, fingerprint: str, key_id: str) -> RunFacade | str:
+    """The run verified once per version of its files and signing key, or why it was refused (a refusal is
+    kept too, so a damaged large run is not hashed again on every rerun; any change to it is a new version)."""
+    del fingerprint, key_id  # part of the cache key only
+    try:
+        active = open_active_run(Path(path))
+    except RunError as e:
+        log.warning("refused run %s: %s", path, e)
+        return str(e)
     return RunFacade(run=active.run, store=active.store, key=active.key)
 
 
 def load_run(path: Path) -> RunFacade:
-    """The verified run at `path` (RunError when it is missing, damaged or was modified)."""
+    """The verified run at `path` (RunError when it is missing, damaged, was modified, or is unsigned while
+    INSIGHT_SIGNING_KEY is set). Called on every page run: a cheap look at every entry of the folder
+    (`run_fingerprint`) decides whether the run is the version already verified; any change verifies it
+    again, checksums and all, before anything of it is shown."""
     path = Path(path)
     if not path.is_dir():
         raise RunError(f"run {path.name} no longer exists in {path.parent}.")
-    return _open(str(path.resolve()), run_fingerprint(path))
+    opened = _open(str(path.resolve()), run_fingerprint(path), signing_key_id())
+    if isinstance(opened, str):
+        raise RunError(opened)
+    return opened

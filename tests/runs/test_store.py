@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insight.runs.run import open_run
+from insight.runs.run import open_run, verify_run
 from insight.runs.sql import quote_ident
 from insight.runs.store import ColumnFilter, RiskFilter, RunStore
 
@@ -366,3 +368,25 @@ def test_map_density_counts_every_customer_once(demo_store: RunStore, demo_frame
     x0, x1 = demo_frame["x"].min(), demo_frame["x"].max()
     ix = np.minimum(np.floor((demo_frame["x"] - x0) / (x1 - x0) * 30), 29).astype(int)
     assert density.groupby("ix")["customers"].sum().to_dict() == ix.value_counts().to_dict()
+
+
+def test_an_optional_file_the_manifest_does_not_list_is_never_read(tmp_path: Path, demo_run: Path) -> None:
+    """A map.parquet (a large run's map sample) dropped into a small run: verification refuses the run, and a
+    store opened on it without verification still ignores the file. Listed, the same file is used."""
+    from insight.runs.integrity import seal, sha256_of
+
+    run = tmp_path / demo_run.name
+    shutil.copytree(demo_run, run)
+    planted = pd.read_parquet(run / "customers.parquet").head(10)
+    planted.to_parquet(run / "map.parquet", index=False)
+    assert any(p.startswith("map.parquet: a file not listed") for p in verify_run(run))
+    store = RunStore.from_run(open_run(run, verify=False))
+    assert not store.has_map_sample and len(store.map_points(limit=100_000)) == store.count()
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["files"]["map.parquet"] = {"sha256": sha256_of(run / "map.parquet"),
+                                        "bytes": (run / "map.parquet").stat().st_size}
+    (run / "manifest.json").write_text(json.dumps(seal(manifest, key=b"")))
+    assert verify_run(run) == []
+    listed = RunStore.from_run(open_run(run))
+    assert listed.has_map_sample and len(listed.map_points(limit=100_000)) == len(planted)
