@@ -36,6 +36,11 @@
         ExplainerDashboard, SmartExplainer.compile; wall seconds and peak memory of each in its own process. The
         peers live in a separate virtual environment the benchmark creates once (never project dependencies).
 
+    python -m benchmarks load [--runs-dir DIR | --rows 100000] [--sessions 20] [--json FILE]
+        many people at once (benchmarks/load.py): the dashboard served on 127.0.0.1 and `sessions` real Chromium
+        sessions at once, each opening every page and making one box selection on the map: errors, median and
+        95th percentile page time, the server's memory at start, at its peak and after the sessions closed.
+
     python -m benchmarks dask --rows 5000000 [--workers 2] [--json FILE]
         beyond one process (benchmarks/dask.py): demo customers written as partitioned Parquet, then
         `insight train --engine dask` and `insight score --engine dask` on a LocalCluster, each in its own
@@ -325,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
 
     peers_arguments(sub.add_parser("peers", help="model to dashboard against explainerdashboard and shapash: "
                                                  "wall seconds and peak memory, one run"))
+    from benchmarks.load import add_arguments as load_arguments
+
+    load_arguments(sub.add_parser("load", help="many browser sessions at once on one run: errors, page times, "
+                                               "server memory"))
     from benchmarks.dask import add_arguments as dask_arguments
 
     dask_arguments(sub.add_parser("dask", help="insight train and score --engine dask on partitioned Parquet: "
@@ -365,6 +374,12 @@ def main(argv: list[str] | None = None) -> int:
 
         result = peers_benchmark(args.rows, env=args.env, seed=args.seed, work=args.work)
         print_peers(result)
+    elif args.name == "load":
+        from benchmarks.load import load_benchmark, print_load
+
+        result = load_benchmark(runs_dir=args.runs_dir, rows=args.rows, sessions=args.sessions, settle=args.settle,
+                                work=args.work)
+        print_load(result)
     elif args.name == "dask":
         from benchmarks.dask import dask_benchmark, print_dask
 
