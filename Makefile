@@ -5,6 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUNS_DIR ?= runs
 PORT ?= 8501
+# 127.0.0.1: this machine only. Any other address needs sign-in configured (README, "Sign-in"); for example
+# `make demo HOST=0.0.0.0 SECRETS=.streamlit/secrets.toml`.
+HOST ?= 127.0.0.1
+SECRETS ?=
 DEMO_ROWS ?= 20000
 # The CPU build of PyTorch; a bare `torch` requirement would pull a multi-GB CUDA build (DEVELOPERS.md).
 TORCH ?= torch==2.13.0
@@ -21,7 +25,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 demo: install
-	$(BIN)/insight demo --if-missing --rows $(DEMO_ROWS) --runs-dir $(RUNS_DIR) --port $(PORT)
+	$(BIN)/insight demo --if-missing --rows $(DEMO_ROWS) --runs-dir $(RUNS_DIR) --port $(PORT) --host $(HOST)$(if $(SECRETS), --secrets $(SECRETS))
 
 # Debian's Chromium drives the browser tests (Playwright's own browser download is not used).
 chromium:
