@@ -202,8 +202,17 @@ def _check_files(path: Path, files: object) -> list[str]:
                             "remove it or retrain the run")
     # hashlib releases the GIL: the files of a large run are hashed on every core at once
     with ThreadPoolExecutor(max_workers=max(1, min(len(to_hash), os.cpu_count() or 1))) as pool:
-        digests = list(pool.map(sha256_of, [file for _, file, _ in to_hash]))
+        digests = list(pool.map(_digest_or_error, [file for _, file, _ in to_hash]))
     for (name, _, expected), digest in zip(to_hash, digests, strict=True):
-        if not hmac.compare_digest(digest, expected):
+        if isinstance(digest, OSError):
+            problems.append(f"{name}: cannot be read ({digest.strerror or digest})")
+        elif not hmac.compare_digest(digest, expected):
             problems.append(f"{name}: checksum does not match the manifest (the file was changed)")
     return problems
+
+
+def _digest_or_error(path: Path) -> str | OSError:
+    try:
+        return sha256_of(path)
+    except OSError as e:
+        return e

@@ -307,8 +307,10 @@ def test_latest_never_goes_backwards(tmp_path: Path) -> None:
     write_run(tmp_path, "20250102-000000-older")  # finishes later, but is older
     assert _latest_text(tmp_path) == newer.name
     (tmp_path / LATEST).write_text("../elsewhere\n")
+    (tmp_path / f".{LATEST}.0123abcd").write_text("left by a killed commit\n")
     write_run(tmp_path, "20250101-000000-oldest")  # any commit puts LATEST back on the newest run
     assert _latest_text(tmp_path) == newer.name
+    assert not list(tmp_path.glob(f".{LATEST}.*"))
 
 
 CHILD_WRITER = """
