@@ -25,7 +25,7 @@ import logging
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -39,6 +39,8 @@ Action = Literal["view", "export", "upload", "train"]
 ACTIONS: tuple[str, ...] = ("view", "export", "upload", "train")
 ANALYST_ONLY = frozenset({"upload", "train"})
 ENV_ANALYSTS, ENV_VIEWERS, ENV_EXPORTS = "INSIGHT_ANALYSTS", "INSIGHT_VIEWERS", "INSIGHT_EXPORTS"
+NO_AUTH_ENV = "INSIGHT_NO_AUTH"
+"""Set to 1 by `insight serve --no-auth`: the app then serves everyone without sign-in beyond loopback."""
 AUTH_REQUIRED = ("redirect_uri", "cookie_secret")
 PROVIDER_REQUIRED = ("client_id", "client_secret", "server_metadata_url")
 _ON, _OFF = {"on", "true", "yes", "1"}, {"off", "false", "no", "0"}
@@ -222,6 +224,7 @@ class ServePlan:
     app: Path | None = None
     url: str = ""
     streamlit_args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 def serve_plan(host: str, *, no_auth: bool, secrets: Mapping[str, Any],
@@ -284,5 +287,6 @@ def serving_plan(host: str, port: int, *, no_auth: bool, secrets_file: Path | No
     args = [str(app), "--server.port", str(port), "--server.address", host, "--server.headless", "true"]
     if secrets_file is not None:
         args += ["--secrets.files", str(secrets_file.resolve())]
-    return replace(plan, app=app, url=f"http://{f'[{host}]' if ':' in host else host}:{port}",
+    env = {NO_AUTH_ENV: "1" if no_auth and not plan.signin else ""}
+    return replace(plan, app=app, env=env, url=f"http://{f'[{host}]' if ':' in host else host}:{port}",
                    streamlit_args=tuple(args))

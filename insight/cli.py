@@ -445,7 +445,7 @@ def _serve(runs_dir: Path | None, port: int, *, host: str = "127.0.0.1", no_auth
     plan = _serving_plan(host, port, no_auth=no_auth, secrets=secrets)
     for warning in plan.warnings:
         typer.secho(warning, err=True, fg="red" if warning.startswith("WARNING") else "yellow", bold=True)
-    env = {**os.environ, "INSIGHT_RUNS_DIR": str(resolve_runs_dir(runs_dir).resolve())}
+    env = {**os.environ, **plan.env, "INSIGHT_RUNS_DIR": str(resolve_runs_dir(runs_dir).resolve())}
     log.info("serving %s on runs in %s (sign-in %s)", plan.app, env["INSIGHT_RUNS_DIR"], plan.signin)
     typer.echo(f"dashboard: {plan.url}")
     subprocess.run([sys.executable, "-m", "streamlit", "run", *plan.streamlit_args,

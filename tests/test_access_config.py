@@ -128,3 +128,22 @@ def test_secrets_files_read_in_streamlit_order(tmp_path: Path, monkeypatch: pyte
         read_secrets(files[1])
     with pytest.raises(InputError, match="does not exist"):
         read_secrets(tmp_path / "none.toml")
+
+
+def test_serving_plan_gives_streamlit_the_checked_secrets_and_no_auth(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from insight.access_config import serving_plan
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    plan = serving_plan("0.0.0.0", 8600, no_auth=True, secrets_file=None)
+    assert plan.env == {"INSIGHT_NO_AUTH": "1"} and plan.url == "http://0.0.0.0:8600"
+    assert plan.streamlit_args[1:] == ("--server.port", "8600", "--server.address", "0.0.0.0",
+                                       "--server.headless", "true")
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("[auth]\n" + "".join(f'{k} = "{v}"\n' for k, v in AUTH.items()))
+    monkeypatch.setenv("INSIGHT_VIEWERS", "@example.com")
+    plan = serving_plan("::", 8501, no_auth=True, secrets_file=secrets)
+    assert plan.signin and plan.env == {"INSIGHT_NO_AUTH": ""} and plan.url == "http://[::]:8501"
+    assert plan.streamlit_args[-2:] == ("--secrets.files", str(secrets.resolve()))
+    assert plan.warnings == ("--no-auth has no effect: sign-in is configured",)

@@ -13,13 +13,23 @@ on this machine; `insight serve` keeps that to the loopback interface unless tol
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
-from insight.access_config import AccessPolicy, Role, access_policy, allowed, provider_names, signin_problems
+from insight.access_config import (
+    NO_AUTH_ENV,
+    AccessPolicy,
+    Role,
+    access_policy,
+    allowed,
+    is_loopback,
+    provider_names,
+    signin_problems,
+)
 from insight.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -36,10 +46,11 @@ class User:
 
 
 def current_user() -> User:
-    """The user of this session. Without sign-in configured: an anonymous analyst."""
+    """The user of this session. Without sign-in configured: an anonymous analyst, if the server listens on
+    the loopback interface only or was started with `insight serve --no-auth`; else nobody may do anything."""
     secrets = _secrets()
     if signin_problems(secrets):
-        return User(email=None, name=None, role="analyst", signed_in=False)
+        return User(email=None, name=None, role="analyst" if _open_without_signin() else None, signed_in=False)
     if not st.user.get("is_logged_in"):
         return User(email=None, name=None, role=None, signed_in=False)
     email = st.user.get("email")
@@ -84,10 +95,11 @@ def gate() -> None:
     Either is the only page of a hidden navigation, so that Streamlit's own page list (pages/) is not
     shown beside it either."""
     secrets = _secrets()
-    if signin_problems(secrets):
-        return
     user = current_user()
-    if user.signed_in and user.role is not None:
+    if signin_problems(secrets):
+        if user.role is not None:
+            return
+    elif user.signed_in and user.role is not None:
         _signed_in_sidebar(user)
         return
 
@@ -97,8 +109,11 @@ def gate() -> None:
     def refused() -> None:
         _stranger_page(user)
 
-    only = st.Page(refused if user.signed_in else sign_in, title="Customer Insight", url_path="sign-in",
-                   default=True)
+    def unprotected() -> None:
+        _unprotected_page()
+
+    show = unprotected if signin_problems(secrets) else refused if user.signed_in else sign_in
+    only = st.Page(show, title="Customer Insight", url_path="sign-in", default=True)
     st.navigation([only], position="hidden").run()
     st.stop()
 
@@ -129,6 +144,22 @@ def _stranger_page(user: User) -> None:
              "out and sign in with another account.", icon=":material/block:")
     if st.button("Sign out", key="access_sign_out", icon=":material/logout:"):
         st.logout()
+
+
+def _unprotected_page() -> None:
+    st.title("Customer Insight")
+    st.error("This dashboard listens beyond this machine without sign-in, so it shows nothing. Start it with "
+             "`insight serve`: on 127.0.0.1 (the default), or with sign-in configured (see the README's "
+             "\"Sign-in\"), or with `--no-auth` to serve everyone anyway.", icon=":material/block:")
+
+
+def _open_without_signin() -> bool:
+    """Without sign-in, may everyone be an analyst? When the server listens on loopback only (the default
+    in .streamlit/config.toml), or `insight serve --no-auth` said so (INSIGHT_NO_AUTH=1)."""
+    address = st.get_option("server.address")  # unset: every interface (AppTest: no server at all)
+    if address and is_loopback(str(address)):
+        return True
+    return os.environ.get(NO_AUTH_ENV) == "1" or (not address and bool(st.get_option("global.appTest")))
 
 
 def _secrets() -> Mapping[str, Any]:

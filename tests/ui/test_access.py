@@ -3,6 +3,7 @@ each role may do, with the sign-in settings as the secrets file would give them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,35 @@ def test_without_signin_everyone_is_an_analyst(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("INSIGHT_VIEWERS", "@example.com")
     shown, _ = roles({"other": {"x": 1}}, {})
     assert shown == ["role=analyst", "view=True", "export=True", "upload=True", "train=True", "after require"]
+
+
+@pytest.fixture
+def every_interface() -> Iterator[None]:
+    """The server's address option as `streamlit run app.py --server.address 0.0.0.0` sets it."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "0.0.0.0")
+    try:
+        yield
+    finally:
+        config.set_option("server.address", before)
+
+
+def test_beyond_loopback_without_signin_nobody_sees_anything(monkeypatch: pytest.MonkeyPatch, runs: Path,
+                                                            every_interface: None) -> None:
+    monkeypatch.delenv("INSIGHT_NO_AUTH", raising=False)
+    at = new_app(monkeypatch, runs).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "without sign-in, so it shows nothing" in at.error[0].value
+    no_data(at)
+    shown, _ = roles({}, {})
+    assert shown[:3] == ["role=None", "view=False", "export=False"]
+
+
+def test_no_auth_serves_everyone_as_an_analyst(monkeypatch: pytest.MonkeyPatch, runs: Path,
+                                               every_interface: None) -> None:
+    monkeypatch.setenv("INSIGHT_NO_AUTH", "1")  # what `insight serve --no-auth` passes on
+    at = new_app(monkeypatch, runs).run()
+    assert_clean(at, "overview served with --no-auth")
+    assert at.metric
