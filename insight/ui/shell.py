@@ -92,12 +92,7 @@ def page(title: str) -> Iterator[RunFacade]:
     Without any run it shows how to create one; with a refused run it says why; in both cases the page
     body does not run (st.stop). An exception in the body is logged and shown as a short message.
     """
-    started = _CHOICE.get()
-    if started is _OUTSIDE_APP:  # not started by app.py: set up what app.py would have
-        navigation()
-        choice = run_sidebar()
-    else:  # app.py set up navigation and the sidebar (a failed picker is None: its error is shown once)
-        choice = started if isinstance(started, sidebar.RunChoice) else None
+    choice = _settled_choice()
     if choice is None:
         st.stop()
     if choice.run_id is None:
@@ -110,3 +105,20 @@ def page(title: str) -> Iterator[RunFacade]:
         st.stop()
     with guard.page_guard(title):
         yield choice.active
+
+
+@contextmanager
+def runless_page(title: str) -> Iterator[Path]:
+    """Set up a page that needs no run (the upload page) as `page` does, and yield the runs folder."""
+    _settled_choice()
+    with guard.page_guard(title):
+        yield resolve_runs_dir()
+
+
+def _settled_choice() -> sidebar.RunChoice | None:
+    """The sidebar's choice: app.py's, or (a page opened on its own) made here after setting up navigation."""
+    started = _CHOICE.get()
+    if started is _OUTSIDE_APP:  # not started by app.py: set up what app.py would have
+        navigation()
+        return run_sidebar()
+    return started if isinstance(started, sidebar.RunChoice) else None  # a failed picker's error is shown once
