@@ -120,3 +120,17 @@ def label(name: str) -> str:
     """A column name as words: 'support_tickets_90d' -> 'Support tickets 90d'."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name)).replace("_", " ").strip()
     return spaced[:1].upper() + spaced[1:]
+
+
+MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:=&")
+"""The characters `markdown_text` escapes: Markdown's and Streamlit's own (links, emphasis, HTML, lists,
+headings, tables, maths, `:color[...]` and `:material/icon:` directives, entities, bare-URL autolinks)."""
+
+
+def markdown_text(value: Any) -> str:
+    """Data-derived text (a column name, a category, a segment name, a reason, a `?run=` value) made safe for
+    Streamlit's Markdown (st.markdown, st.caption, st.info, widget labels, help): shown literally, never as a
+    link, emphasis, HTML or a directive. Newlines become spaces. Everything data-derived that reaches Markdown
+    goes through this function, and nothing else does."""
+    text = " ".join(str(value).splitlines())
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in text)

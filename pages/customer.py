@@ -27,15 +27,16 @@ with shell.page("Customer") as run:
         widgets.Metric("Risk band", str(row[layout.RISK_BAND]).capitalize()),
         widgets.Metric("Revenue at risk",
                        fmt.amount(row.get(layout.REVENUE_AT_RISK)) if revenue else fmt.DASH,
-                       f"Churn probability × {revenue}" if revenue else "No revenue column in this run."),
+                       f"Churn probability × {fmt.markdown_text(revenue)}" if revenue
+                       else "No revenue column in this run."),
         widgets.Metric("Known outcome", tables.outcome(row.get(run.target)),
-                       f"Used for: {row.get(layout.SPLIT, 'unknown')}. Test customers were not seen in "
-                       "training."),
+                       f"Used for: {fmt.markdown_text(row.get(layout.SPLIT, 'unknown'))}. Test customers were not "
+                       "seen in training."),
     ])
-    st.markdown(f"**Segment:** {row.get(layout.SEGMENT_NAME) or 'Unassigned'}")
+    st.markdown(f"**Segment:** {fmt.markdown_text(row.get(layout.SEGMENT_NAME) or 'Unassigned')}")
 
     st.subheader("Why this risk")
-    st.markdown("\n".join(f"- {row[r]}" for r in layout.REASONS if row.get(r)))
+    st.markdown("\n".join(f"- {fmt.markdown_text(row[r])}" for r in layout.REASONS if row.get(r)))
     st.caption("Points are percentage points of churn probability that each factor adds or removes for this "
                "customer.")
 

@@ -21,6 +21,7 @@ with shell.page("Drivers") as run:
         st.info("This run has no feature importance.")
         st.stop()
     scope, flt = filters.scope_picker(run)
+    scope = fmt.markdown_text(scope)  # a segment name or a filter, shown in Markdown below
     importance = run.importance_in(flt)
     if importance.empty:
         st.info(f"No customer in {scope}: nothing to explain.")
@@ -48,10 +49,10 @@ with shell.page("Drivers") as run:
     partner = run.interaction_partner(feature, ranked, SAMPLE, flt)
     st.plotly_chart(charts.dependence_plot(shap, values, feature, color_by=partner, roles=run.roles),
                     key="drivers_dependence")
-    st.caption(f"Each dot is a sampled customer of {scope}: their {label(feature).lower()} and how much it moves "
-               "their risk score. " + (f"The colour is {label(partner).lower()}, the feature that best explains "
-                                       "why customers with the same value are affected differently."
-                                       if partner else ""))
+    st.caption(f"Each dot is a sampled customer of {scope}: their {fmt.markdown_text(label(feature).lower())} and "
+               "how much it moves their risk score. "
+               + (f"The colour is {fmt.markdown_text(label(partner).lower())}, the feature that best explains why "
+                  "customers with the same value are affected differently." if partner else ""))
 
     st.subheader("In words")
     sentences = tables.driver_directions(shap, values, features[:8], run.roles)

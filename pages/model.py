@@ -31,8 +31,9 @@ with shell.page("Model quality") as run:
     quality = run.quality(scope)  # measured once per run and scope
     if quality is None:
         st.info("This run has no held-out test customers with a known outcome to measure the models on."
-                if scope is None else f"No held-out test customer belongs to the segment {names[scope]}: it "
-                "is too small to be measured on its own. Pick another segment or all test customers.",
+                if scope is None else f"No held-out test customer belongs to the segment "
+                f"{fmt.markdown_text(names[scope])}: it is too small to be measured on its own. Pick another "
+                "segment or all test customers.",
                 icon=":material/info:")
         st.stop()
     y, p, test = quality.y, quality.p, quality.metrics

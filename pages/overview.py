@@ -14,7 +14,8 @@ with shell.page("Overview") as run:
     revenue = run.revenue_column
     widgets.page_header(
         "Overview",
-        f"{run.source_name}: {fmt.count(totals['customers'])} customers scored by run {run.id}. "
+        f"{fmt.markdown_text(run.source_name)}: {fmt.count(totals['customers'])} customers scored by run "
+        f"{fmt.markdown_text(run.id)}. "
         "Probabilities come from the calibrated churn model; churn rates are observed outcomes.")
 
     widgets.metric_row([
@@ -23,7 +24,7 @@ with shell.page("Overview") as run:
                "The sum of every customer's churn probability: how many customers the model expects to "
                "lose."),
         Metric("Revenue at risk", fmt.amount(totals["revenue_at_risk"]) if revenue else fmt.DASH,
-               f"The sum of churn probability × {revenue}." if revenue
+               f"The sum of churn probability × {fmt.markdown_text(revenue)}." if revenue
                else "This run has no revenue column, so revenue at risk is not available."),
         Metric("Churn rate", fmt.pct(totals["churn_rate"]),
                f"Observed share of churners among the {fmt.count(totals['labelled'])} customers with a "

@@ -31,7 +31,7 @@ with shell.page("Churn risk") as run:
                        "Sum of churn probabilities of the customers shown."),
         widgets.Metric("Mean churn probability", fmt.pct(totals["mean_probability"])),
         widgets.Metric("Revenue at risk", fmt.amount(totals["revenue_at_risk"]) if revenue else fmt.DASH,
-                       f"Sum of churn probability × {revenue}." if revenue
+                       f"Sum of churn probability × {fmt.markdown_text(revenue)}." if revenue
                        else "No revenue column in this run."),
     ])
 

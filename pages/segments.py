@@ -14,7 +14,7 @@ with shell.page("Segments") as run:
         "Every dot is a customer, placed so that customers who are alike in what matters for churn and value "
         "sit close together. Drag a box or a lasso around dots to see what those customers have in common.")
     if run.segment_awareness:
-        st.caption(run.segment_awareness)
+        st.caption(fmt.markdown_text(run.segment_awareness))
     left, right = st.columns([3, 1], gap="medium")
     with left:
         color_by = mapview.color_control(run, points)
@@ -37,13 +37,14 @@ with shell.page("Segments") as run:
     if chosen is None:  # nothing selected on the map: a segment
         chosen = run.segment_on_map(shown, mapview.segment_control(run.segment_names), bands)
 
-    st.subheader(f"{chosen.title} vs the rest")
+    st.subheader(f"{fmt.markdown_text(chosen.title)} vs the rest")
     st.dataframe(tables.group_table(run.compare(shown, chosen), revenue=bool(revenue)), hide_index=True,
                  key="selection_summary")
 
     export_col, open_col = st.columns(2)
     export_col.download_button(
-        f"Export as CSV: {chosen.how}", data=lambda: run.selection_export(chosen), key="selection_export",
+        f"Export as CSV: {fmt.markdown_text(chosen.how)}", data=lambda: run.selection_export(chosen),
+        key="selection_export",
         file_name=f"selection-{run.id}.csv", mime="text/csv", icon=":material/download:", on_click="ignore",
         disabled=chosen.count == 0, width="stretch",
         help="Every column of these customers, riskiest first; the last columns record the run, how they "

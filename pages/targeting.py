@@ -28,13 +28,13 @@ with shell.page("Targeting") as run:
     save_rate = rate_col.slider("Share of contacted churners it saves", min_value=0, max_value=100, value=30,
                                 step=1, format="%d %%", key="target_save_rate") / 100
     each = value_column is not None and value_col.toggle(
-        f"Each customer's own {label(value_column).lower()}", key="target_own_value",
+        f"Each customer's own {fmt.markdown_text(label(value_column).lower())}", key="target_own_value",
         help="Value every customer by their own predicted revenue instead of one amount for all.")
     value = value_col.number_input("Value of a saved customer", min_value=0.0, value=round(typical, 2),
                                    step=10.0, key="target_value", disabled=each)
     if value_column:
-        st.caption(f"The default value is the mean {label(value_column).lower()} over all customers "
-                   f"({fmt.amount(typical)}); the default cost a tenth of it. Adjust both to your offer.")
+        st.caption(f"The default value is the mean {fmt.markdown_text(label(value_column).lower())} over all "
+                   f"customers ({fmt.amount(typical)}); the default cost a tenth of it. Adjust both to your offer.")
     else:
         st.caption("This run has no revenue column: enter what keeping one customer is worth to you.")
 

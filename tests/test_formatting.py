@@ -56,3 +56,14 @@ def test_label() -> None:
     assert fmt.label("support_tickets_90d") == "Support tickets 90d"
     assert fmt.label("MonthlyCharges") == "Monthly Charges"
     assert fmt.label("tenure") == "Tenure"
+
+
+@pytest.mark.parametrize(("text", "escaped"), [
+    ("[click](http://evil.example)", r"\[click\]\(http\://evil\.example\)"),
+    ("**bold** _it_ `code` <b>x</b>", r"\*\*bold\*\* \_it\_ \`code\` \<b\>x\</b\>"),
+    (":red[alarm] :material/home: $x$", r"\:red\[alarm\] \:material/home\: \$x\$"),
+    ("# heading\n- item", r"\# heading \- item"),
+    ("Plain text, 12 %", r"Plain text, 12 %"),
+])
+def test_markdown_text_shows_data_literally(text: str, escaped: str) -> None:
+    assert fmt.markdown_text(text) == escaped

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from insight.formatting import label
-from insight.formatting import display_value
+from insight.formatting import display_value, markdown_text
 from insight.runs.layout import RISK_BAND, RISK_BANDS, SEGMENT_ID, SEGMENT_NAME, TOP_REASON
 from insight.runs.tables import ColumnFilter, RiskFilter
 from insight.ui.facade import RunFacade
@@ -100,7 +100,7 @@ def with_handover(active: RunFacade, flt: RiskFilter) -> RiskFilter:
     if not kept or kept[0] != active.id:
         return flt
     note, drop = st.columns([5, 1], vertical_alignment="center")
-    note.info(f"Showing only the {kept[2]}, sent here from the Segments page.",
+    note.info(f"Showing only the {markdown_text(kept[2])}, sent here from the Segments page.",
               icon=":material/scatter_plot:")
     drop.button("Show all customers", key="risk_drop_handover", width="stretch", on_click=_drop_handover)
     ids = ColumnFilter(active.id_column, "in", values=kept[1])
@@ -132,24 +132,24 @@ def _column_control(active: RunFacade, name: str) -> ColumnFilter | None:
     kind = active.column_kinds[name]
     key = f"filter_{name}"
     if kind == "text":
-        text = st.text_input(label(name), key=key, placeholder="contains…")
+        text = st.text_input(markdown_text(label(name)), key=key, placeholder="contains…")
         return ColumnFilter(name, "contains", text=text) if text else None
     if kind == "category":
         values = active.distinct_values(name)
         role = active.roles.get(name)
-        chosen = st.multiselect(label(name), [*values, None], key=key, placeholder="Any value",
+        chosen = st.multiselect(markdown_text(label(name)), [*values, None], key=key, placeholder="Any value",
                                 format_func=lambda v: display_value(v, role))
         return ColumnFilter(name, "in", values=tuple(chosen)) if chosen else None
     low, high = active.value_range(name)
     if low is None or high is None or low == high:
-        st.caption(f"{label(name)}: a single value, nothing to filter.")
+        st.caption(f"{markdown_text(label(name))}: a single value, nothing to filter.")
         return None
     if kind == "date":
         low, high = _as_date(low), _as_date(high)
-        chosen = st.slider(label(name), min_value=low, max_value=high, value=(low, high), key=key)
+        chosen = st.slider(markdown_text(label(name)), min_value=low, max_value=high, value=(low, high), key=key)
     else:
         low, high = float(low), float(high)
-        chosen = st.slider(label(name), min_value=_floor(low), max_value=_ceil(high),
+        chosen = st.slider(markdown_text(label(name)), min_value=_floor(low), max_value=_ceil(high),
                            value=(_floor(low), _ceil(high)), key=key, step=_step(low, high))
     if tuple(chosen) == (low, high) or (kind == "number" and chosen[0] <= low and chosen[1] >= high):
         return None
@@ -192,6 +192,6 @@ def scope_picker(active: RunFacade, *, key: str = "drivers") -> tuple[str, RiskF
         chosen = right.selectbox("Segment", list(names), key=f"{key}_segment", format_func=lambda s: names[s])
         return f"segment '{names[int(chosen)]}'", RiskFilter(segments=(int(chosen),))
     if scope == SCOPES[2] and kept is not None:
-        right.markdown(f"**Risk-table filter:** {describe(kept)}")
+        right.markdown(f"**Risk-table filter:** {markdown_text(describe(kept))}")
         return f"the risk table's filter ({describe(kept)})", kept
     return "all customers", None

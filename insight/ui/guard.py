@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from insight.errors import InputError, RunError
+from insight.formatting import markdown_text
 
 log = logging.getLogger("insight.ui")
 
@@ -26,7 +27,7 @@ def page_guard(page: str) -> Iterator[None]:
         yield
     except (RunError, InputError) as e:  # messages written for people: show them as they are
         log.warning("page %s: %s", page, e)
-        st.error(f"{FRIENDLY_PREFIX}. {e}", icon=":material/error:")
+        st.error(f"{FRIENDLY_PREFIX}. {markdown_text(e)}", icon=":material/error:")
     except Exception:
         log.exception("page %s failed", page)
         st.error(f"{FRIENDLY_PREFIX} because of an unexpected problem. The details were written to the "

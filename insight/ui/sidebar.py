@@ -42,7 +42,8 @@ def run_picker(runs_dir: Path) -> RunChoice:
     wanted = st.query_params.get(RUN_PARAM)
     with st.sidebar:
         if wanted and wanted not in ids:
-            st.warning(f"Run {wanted} from the link does not exist here; showing the latest run.")
+            st.warning(f"Run {fmt.markdown_text(wanted)} from the link does not exist here; showing the latest "
+                       "run.")
         run_id = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0, key=PICKER_KEY,
                               format_func=lambda i: labels.get(i, i) + (" (latest)" if i == ids[0] else ""),
                               help="Each run is one training on one table. The newest is shown by default; "
@@ -64,5 +65,5 @@ def _facts(active: RunFacade) -> None:
     auc = active.test_metrics.get("roc_auc")
     created = active.created
     with st.sidebar:
-        st.markdown(f"**Data:** {active.source_name}  \n**Customers:** {fmt.count(active.rows)}  \n"
-                    f"**Model ROC AUC:** {fmt.score(auc)} (held-out test)  \n**Trained:** {created} UTC")
+        st.markdown(f"**Data:** {fmt.markdown_text(active.source_name)}  \n"
+                    f"**Customers:** {fmt.count(active.rows)}  \n**Model ROC AUC:** {fmt.score(auc)} (held-out test)  \n**Trained:** {created} UTC")

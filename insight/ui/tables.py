@@ -10,7 +10,7 @@ import pandas as pd
 
 from insight import formatting as fmt
 from insight.decisions.targeting import OfferEconomics, customer_worth, expected_benefit
-from insight.formatting import display_value
+from insight.formatting import display_value, markdown_text
 from insight.formatting import label
 from insight.runs import layout
 from insight.runs.manifest import DroppedColumn
@@ -51,10 +51,11 @@ def contrast_table(contrast: pd.DataFrame, *, limit: int = 8) -> pd.DataFrame:
 
 def driver_directions(shap: pd.DataFrame, values: pd.DataFrame, features: list[str],
                       roles: dict[str, str]) -> list[str]:
-    """One sentence per feature saying which values raise churn risk, read off a SHAP sample."""
+    """One Markdown sentence per feature saying which values raise churn risk, read off a SHAP sample (names and
+    values escaped)."""
     out = []
     for name in features:
-        role, words = roles.get(name), label(name)
+        role, words = roles.get(name), markdown_text(label(name))
         effect, value = shap[name].astype(float), values[name]
         if role in ("categorical", "boolean") or not (pd.api.types.is_numeric_dtype(value)
                                                       or pd.api.types.is_datetime64_any_dtype(value)):
@@ -62,8 +63,8 @@ def driver_directions(shap: pd.DataFrame, values: pd.DataFrame, features: list[s
             means = effect.groupby(shown).mean().sort_values()
             if len(means) < 2:
                 continue
-            out.append(f"**{words}**: '{means.index[-1]}' raises risk the most, '{means.index[0]}' lowers it "
-                       "the most.")
+            out.append(f"**{words}**: '{markdown_text(means.index[-1])}' raises risk the most, "
+                       f"'{markdown_text(means.index[0])}' lowers it the most.")
             continue
         ranks = value.rank(pct=True)
         known = ranks.notna()

@@ -55,7 +55,7 @@ def _owner(active: RunFacade, row: dict[str, Any]) -> tuple[str, str]:
 
 def _input(feature: Feature, current: Any) -> Any:
     """One input of the form, prefilled with the customer's value; returns the value it holds."""
-    name, key = label(feature.name), INPUT_PREFIX + feature.name
+    name, key = fmt.markdown_text(label(feature.name)), INPUT_PREFIX + feature.name
     missing = _missing(current)
     if feature.role is Role.CATEGORICAL:
         options: list[Any] = [c for c in feature.categories if c != OTHER and c != f"{OTHER} "]
@@ -102,14 +102,16 @@ def whatif_result(active: RunFacade, row: dict[str, Any], edits: dict[str, Any])
     reasons and waterfall; returns what insight.decisions.whatif.what_if computed."""
     result = what_if(active.saved_model(), pd.Series(row), edits)
     before, after = float(row[layout.CHURN_PROBABILITY]), float(result[layout.CHURN_PROBABILITY])
-    changed = ", ".join(f"{label(n)} {fmt.display_value(row.get(n), active.roles.get(n))} → "
-                        f"{fmt.display_value(v, active.roles.get(n))}" for n, v in edits.items())
+    changed = fmt.markdown_text(", ".join(
+        f"{label(n)} {fmt.display_value(row.get(n), active.roles.get(n))} → "
+        f"{fmt.display_value(v, active.roles.get(n))}" for n, v in edits.items()))
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.metric("Churn probability after the edits", fmt.pct(after), fmt.points(after - before),
                   delta_color="inverse", border=True, help=f"Before: {fmt.pct(before)}.")
         st.markdown(f"**Edits:** {changed}" if edits else "**No edits:** the customer as they are.")
-        st.markdown("\n".join(f"- {result[f'reason_{i}']}" for i in (1, 2, 3) if result.get(f"reason_{i}")))
+        st.markdown("\n".join(f"- {fmt.markdown_text(result[f'reason_{i}'])}" for i in (1, 2, 3)
+                               if result.get(f"reason_{i}")))
     with right:
         shap = result.filter(like="shap_").rename(lambda c: c.removeprefix("shap_")).astype(float)
         values = {**row, **edits}
@@ -150,8 +152,9 @@ def suggestion_panel(active: RunFacade, row: dict[str, Any]) -> Suggestion | Non
         st.info("No single change to these features lowers this customer's risk by half a point or more.")
         return None
     role = active.roles.get(found.feature)
-    st.success(f"**Change {label(found.feature)} from {fmt.display_value(found.current, role)} to "
-               f"{fmt.display_value(found.proposed, role)}**: risk {fmt.pct(found.probability_before)} → "
-               f"{fmt.pct(found.probability_after)} ({found.drop_points:.1f} points lower).",
+    st.success(f"**Change {fmt.markdown_text(label(found.feature))} from "
+               f"{fmt.markdown_text(fmt.display_value(found.current, role))} to "
+               f"{fmt.markdown_text(fmt.display_value(found.proposed, role))}**: risk "
+               f"{fmt.pct(found.probability_before)} → {fmt.pct(found.probability_after)} ({found.drop_points:.1f} points lower).",
                icon=":material/lightbulb:")
     return found

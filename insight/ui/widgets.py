@@ -46,7 +46,7 @@ def segment_card(profile: SegmentProfile, *, revenue_column: str | None, details
     """One segment in a bordered card: name, size, observed churn rate and revenue at risk; with `details`,
     also what sets it apart and what drives its risk."""
     with st.container(border=True):
-        st.markdown(f"**{profile.name}**")
+        st.markdown(f"**{fmt.markdown_text(profile.name)}**")
         facts = [f"**{fmt.count(profile.size)}** customers ({fmt.pct(profile.share)} of all)",
                  f"churn rate **{fmt.pct(profile.churn_rate)}**"]
         if revenue_column:
@@ -54,7 +54,8 @@ def segment_card(profile: SegmentProfile, *, revenue_column: str | None, details
         st.markdown(" · ".join(facts), help=_interval(profile))
         if details:
             segment_traits(profile)
-            drivers = [f"{label(d['feature']).lower()} ({'raises' if d['mean_shap'] > 0 else 'lowers'} risk)"
+            drivers = [f"{fmt.markdown_text(label(d['feature']).lower())} "
+                       f"({'raises' if d['mean_shap'] > 0 else 'lowers'} risk)"
                        for d in profile.shap_drivers[:3]]
             if drivers:
                 st.caption("Main risk drivers here: " + ", ".join(drivers) + ".")
@@ -64,7 +65,7 @@ def segment_traits(profile: SegmentProfile, *, limit: int = 4) -> None:
     """What distinguishes a segment from the rest, as bullet points."""
     traits = [d["description"] for d in profile.distinctive[:limit]]
     if traits:
-        st.markdown("\n".join(f"- {t[:1].upper()}{t[1:]}" for t in traits))
+        st.markdown("\n".join(f"- {fmt.markdown_text(t[:1].upper() + t[1:])}" for t in traits))
     else:
         st.caption("No feature sets this group clearly apart.")
 
@@ -78,7 +79,8 @@ def _interval(profile: SegmentProfile) -> str | None:
 
 def run_refused(run_id: str, message: str) -> None:
     """The selected run failed its checks: say which and why, and what to do."""
-    st.error(f"**Run {run_id} cannot be shown.** {message}", icon=":material/gpp_bad:")
+    st.error(f"**Run {fmt.markdown_text(run_id)} cannot be shown.** {fmt.markdown_text(message)}",
+             icon=":material/gpp_bad:")
     st.info("Pick another run in the sidebar, or retrain this one with `insight train`.",
             icon=":material/info:")
 
@@ -86,7 +88,7 @@ def run_refused(run_id: str, message: str) -> None:
 def no_run_intro(runs_dir: str) -> None:
     """What to do when there is no run yet."""
     st.title("Customer Insight")
-    st.warning(f"There is no trained run in `{runs_dir}` yet.", icon=":material/inventory_2:")
+    st.warning(f"There is no trained run in {fmt.markdown_text(runs_dir)} yet.", icon=":material/inventory_2:")
     st.markdown("Create one from a terminal in the project folder:")
     st.code(CREATE_RUN_COMMANDS, language="bash")
     st.markdown("Or build the demo run here (synthetic customers of a creative-software subscription; "

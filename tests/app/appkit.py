@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ def assert_clean(at: AppTest, where: str) -> None:
     """No uncaught exception and no error box (the page guard turns exceptions into error boxes)."""
     assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
     assert not at.error, f"{where}: {[e.value for e in at.error]}"
+
+
+def plain(markdown: str) -> str:
+    """Markdown as the reader sees it: the backslash escapes of `insight.formatting.markdown_text` gone."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def metric(at: AppTest, label: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from appkit import array, assert_clean, metric, open_page, plotly_figure, table_with
+from appkit import array, assert_clean, metric, open_page, plain, plotly_figure, table_with
 
 from insight import formatting as fmt
 from insight.formatting import label
@@ -62,7 +62,7 @@ def test_what_if_rescores_the_edited_customer_as_the_model_does(monkeypatch: pyt
     expected = what_if(load_models(open_run(demo_run)), chosen, edits)
     assert metric(at, "Churn probability after the edits") == fmt.pct(expected["churn_probability"])
     assert expected["churn_probability"] > chosen["churn_probability"] + 0.05  # the planted direction
-    shown = " ".join(m.value for m in at.markdown)
+    shown = plain(" ".join(m.value for m in at.markdown))
     assert expected["reason_1"] in shown and "Support tickets 90d 1 → 12" in shown or \
         "Support tickets 90d 0 → 12" in shown
     waterfall = plotly_figure(at, "whatif_waterfall")
@@ -88,7 +88,7 @@ def test_suggestion_is_the_models_best_single_change(monkeypatch: pytest.MonkeyP
     after = what_if(saved, chosen, {found.feature: found.proposed})["churn_probability"]
     assert found.probability_after == pytest.approx(after, abs=1e-12)
     role = "boolean" if found.feature == "auto_renew" else None
-    assert [s.value for s in at.success] == [
+    assert [plain(s.value) for s in at.success] == [
         f"**Change {label(found.feature)} from {fmt.display_value(found.current, role)} to "
         f"{fmt.display_value(found.proposed, role)}**: risk {fmt.pct(found.probability_before)} → {fmt.pct(after)} "
         f"({found.drop_points:.1f} points lower)."]
@@ -105,4 +105,4 @@ def test_telco_customers_get_suggestions_once_levers_are_chosen(monkeypatch: pyt
     at.multiselect(key="whatif_levers").set_value(["Contract"]).run()
     at.button(key="whatif_suggest").click().run()
     assert_clean(at, "telco suggestion")
-    assert at.success and at.success[0].value.startswith("**Change Contract from Month-to-month to ")
+    assert at.success and plain(at.success[0].value).startswith("**Change Contract from Month-to-month to ")

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from appkit import APP, TIMEOUT, array, assert_clean, metric, new_app, open_page, plotly_figure, table_with
+from appkit import (APP, TIMEOUT, array, assert_clean, metric, new_app, open_page, plain, plotly_figure,
+                    table_with)
 from streamlit.testing.v1 import AppTest
 
 from insight.formatting import label
@@ -63,7 +64,7 @@ def test_every_page_renders_on_the_latest_run_telco(monkeypatch: pytest.MonkeyPa
     assert metric(at, "Customers") == fmt.count(len(frame))
     assert metric(at, "Expected churners") == fmt.count(frame["churn_probability"].sum())
     assert at.query_params["run"] == telco_run.name
-    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    sidebar = plain(" ".join(m.value for m in at.sidebar.markdown))
     assert "telco.csv" in sidebar
 
 
@@ -134,7 +135,7 @@ def test_customer_page_explains_one_customer(monkeypatch: pytest.MonkeyPatch, ap
     assert_clean(at, "customer")
     assert at.selectbox(key="customer_pick").value == chosen["customer_id"]
     assert metric(at, "Churn probability") == fmt.pct(chosen["churn_probability"])
-    reasons = " ".join(m.value for m in at.markdown)
+    reasons = plain(" ".join(m.value for m in at.markdown))
     assert chosen["reason_1"] in reasons
     comparison = table_with(at, "All customers")
     assert len(comparison) == len(json.loads((demo_run / "manifest.json").read_text())["features"])
@@ -220,7 +221,7 @@ def test_a_tampered_run_is_refused_and_another_can_be_picked(monkeypatch: pytest
     at = new_app(monkeypatch, runs)
     at.run()
     assert not at.exception
-    refusal = " ".join(e.value for e in at.error)
+    refusal = plain(" ".join(e.value for e in at.error))
     assert f"Run {tampered.name} cannot be shown" in refusal
     assert "customers.parquet" in refusal and "checksum" in refusal
     for page in PAGES:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from appkit import array, assert_clean, metric, new_app, table_with
+from appkit import array, assert_clean, metric, new_app, plain, table_with
 from streamlit.testing.v1 import AppTest
 
 from insight.formatting import label
@@ -44,7 +44,7 @@ def map_customers(figure: dict[str, Any]) -> list[str]:
 
 
 def heading(at: AppTest) -> str:
-    return next(h.value for h in at.subheader if h.value.endswith(" vs the rest"))
+    return next(plain(h.value) for h in at.subheader if h.value.endswith(" vs the rest"))
 
 
 def test_colour_by_a_feature(monkeypatch: pytest.MonkeyPatch, app_runs: Path, demo_run: Path) -> None:
@@ -127,7 +127,7 @@ def test_open_in_risk_table_shows_exactly_the_segments_customers(monkeypatch: py
     assert_clean(at, "risk table from the segment")
     assert at.title[0].value == "Churn risk"
     assert metric(at, "Customers shown") == fmt.count(len(members))
-    assert any(f"segment '{segment['name']}'" in i.value for i in at.info)
+    assert any(f"segment '{segment['name']}'" in plain(i.value) for i in at.info)
     export = pd.read_csv(io.BytesIO(downloads[f"churn-risk-{telco_run.name}.csv"]()), encoding="utf-8-sig")
     assert sorted(export["customerID"]) == sorted(members["customerID"])
 
