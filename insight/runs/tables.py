@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from insight.data.reading import duckdb_config
 from insight.runs import layout
 from insight.runs.sql import CUSTOMERS, SAMPLE_SHAP_VIEW, SAMPLE_VIEW, SHAP, quote_ident, quote_literal
 
@@ -77,7 +78,7 @@ class RunTables:
         self.target = target
         self.roles = dict(roles or {})
         self._lock = threading.Lock()
-        self._con = duckdb.connect(":memory:")
+        self._con = duckdb.connect(":memory:", config=duckdb_config())  # memory and thread limits
         self._con.execute(f"CREATE VIEW {CUSTOMERS} AS SELECT * FROM "
                           f"read_parquet({quote_literal(str(customers))})")
         self.has_map_sample = map_sample is not None and Path(map_sample).exists()
