@@ -1,0 +1,135 @@
+"""Upload and train in a real headless Chromium against a real Streamlit server, as an analyst would: on a
+dashboard with no run yet, open the upload page from the sidebar, upload a small CSV, pick the columns, start
+the training, watch its progress, and find the new run in the run picker.
+
+The server is this module's own, on an empty runs folder (the first run a stakeholder trains); the training
+runs in a real worker process with the CLI's default settings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from insight.data.demo import demo_data
+from insight.jobs import manager
+from insight.runs.run import list_runs, verify_run
+from tests.e2e.conftest import PROJECT, VIEWPORT, _free_port, _wait_healthy
+
+pytestmark = pytest.mark.e2e
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+LOAD_MS = 90_000
+TRAIN_MS = 150_000
+
+
+@pytest.fixture(scope="module")
+def upload_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("upload-runs")
+
+
+@pytest.fixture(scope="module")
+def upload_server(upload_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`streamlit run app.py` on the empty runs folder (as tests/e2e/conftest.py's server, on other runs)."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("upload-server") / "streamlit.log"
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
+               "false", "--server.fileWatcherType", "none"]
+    env = {**os.environ, "INSIGHT_RUNS_DIR": str(upload_runs)}
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+        for job in manager.list_jobs(upload_runs):  # a failed test leaves no worker behind
+            manager.cancel(job.folder)
+
+
+@pytest.fixture()
+def tab(browser: Browser, upload_server: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Page]:
+    """A fresh browser tab on this module's server; a screenshot when the test fails (as conftest's `page`)."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=upload_server)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield page
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.passed:
+            assert not errors, f"uncaught JavaScript errors in the page: {errors}"
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is None or report.failed:
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            print(f"screenshot of the failure: {tmp_path / 'failure.png'}")
+        context.close()
+
+
+def settled(page: Page) -> None:
+    page.wait_for_selector(IDLE, timeout=LOAD_MS)
+
+
+def test_upload_a_csv_train_it_and_find_the_run_in_the_picker(tab: Page, upload_runs: Path,
+                                                               tmp_path: Path) -> None:
+    table = tmp_path / "team customers.csv"
+    demo_data(rows=300, seed=3).customers.to_csv(table, index=False)
+    tab.goto("/")
+    expect(tab.get_by_text("There is no trained run")).to_be_visible(timeout=LOAD_MS)
+    tab.locator('[data-testid="stSidebarNav"] a').filter(has_text="Upload and train").click()
+    expect(tab.get_by_role("heading", name="Upload and train", exact=True)).to_be_visible(timeout=LOAD_MS)
+    settled(tab)
+
+    tab.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(table))
+    expect(tab.get_by_text("39 columns, 300 rows")).to_be_visible(timeout=LOAD_MS)
+    expect(tab.get_by_text("What training will use:")).to_be_visible(timeout=LOAD_MS)  # id and target guessed
+    settled(tab)
+    aux = tab.locator('[data-testid="stMultiSelect"]').filter(has_text="Aux targets").locator("input")
+    aux.click()
+    aux.press_sequentially("revenue_next")  # the list is long: type to narrow it, as a person would
+    tab.get_by_role("option").filter(has_text=re.compile(r"^revenue_next_12m$")).click()
+    tab.keyboard.press("Escape")
+    settled(tab)
+    guards = tab.locator('[data-testid="stDataFrame"]').filter(has_text="Why")
+    expect(guards).to_be_visible()
+    expect(tab.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+
+    tab.get_by_role("button", name="Start training").click()
+    progress = tab.locator('[data-testid="stProgress"]')
+    expect(progress).to_be_visible(timeout=LOAD_MS)
+    expect(tab.locator('[data-testid="stMain"]')).to_contain_text(re.compile(r"… \d+%"))  # a stage and its share
+    expect(tab.get_by_role("button", name="Cancel")).to_be_visible()
+    [job] = manager.list_jobs(upload_runs)
+    assert job.status.active and job.info.source_name == "team customers.csv"
+
+    done = tab.get_by_text(re.compile(r"team customers\.csv: trained run \d{8}-\d{6}-team-customers-\w{4}"))
+    expect(done).to_be_visible(timeout=TRAIN_MS)
+    [run] = list_runs(upload_runs)
+    assert verify_run(run) == []
+    sidebar = tab.locator('[data-testid="stSidebar"]')
+    expect(sidebar).to_contain_text("Data: team customers.csv", timeout=LOAD_MS)  # the app reran on the new run
+    sidebar.locator('.st-key-run_picker [data-testid="stSelectbox"]').click()
+    expect(tab.get_by_role("option").filter(has_text=run.name)).to_contain_text("team customers.csv · 300 rows")
+    tab.keyboard.press("Escape")
+
+    tab.get_by_role("button", name="Open this run").click()
+    expect(tab.get_by_role("heading", name="Overview", exact=True)).to_be_visible(timeout=LOAD_MS)
+    expect(tab).to_have_url(re.compile(rf"run={re.escape(run.name)}"))
+    expect(tab.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+    assert not (PROJECT / "runs" / ".jobs" / job.id).exists()  # the upload lives only under the runs folder
