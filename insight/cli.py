@@ -224,9 +224,7 @@ def serve_command(runs_dir: RunsDir = None,
                   address: Annotated[str | None, typer.Option("--address", hidden=True)] = None) -> None:
     """Start the dashboard on the runs in --runs-dir (the dashboard's files come with the installed package).
 
-    Sign-in (OIDC through Streamlit's st.login) and who may come in as viewer or analyst are set in the
-    Streamlit secrets file (\\[auth], \\[insight.access]) and INSIGHT_ANALYSTS, INSIGHT_VIEWERS and
-    INSIGHT_EXPORTS; see the README's "Sign-in" section."""
+    Sign-in (OIDC, Streamlit's st.login) and who may come in as viewer or analyst: the README's "Sign-in"."""
     _serve(runs_dir, port, host=address or host, no_auth=no_auth, secrets=secrets)
 
 
