@@ -399,8 +399,8 @@ def _check_not_runs(out: Path, runs_dir: Path | None) -> None:
     if where is None and out.is_dir():
         if (out / LATEST).exists():
             where = "a runs folder"
-        elif any(child.is_dir() and ((child / MANIFEST).exists() or child.name.startswith(".tmp-"))
-                 for child in out.iterdir()):
+        elif any(child.is_dir() and ((child / MANIFEST).exists() or (child / LATEST).exists()
+                                     or child.name.startswith(".tmp-")) for child in out.iterdir()):
             where = "a folder that holds runs"
     if where is not None:
         raise InputError(f"--out {out} is {where}; scores never go among the runs. Give a folder outside "

@@ -199,18 +199,19 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("where", ["runs", "run", "in-run", "in-runs", "holds-runs"])
+@pytest.mark.parametrize("where", ["runs", "run", "in-run", "in-runs", "holds-runs", "holds-the-runs-folder"])
 def test_out_among_the_runs_is_refused_even_with_overwrite(raw: pd.DataFrame, own_runs: Path, tmp_path: Path,
                                                            where: str) -> None:
     """`score --out runs --overwrite` (and a run folder, or inside one) exits 2 and leaves every run intact."""
     run = next(p for p in own_runs.iterdir() if p.is_dir())
     out = {"runs": own_runs, "run": run, "in-run": run / "scores", "in-runs": own_runs / "scores",
-           "holds-runs": tmp_path / "mixed"}[where]
+           "holds-runs": tmp_path / "mixed", "holds-the-runs-folder": tmp_path}[where]
     if where == "holds-runs":  # a folder with a run in it, not the configured runs folder
         shutil.copytree(run, out / run.name)
-    raw.head(20).to_parquet(tmp_path / "new.parquet", index=False)
+    data = tmp_path.parent / f"{tmp_path.name}-new.parquet"  # not in --out, whichever folder that is
+    raw.head(20).to_parquet(data, index=False)
     before = snapshot(tmp_path)
-    result = CliRunner().invoke(app, ["score", str(run), str(tmp_path / "new.parquet"), "--out", str(out),
+    result = CliRunner().invoke(app, ["score", str(run), str(data), "--out", str(out),
                                       "--overwrite", "--runs-dir", str(own_runs)])
     assert result.exit_code == 2, result.output
     assert f"--out {out.resolve()} is " in result.output and "scores never go among the runs" in result.output
