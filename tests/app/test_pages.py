@@ -27,6 +27,8 @@ from insight import formatting as fmt
 
 PROJECT = Path(__file__).resolve().parents[2]
 PAGES = sorted(f"pages/{p.name}" for p in (PROJECT / "pages").glob("*.py"))
+RUN_PAGES = [p for p in PAGES if p != "pages/upload.py"]
+"""The pages that show a run (the upload page needs none: shell.runless_page)."""
 
 
 def render_every_page(at: AppTest) -> dict[str, AppTest]:
@@ -185,7 +187,7 @@ def test_without_runs_the_app_says_how_to_create_one(monkeypatch: pytest.MonkeyP
     assert "insight demo-data --out demo-data" in commands
     assert "insight train demo-data/customers.csv --id customer_id --target churned" in commands
     assert any(b.label.startswith("Build the demo run") for b in at.button)
-    for page in PAGES:
+    for page in RUN_PAGES:
         at.switch_page(page).run()
         assert not at.exception
         assert "make demo" in " ".join(c.value for c in at.code)
@@ -224,7 +226,7 @@ def test_a_tampered_run_is_refused_and_another_can_be_picked(monkeypatch: pytest
     refusal = plain(" ".join(e.value for e in at.error))
     assert f"Run {tampered.name} cannot be shown" in refusal
     assert "customers.parquet" in refusal and "checksum" in refusal
-    for page in PAGES:
+    for page in RUN_PAGES:
         at.switch_page(page).run()
         assert not at.exception
         assert "cannot be shown" in " ".join(e.value for e in at.error)
