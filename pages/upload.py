@@ -11,8 +11,8 @@ with shell.runless_page("Upload and train") as runs_dir:
     widgets.page_header(
         "Upload and train",
         "Upload a table with one row per customer, choose its id and churn columns, and train a run on it. "
-        "Training runs on the server in the background: you can leave this page, and the run appears in the run "
-        "picker when it is ready.")
+        "Training runs on the server in the background: you can leave this page, and the run appears in the "
+        "run picker when it is ready.")
     user = access.current_user()
     owner = user.email or "local analyst"
     upload.upload_form(runs_dir, owner)

@@ -6,5 +6,6 @@
     preview.py   what the upload page shows before training: roles, the guards' decisions, the spec checked
 
 A job lives where the runs live (never in the project folder); the run it trains is written by the normal
-run writer (a hidden `.tmp-*` folder renamed into place), so a cancelled or killed training leaves no half run.
+run writer (a hidden `.tmp-*` folder renamed into place), so a cancelled or killed training leaves no half
+run.
 """

@@ -1,9 +1,9 @@
 """A training job's folder and its files: what was uploaded, what to train, and how far it got.
 
     <runs_dir>/.jobs/<job_id>/job.json      who uploaded what and when (JobInfo)
-    <runs_dir>/.jobs/<job_id>/upload.csv    the uploaded table (upload.parquet, ...: the suffix says the format)
+    <runs_dir>/.jobs/<job_id>/upload.csv    the uploaded table (upload.parquet...: the suffix is the format)
     <runs_dir>/.jobs/<job_id>/spec.json     what to train: the DataSpec and TrainConfig (written at start)
-    <runs_dir>/.jobs/<job_id>/status.json   state, stage, progress, pid, heartbeat, run id or error (JobStatus)
+    <runs_dir>/.jobs/<job_id>/status.json   state, stage, progress, pid, heartbeat, run id or error
     <runs_dir>/.jobs/<job_id>/worker.pid    the worker's process id (also its process group), written at start
     <runs_dir>/.jobs/<job_id>/cancel        present once cancelling was asked for
     <runs_dir>/.jobs/<job_id>/worker.log    the worker's log
@@ -24,7 +24,8 @@ from typing import Any
 from insight.config import DataSpec, TrainConfig
 
 JOBS_FOLDER = ".jobs"
-JOB_INFO, SPEC, STATUS, PID, CANCEL, LOG = "job.json", "spec.json", "status.json", "worker.pid", "cancel", "worker.log"
+JOB_INFO, SPEC, STATUS, PID = "job.json", "spec.json", "status.json", "worker.pid"
+CANCEL, LOG = "cancel", "worker.log"
 UPLOAD_STEM = "upload"
 
 DRAFT, QUEUED, RUNNING, DONE, FAILED, CANCELLED = "draft", "queued", "running", "done", "failed", "cancelled"

@@ -30,9 +30,10 @@ from insight.config import DataSpec, TrainConfig
 from insight.data.sources import CSV_SUFFIXES, PARQUET_SUFFIXES, TSV_SUFFIXES
 from insight.errors import InputError
 from insight.jobs.folder import (
-    ACTIVE_STATES, CANCEL, CANCELLED, DRAFT, FAILED, JOB_INFO, LOG, PID, QUEUED, UPLOAD_STEM, JobFolder, JobInfo,
-    JobStatus, jobs_root, write_json, write_text,
+    ACTIVE_STATES, CANCEL, CANCELLED, DRAFT, FAILED, JOB_INFO, LOG, PID, QUEUED, UPLOAD_STEM, JobFolder,
+    JobInfo, JobStatus, jobs_root, write_json, write_text,
 )
+from insight.runs.run import clean_stale_tmp
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ CANCEL_GRACE_S = 20.0
 """A worker still alive this long after being asked to stop is killed."""
 DRAFT_KEEP_S = 24 * 3600.0
 FINISHED_KEEP_S = 7 * 24 * 3600.0
-CRASHED = ("the training process stopped unexpectedly (it was killed or ran out of memory); no run was written "
-           "and the existing runs are untouched. Start the training again")
+CRASHED = ("the training process stopped unexpectedly (it was killed or ran out of memory); no run was "
+           "written and the existing runs are untouched. Start the training again")
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,18 @@ def max_trainings() -> int:
 
 
 def create_upload(runs_dir: Path, *, name: str, data: bytes | memoryview, owner: str) -> JobFolder:
-    """Store an uploaded table as a new draft job under `runs_dir`/.jobs; InputError when it is too large or
-    not a CSV, TSV or Parquet file, or when the runs folder cannot be written."""
+    """Store an uploaded table as a new draft job under `runs_dir`/.jobs (and prune old jobs); InputError when
+    it is too large or not a CSV, TSV or Parquet file, or when the runs folder cannot be written."""
     size, limit = len(data), max_upload_mb()
     if size > limit * 1024 * 1024:
-        raise InputError(f"{name} is {size / 1024 / 1024:,.1f} MB, larger than the upload limit of {limit} MB; "
-                         f"upload a smaller table (a sample of its rows) or ask the dashboard's owner to raise "
-                         f"{MAX_UPLOAD_ENV}.")
+        raise InputError(f"{name} is {size / 1024 / 1024:,.1f} MB, larger than the upload limit of {limit} "
+                         "MB; upload a smaller table (a sample of its rows) or ask the dashboard's owner to "
+                         f"raise {MAX_UPLOAD_ENV}.")
     if size == 0:
         raise InputError(f"{name} is empty; upload a table with a header row and one row per customer.")
     suffix = upload_suffix(name)
+    if jobs_root(runs_dir).is_dir():
+        prune(runs_dir)  # housekeeping as new data arrives: old drafts and finished jobs go
     job_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
     folder = JobFolder(jobs_root(runs_dir) / job_id)
     try:
@@ -122,8 +125,8 @@ def start(folder: JobFolder, spec: DataSpec, config: TrainConfig | None = None) 
                          "train it again.")
     running = [j for j in list_jobs(folder.runs_dir) if j.status.active]
     if len(running) >= max_trainings():
-        raise InputError(f"{len(running)} trainings are already running here (at most {max_trainings()} at once, "
-                         f"{MAX_TRAININGS_ENV}); wait for one to finish, or cancel one.")
+        raise InputError(f"{len(running)} trainings are already running here (at most {max_trainings()} at "
+                         f"once, {MAX_TRAININGS_ENV}); wait for one to finish, or cancel one.")
     folder.write_train_spec(spec, config or TrainConfig())
     status = JobStatus(state=QUEUED, started=time.time())
     folder.write_status(status)
@@ -167,18 +170,20 @@ def job_status(folder: JobFolder) -> JobStatus:
     if alive and asked is not None and now - asked > CANCEL_GRACE_S:
         assert pid is not None
         _signal_group(pid, signal.SIGKILL)
-        log.warning("job %s: worker %d ignored the cancel for %.0f s and was killed", folder.id, pid, now - asked)
+        log.warning("job %s: worker %d ignored the cancel for %.0f s and was killed", folder.id, pid,
+                    now - asked)
         return _settle(folder, status.but(state=CANCELLED, finished=now))
     if alive:
         beat = status.heartbeat or status.started or now
         if now - beat <= STALE_S:
             return status
         _signal_group(pid, signal.SIGKILL)  # hung: no heartbeat for minutes
-        return _settle(folder, status.but(state=FAILED, finished=now, error=f"the training stopped answering "
-                                          f"(no sign of life for {now - beat:.0f} s) and was stopped. {CRASHED}."))
+        return _settle(folder, status.but(state=FAILED, finished=now, error=(
+            f"the training stopped answering (no sign of life for {now - beat:.0f} s) and was stopped. "
+            f"{CRASHED}.")))
     if pid is None and now - (status.started or now) <= START_S:
         return status  # its worker is being started
-    status = folder.stored_status()  # re-read: the worker may have written its last status just before exiting
+    status = folder.stored_status()  # re-read: the worker may have written its last status, then exited
     if status.state not in ACTIVE_STATES:
         return status
     if asked is not None:
@@ -224,7 +229,9 @@ def prune(runs_dir: Path, *, now: float | None = None) -> int:
 
 
 def _settle(folder: JobFolder, status: JobStatus) -> JobStatus:
+    """Record the end of a job whose worker is gone, and remove what it left half written."""
     folder.write_status(status)
+    clean_stale_tmp(folder.runs_dir)  # a killed writer's `.tmp-*` folder (those of live writers stay)
     log.info("job %s: %s%s", folder.id, status.state, f" ({status.error})" if status.error else "")
     return status
 

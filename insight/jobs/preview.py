@@ -1,9 +1,9 @@
 """What the upload page shows before a training starts, decided by the code `insight train` runs.
 
-The table is read as the CLI reads a file (`insight.data.sources.read_table`); each column's role on its own is
-`insight.data.schema.infer_column`'s; the guards' decisions for a chosen spec (ids, free text, constants and
-leaking columns set aside, `--keep` overrides) and every validation error are `schema.clean_table`'s, with the
-revenue column checked as the pipeline checks it. Nothing here re-implements a rule.
+The table is read as the CLI reads a file (`insight.data.sources.read_table`); each column's role on its own
+is `insight.data.schema.infer_column`'s; the guards' decisions for a chosen spec (ids, free text, constants
+and leaking columns set aside, `--keep` overrides) and every validation error are `schema.clean_table`'s,
+with the revenue column checked as the pipeline checks it. Nothing here re-implements a rule.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def target_values(frame: pd.DataFrame, target: str) -> list[str]:
 
 
 def training_spec(columns: Iterable[str], *, id_column: str, target: str, aux: Sequence[str] = (),
-                  keep: Sequence[str] = (), exclude: Sequence[str] = (), positive: str | None = None) -> DataSpec:
+                  keep: Sequence[str] = (), exclude: Sequence[str] = (),
+                  positive: str | None = None) -> DataSpec:
     """The DataSpec `insight train --id --target --aux --keep --exclude --positive` would build, with the demo
     data's levers as actionable features when the table has the demo's columns (as the CLI does)."""
     return DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux), keep=tuple(keep),

@@ -1,13 +1,14 @@
 """`python -m insight.jobs.worker JOB_DIR`: train one uploaded table, outside the dashboard's process.
 
-It reads the job's spec.json, reads the upload as `insight train` reads a file (insight.jobs.preview.read_upload)
-and calls the same training entry (insight.pipeline.train), feeding its progress into status.json; a heartbeat
-thread rewrites the status every few seconds so that the dashboard can tell a live worker from a dead one. The
-run is written by the normal run writer (a hidden `.tmp-*` folder renamed into place when complete).
+It reads the job's spec.json, reads the upload as `insight train` reads a file
+(insight.jobs.preview.read_upload) and calls the same training entry (insight.pipeline.train), feeding its
+progress into status.json; a heartbeat thread rewrites the status every few seconds so that the dashboard can
+tell a live worker from a dead one. The run is written by the normal run writer (a hidden `.tmp-*` folder
+renamed into place when complete).
 
-SIGTERM (the dashboard's cancel, sent to the worker's process group) raises `Cancelled` in the main thread: the
-stack unwinds (the run writer deletes its temporary folder), the status becomes "cancelled" and the process
-exits at once, without waiting for model threads still running.
+SIGTERM (the dashboard's cancel, sent to the worker's process group) raises `Cancelled` in the main thread:
+the stack unwinds (the run writer deletes its temporary folder), the status becomes "cancelled" and the
+process exits at once, without waiting for model threads still running.
 """
 
 from __future__ import annotations
@@ -36,14 +37,15 @@ class Cancelled(BaseException):
 
 
 class StatusReporter:
-    """Keeps the worker's status and writes it: progress from the training, a heartbeat from its own thread."""
+    """Keeps the worker's status and writes it: progress from the training, a heartbeat from its thread."""
 
     def __init__(self, folder: JobFolder) -> None:
         self.folder = folder
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         now = time.time()
-        self.status = folder.stored_status().but(state=RUNNING, pid=os.getpid(), heartbeat=now, stage="starting")
+        self.status = folder.stored_status().but(state=RUNNING, pid=os.getpid(), heartbeat=now,
+                                                 stage="starting")
         if self.status.started is None:
             self.status = self.status.but(started=now)
         self.written = 0.0
@@ -105,8 +107,8 @@ def run_job(folder: JobFolder) -> int:
         return 1
     except Exception as e:  # noqa: BLE001 - the page shows a short message; the traceback goes to the log
         log.exception("job %s failed", folder.id)
-        reporter.finish(FAILED, error=f"the training failed unexpectedly ({type(e).__name__}: {e}). No run was "
-                                      "written; the details are in the job's log.")
+        reporter.finish(FAILED, error=f"the training failed unexpectedly ({type(e).__name__}: {e}). No run "
+                                      "was written; the details are in the job's log.")
         return 1
     log.info("job %s: run %s written", folder.id, path.name)
     reporter.finish(DONE, run_id=path.name)

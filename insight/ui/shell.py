@@ -121,4 +121,4 @@ def _settled_choice() -> sidebar.RunChoice | None:
     if started is _OUTSIDE_APP:  # not started by app.py: set up what app.py would have
         navigation()
         return run_sidebar()
-    return started if isinstance(started, sidebar.RunChoice) else None  # a failed picker's error is shown once
+    return started if isinstance(started, sidebar.RunChoice) else None  # a failed picker's error shows once

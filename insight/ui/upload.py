@@ -19,6 +19,7 @@ import streamlit as st
 from streamlit import config as st_config
 
 from insight import formatting as fmt
+from insight.formatting import markdown_text as md
 from insight.config import DataSpec, TrainConfig
 from insight.data.schema import Schema
 from insight.errors import InputError
@@ -40,7 +41,6 @@ POLL_S = 1.5
 OPTION_WORDS = {"id": "Customer id", "target": "Churn column", "aux": "Aux targets", "keep": "Keep anyway",
                 "exclude": "Never use", "positive": "Value that means churned"}
 """The page's name for each `insight train` option its messages mention."""
-MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:")
 _OPTION = re.compile(r"(?:\b[Pp]ass )?--(" + "|".join(OPTION_WORDS) + r")\b(?: (?:COL|VALUE)\b)?")
 
 
@@ -48,7 +48,9 @@ def in_page_words(message: str) -> str:
     """A CLI message with its options (`--keep COL`) named as this page's fields ("Keep anyway")."""
     def name(match: re.Match[str]) -> str:
         field, text = f"“{OPTION_WORDS[match.group(1)]}”", match.group(0)
-        return f"Use {field}" if text.startswith("Pass") else f"use {field}" if text.startswith("pass") else field
+        if text.startswith(("Pass", "pass")):
+            return ("Use " if text[0] == "P" else "use ") + field
+        return field
     return _OPTION.sub(name, message)
 
 
@@ -61,9 +63,10 @@ def upload_form(runs_dir: Path, owner: str) -> None:
     """Upload, preview, choose the columns and start a training."""
     limit = upload_limit_mb()
     file = st.file_uploader(
-        "Customer table (CSV, TSV or Parquet)", key=f"{UPLOADER_KEY}_{st.session_state.get(ROUND_KEY, 0)}", max_upload_size=limit,
-        help=f"One row per customer, with an id column and a churn column (0/1 or yes/no). At most {limit} MB. "
-             "An Excel workbook: File > Save As > CSV UTF-8 first.")
+        "Customer table (CSV, TSV or Parquet)", key=f"{UPLOADER_KEY}_{st.session_state.get(ROUND_KEY, 0)}",
+        max_upload_size=limit,
+        help=f"One row per customer, with an id column and a churn column (0/1 or yes/no). At most {limit} "
+             "MB. An Excel workbook: File > Save As > CSV UTF-8 first.")
     uploads: dict[str, str] = st.session_state.setdefault(UPLOADS_KEY, {})
     if file is None:
         _forget_drafts(runs_dir, uploads, keep=None)
@@ -74,7 +77,7 @@ def upload_form(runs_dir: Path, owner: str) -> None:
         try:
             job_id = manager.create_upload(runs_dir, name=file.name, data=file.getbuffer(), owner=owner).id
         except InputError as e:
-            st.error(_md(str(e)), icon=":material/error:")
+            st.error(md(str(e)), icon=":material/error:")
             return
         uploads[file.file_id] = job_id
     job = JobFolder(jobs_root(runs_dir) / job_id)
@@ -89,7 +92,7 @@ def upload_form(runs_dir: Path, owner: str) -> None:
         stamp = (str(job.upload_path), job.info().source_name, job.upload_path.stat().st_mtime)
         frame, table = _table(*stamp), _preview(*stamp)
     except InputError as e:
-        st.error(_md(in_page_words(str(e))), icon=":material/error:")
+        st.error(md(in_page_words(str(e))), icon=":material/error:")
         return
     _table_summary(file.name, table)
     spec = _spec_fields(frame, table, job.id)
@@ -99,14 +102,14 @@ def upload_form(runs_dir: Path, owner: str) -> None:
         return
     checked = _checked(*stamp, json.dumps(spec.to_dict()))
     if isinstance(checked, str):
-        st.error(_md(in_page_words(checked)), icon=":material/error:")
+        st.error(md(in_page_words(checked)), icon=":material/error:")
         return
     _guards_table(spec, checked)
     if st.button("Start training", type="primary", icon=":material/model_training:", key="upload_start"):
         try:
             manager.start(job, spec, TrainConfig())
         except InputError as e:
-            st.error(_md(str(e)), icon=":material/error:")
+            st.error(md(str(e)), icon=":material/error:")
             return
         st.session_state.setdefault(WATCHING_KEY, set()).add(job.id)
         st.session_state[ROUND_KEY] = st.session_state.get(ROUND_KEY, 0) + 1
@@ -138,7 +141,8 @@ def _jobs_body(runs_dir: str, owner: str) -> None:
             "Analyst": [j.info.owner for j in others], "Table": [j.info.source_name for j in others],
             "Stage": [_stage(j.status.stage) for j in others], "Done": [j.status.progress for j in others],
             "Running for": [_elapsed(j.status.started) for j in others]}),
-            hide_index=True, column_config={"Done": st.column_config.ProgressColumn(min_value=0, max_value=1)})
+            hide_index=True,
+            column_config={"Done": st.column_config.ProgressColumn(min_value=0, max_value=1)})
     finished = {j.id for j in mine if j.id in watching and j.status.final}
     watching.difference_update(finished)
     watching.update(j.id for j in mine if j.status.active)
@@ -150,9 +154,10 @@ def _job_card(job: manager.Job) -> None:
     s, name = job.status, job.info.source_name
     with st.container(border=True):
         if s.active:
-            st.markdown(f"**{_md(name)}** · training for "
+            st.markdown(f"**{md(name)}** · training for "
                         f"{_elapsed(s.started)}")
-            st.progress(min(1.0, max(0.0, s.progress)), text=f"{_stage(s.stage or 'starting')}… {s.progress:.0%}")
+            st.progress(min(1.0, max(0.0, s.progress)),
+                        text=f"{_stage(s.stage or 'starting')}… {s.progress:.0%}")
             if job.folder.cancel_requested is not None:
                 st.caption("Stopping…")
             elif st.button("Cancel", key=f"upload_cancel_{job.id}", icon=":material/cancel:",
@@ -160,14 +165,16 @@ def _job_card(job: manager.Job) -> None:
                 manager.cancel(job.folder)
                 st.caption("Stopping…")
         elif s.state == DONE:
-            st.success(f"{_md(name)}: trained run **{_md(s.run_id or '')}** in {_elapsed(s.started, s.finished)}. It is in the "
-                       "run picker.", icon=":material/check_circle:")
+            took = _elapsed(s.started, s.finished)
+            st.success(f"{md(name)}: trained run **{md(s.run_id or '')}** in {took}. It is in the run "
+                       "picker.", icon=":material/check_circle:")
             if st.button("Open this run", key=f"upload_open_{job.id}", icon=":material/open_in_new:"):
                 st.switch_page("pages/overview.py", query_params={"run": s.run_id or ""})
         elif s.state == FAILED:
-            st.error(f"{_md(name)}: training failed. {_md(in_page_words(s.error or ''))}", icon=":material/error:")
+            st.error(f"{md(name)}: training failed. {md(in_page_words(s.error or ''))}",
+                     icon=":material/error:")
         elif s.state == CANCELLED:
-            st.info(f"{_md(name)}: cancelled; no run was written.", icon=":material/cancel:")
+            st.info(f"{md(name)}: cancelled; no run was written.", icon=":material/cancel:")
         if s.final and st.button("Remove", key=f"upload_remove_{job.id}", icon=":material/delete:",
                                  help="Delete this job and its uploaded table (a trained run stays)."):
             manager.discard(job.folder)
@@ -175,7 +182,8 @@ def _job_card(job: manager.Job) -> None:
 
 
 def _table_summary(name: str, table: TablePreview) -> None:
-    st.markdown(f"**{len(table.columns)} columns, {fmt.count(table.rows)} rows** in {_md(name)}. The first rows:")
+    st.markdown(f"**{len(table.columns)} columns, {fmt.count(table.rows)} rows** in {md(name)}. "
+                "The first rows:")
     st.dataframe(table.head, hide_index=True, height=220)
 
 
@@ -194,9 +202,10 @@ def _spec_fields(frame: pd.DataFrame, table: TablePreview, job_id: str) -> DataS
         help="Whether the customer churned: 0/1, yes/no or true/false (empty where not known yet).")
     others = [c for c in choices if c != target]
     aux = left.multiselect(
-        OPTION_WORDS["aux"], table.aux_candidates(id_column=id_column, target=target), key=f"upload_aux_{job_id}",
-        help="Other outcomes the multi-task network learns beside churn (next year's revenue, seat change...). "
-             "They are not features, unless also under Keep anyway.")
+        OPTION_WORDS["aux"], table.aux_candidates(id_column=id_column, target=target),
+        key=f"upload_aux_{job_id}",
+        help="Other outcomes the multi-task network learns beside churn (next year's revenue, seat "
+             "change...). They are not features, unless also under Keep anyway.")
     keep = right.multiselect(
         OPTION_WORDS["keep"], others, key=f"upload_keep_{job_id}",
         help="Use a column a guard set aside (an id-like number, free text, a leaking column). An aux target "
@@ -261,11 +270,6 @@ def _forget_drafts(runs_dir: Path, uploads: dict[str, str], *, keep: str | None)
         if folder.path.is_dir() and manager.job_status(folder).state == DRAFT:
             manager.discard(folder)
         del uploads[file_id]
-
-
-def _md(text: str) -> str:
-    """Plain text inside Markdown (file names, column names and messages come from the data)."""
-    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in text)
 
 
 def _stage(stage: str) -> str:

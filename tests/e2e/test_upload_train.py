@@ -62,8 +62,9 @@ def upload_server(upload_runs: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture()
-def tab(browser: Browser, upload_server: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Page]:
-    """A fresh browser tab on this module's server; a screenshot when the test fails (as conftest's `page`)."""
+def tab(browser: Browser, upload_server: str, request: pytest.FixtureRequest,
+        tmp_path: Path) -> Iterator[Page]:
+    """A fresh browser tab on this module's server; a screenshot when the test fails (as conftest's page)."""
     context = browser.new_context(viewport=VIEWPORT, base_url=upload_server)
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -113,7 +114,7 @@ def test_upload_a_csv_train_it_and_find_the_run_in_the_picker(tab: Page, upload_
     tab.get_by_role("button", name="Start training").click()
     progress = tab.locator('[data-testid="stProgress"]')
     expect(progress).to_be_visible(timeout=LOAD_MS)
-    expect(tab.locator('[data-testid="stMain"]')).to_contain_text(re.compile(r"… \d+%"))  # a stage and its share
+    expect(tab.locator('[data-testid="stMain"]')).to_contain_text(re.compile(r"… \d+%"))  # stage and share
     expect(tab.get_by_role("button", name="Cancel")).to_be_visible()
     [job] = manager.list_jobs(upload_runs)
     assert job.status.active and job.info.source_name == "team customers.csv"
@@ -123,9 +124,10 @@ def test_upload_a_csv_train_it_and_find_the_run_in_the_picker(tab: Page, upload_
     [run] = list_runs(upload_runs)
     assert verify_run(run) == []
     sidebar = tab.locator('[data-testid="stSidebar"]')
-    expect(sidebar).to_contain_text("Data: team customers.csv", timeout=LOAD_MS)  # the app reran on the new run
+    expect(sidebar).to_contain_text("Data: team customers.csv", timeout=LOAD_MS)  # the app reran on it
     sidebar.locator('.st-key-run_picker [data-testid="stSelectbox"]').click()
-    expect(tab.get_by_role("option").filter(has_text=run.name)).to_contain_text("team customers.csv · 300 rows")
+    option = tab.get_by_role("option").filter(has_text=run.name)
+    expect(option).to_contain_text("team customers.csv · 300 rows")
     tab.keyboard.press("Escape")
 
     tab.get_by_role("button", name="Open this run").click()

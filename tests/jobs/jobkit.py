@@ -21,7 +21,8 @@ OWNER = "ana@example.com"
 def quick_config() -> TrainConfig:
     """A training of a few seconds' work on a few hundred rows: one tree size, few epochs, one thread."""
     return TrainConfig(seed=0, threads=1,
-                       churn=ChurnConfig(num_leaves_grid=(4,), inner_folds=2, max_rounds=300, early_stopping_rounds=20),
+                       churn=ChurnConfig(num_leaves_grid=(4,), inner_folds=2, max_rounds=300,
+                                         early_stopping_rounds=20),
                        multitask=MultitaskConfig(max_epochs=8, patience=3, hidden=(32,)),
                        segments=SegmentConfig(n_epochs=40, fit_sample=1500, trustworthiness_sample=300))
 

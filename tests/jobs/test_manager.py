@@ -1,12 +1,14 @@
 """The job manager with real worker processes training real runs on a small demo table: a training makes a
 run that verifies, two at once both do (one of them outliving the process that started it, as in a server
-restart), a cancel or a SIGKILL leaves no run and no temporary folder, and the existing run is never touched."""
+restart), a cancel or a SIGKILL leaves no run and no temporary folder, and the existing run is never
+touched."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,8 +24,10 @@ from insight.jobs.folder import (
     CANCELLED, DONE, DRAFT, FAILED, PID, QUEUED, RUNNING, STATUS, JobFolder, JobStatus, jobs_root,
 )
 from insight.pipeline import STAGES
-from insight.runs.run import latest_run, list_runs, read_manifest, verify_run
-from tests.jobs.jobkit import OWNER, checksums, demo_csv, demo_table_spec, quick_config, run_folders, wait_until
+from insight.runs.run import WRITER_FILE, latest_run, list_runs, read_manifest, verify_run
+from tests.jobs.jobkit import (
+    OWNER, checksums, demo_csv, demo_table_spec, quick_config, run_folders, wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +35,8 @@ MODEL_STAGES = frozenset(STAGES) - {"checking the table", "writing the run"}
 """Stages well inside a training: a cancel or a kill there interrupts the models."""
 
 
-def upload_and_start(runs: Path, data: bytes, config: TrainConfig, *, name: str = "customers.csv") -> JobFolder:
+def upload_and_start(runs: Path, data: bytes, config: TrainConfig, *,
+                     name: str = "customers.csv") -> JobFolder:
     folder = manager.create_upload(runs, name=name, data=data, owner=OWNER)
     columns = data.split(b"\n", 1)[0].decode().split(",")
     manager.start(folder, demo_table_spec(columns), config)
@@ -78,14 +83,18 @@ def test_two_trainings_at_once_one_outliving_its_server(jobs_runs: Path, demo_ru
     before = checksums(existing)
     config = quick_config()
     first = upload_and_start(jobs_runs, table_csv, config, name="north.csv")
-    second = manager.create_upload(jobs_runs, name="south.csv", data=demo_csv(seed=1), owner="bob@example.com")
-    starter = ("import json, sys; from pathlib import Path; from insight.config import DataSpec, TrainConfig; "
-               "from insight.jobs import manager; from insight.jobs.folder import JobFolder; "
+    second = manager.create_upload(jobs_runs, name="south.csv", data=demo_csv(seed=1),
+                                   owner="bob@example.com")
+    starter = ("import json, sys; from pathlib import Path; "
+               "from insight.config import DataSpec, TrainConfig; from insight.jobs import manager; "
+               "from insight.jobs.folder import JobFolder; "
                "spec, config = json.loads(sys.argv[2]); "
-               "manager.start(JobFolder(Path(sys.argv[1])), DataSpec.from_dict(spec), TrainConfig.from_dict(config))")
+               "manager.start(JobFolder(Path(sys.argv[1])), DataSpec.from_dict(spec), "
+               "TrainConfig.from_dict(config))")
     spec = demo_table_spec(table_csv.split(b"\n", 1)[0].decode().split(","))
-    subprocess.run([sys.executable, "-c", starter, str(second.path), json.dumps([spec.to_dict(), config.to_dict()])],
-                   check=True, timeout=60)  # the "server" exits at once
+    # the "server" starts the training and exits at once
+    subprocess.run([sys.executable, "-c", starter, str(second.path),
+                    json.dumps([spec.to_dict(), config.to_dict()])], check=True, timeout=60)
     assert wait_until(second, lambda s: s.state != QUEUED).state in (RUNNING, DONE)  # its worker lives on
     statuses = [wait_until(job, lambda s: s.final, timeout=180) for job in (first, second)]
     assert [s.state for s in statuses] == [DONE, DONE], statuses
@@ -97,7 +106,8 @@ def test_two_trainings_at_once_one_outliving_its_server(jobs_runs: Path, demo_ru
     assert_untouched(jobs_runs, existing, before)
 
 
-def test_a_cancelled_training_leaves_no_run(jobs_runs: Path, demo_run: Path, train_config: TrainConfig) -> None:
+def test_a_cancelled_training_leaves_no_run(jobs_runs: Path, demo_run: Path,
+                                            train_config: TrainConfig) -> None:
     existing = jobs_runs / demo_run.name
     before = checksums(existing)
     folder = upload_and_start(jobs_runs, demo_csv(rows=800), train_config)
@@ -123,8 +133,16 @@ def test_a_killed_worker_is_shown_as_failed(jobs_runs: Path, demo_run: Path, tab
     pid = folder.pid()
     assert pid is not None
     os.killpg(pid, signal.SIGKILL)  # the whole process group, as an out-of-memory kill or `kill -9` would
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:  # until reaped
+        time.sleep(0.05)
+    half = jobs_runs / ".tmp-20260101-000000-killed-0000"  # had it been writing: its half run, as the writer
+    half.mkdir()                                           # records one (who writes it)
+    (half / WRITER_FILE).write_text(json.dumps({"pid": pid, "host": socket.gethostname(), "started": None}))
+    (half / "customers.parquet").write_bytes(b"half")
     status = wait_until(folder, lambda s: s.final, timeout=15)
     assert status.state == FAILED and "stopped unexpectedly" in str(status.error)
+    assert not half.exists()  # noticing the crash removed it
     assert json.loads(folder.file(STATUS).read_text())["state"] == FAILED  # recorded, not only reported
     assert {p.name for p in list_runs(jobs_runs)} == {demo_run.name}
     assert latest_run(jobs_runs) == existing

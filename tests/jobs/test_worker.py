@@ -1,5 +1,6 @@
-"""The worker process: a spec the table fails ends the job failed with the message `insight train` gives, and
-writes nothing; its status reporter writes progress and a heartbeat; a wrong command line says how to call it."""
+"""The worker process: a spec the table fails ends the job failed with the message `insight train` gives,
+and writes nothing; its status reporter writes progress and a heartbeat; a wrong command line says how to
+call it."""
 
 from __future__ import annotations
 
