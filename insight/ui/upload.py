@@ -241,7 +241,7 @@ def _guards_table(spec: DataSpec, checked: Schema) -> None:
                  column_config={"Why": st.column_config.TextColumn(width="large")})
 
 
-@st.cache_resource(max_entries=4, ttl=3600, show_spinner="Reading the table…")
+@st.cache_resource(max_entries=2, ttl=3600, show_spinner="Reading the table…")
 def _table(path: str, name: str, mtime: float) -> pd.DataFrame:
     """The uploaded table (shared read-only: a session's own upload, keyed by its path and time)."""
     return preview.read_upload(Path(path), name=name)

@@ -88,6 +88,20 @@ def test_an_upload_is_previewed_with_roles_and_the_guards_decisions(
     assert [j.info.source_name for j in manager.list_jobs(runs)] == ["other.csv"]
 
 
+@pytest.mark.parametrize("kind", ["parquet", "semicolons", "utf-16 tsv"])
+def test_other_formats_are_previewed_as_the_cli_reads_them(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                          table: pd.DataFrame, kind: str) -> None:
+    name, data = {
+        "parquet": lambda: ("customers.parquet", table.to_parquet(index=False)),
+        "semicolons": lambda: ("customers.csv", table.to_csv(index=False, sep=";").encode()),
+        "utf-16 tsv": lambda: ("customers.tsv", table.to_csv(index=False, sep="\t").encode("utf-16")),
+    }[kind]()
+    at = uploaded(upload_page(monkeypatch, tmp_path / "runs"), name, data)
+    assert_clean(at, kind)
+    assert any("39 columns, 300 rows" in plain(m.value) for m in at.markdown)
+    assert [b.label for b in at.button] == ["Start training"]
+
+
 def test_bad_choices_are_refused_inline_with_the_cli_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                              table: pd.DataFrame) -> None:
     at = uploaded(upload_page(monkeypatch, tmp_path / "runs"), "customers.csv", csv_of(table))
