@@ -31,6 +31,7 @@ from insight.access_config import (
     signin_problems,
 )
 from insight.errors import InputError
+from insight.formatting import markdown_text
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ def current_user() -> User:
     the loopback interface only or was started with `insight serve --no-auth`; else nobody may do anything."""
     secrets = _secrets()
     if signin_problems(secrets):
-        return User(email=None, name=None, role="analyst" if _open_without_signin() else None, signed_in=False)
+        role: Role | None = "analyst" if _open_without_signin() else None
+        return User(email=None, name=None, role=role, signed_in=False)
     if not st.user.get("is_logged_in"):
         return User(email=None, name=None, role=None, signed_in=False)
     email = st.user.get("email")
@@ -120,8 +122,8 @@ def gate() -> None:
 
 def _signed_in_sidebar(user: User) -> None:
     with st.sidebar:
-        name = f"**{_escape(user.name)}** · " if user.name else ""
-        st.caption(f"Signed in as {name}{_code(user.email or '')} · {user.role}")
+        name = f"**{markdown_text(user.name)}** · " if user.name else ""
+        st.caption(f"Signed in as {name}{_address(user.email or '')} · {user.role}")
         if st.button("Sign out", key="access_sign_out", icon=":material/logout:"):
             st.logout()
 
@@ -138,7 +140,7 @@ def _signin_page(secrets: Mapping[str, Any]) -> None:
 
 def _stranger_page(user: User) -> None:
     st.title("Customer Insight")
-    who = (f"You are signed in as {_code(user.email)}" if user.email
+    who = (f"You are signed in as {_address(user.email)}" if user.email
            else "Your sign-in gave no verified e-mail address")
     st.error(f"{who}, which is not allowed to see this dashboard. Ask its owner to add you, or sign "
              "out and sign in with another account.", icon=":material/block:")
@@ -181,11 +183,7 @@ def _policy(secrets: Mapping[str, Any]) -> AccessPolicy:
         return AccessPolicy(exports=False)
 
 
-def _code(text: str) -> str:
-    """An address as a Markdown code span: shown literally, never turned into a link."""
-    return f"`{text.replace('`', '')}`"
-
-
-def _escape(text: str) -> str:
-    """Plain text for Markdown (an address or a name from the identity provider)."""
-    return "".join("\\" + c if c in "\\`*_{}[]()<>#|~$!:" else c for c in text)
+def _address(email: str) -> str:
+    """An e-mail address for Markdown, as a code span: GFM turns a bare address into a mailto: link even
+    with every character escaped (insight.formatting.markdown_text), a code span never."""
+    return f"`{email.replace('`', '')}`"

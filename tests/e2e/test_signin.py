@@ -143,6 +143,7 @@ def test_a_stranger_is_refused_and_can_sign_out(browser: Browser, dashboard: str
     page = sign_in(browser, dashboard, STRANGER)
     expect(page.get_by_text("which is not allowed to see this dashboard")).to_be_visible()
     expect(page.get_by_text(STRANGER)).to_be_visible()
+    expect(page.locator('a[href^="mailto:"]')).to_have_count(0)  # the address as text, not as a link
     for data in ('[data-testid="stMetric"]', '[data-testid="stDataFrame"]', ".js-plotly-plot", NAV):
         expect(page.locator(data)).to_have_count(0)
     page.get_by_role("button", name="Sign out").click()

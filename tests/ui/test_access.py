@@ -14,6 +14,7 @@ from tests.app.appkit import TIMEOUT, assert_clean, new_app
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "s" * 32,
         "client_id": "dashboard", "client_secret": "x",
         "server_metadata_url": "http://127.0.0.1:1/.well-known/openid-configuration"}
+STRANGER = "eve@elsewhere.org"
 ACCESS = {"analysts": ["ana@example.com"], "viewers": ["@example.com"], "exports": False}
 
 
@@ -52,9 +53,9 @@ def test_not_signed_in_sees_only_the_sign_in_button(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_stranger_is_refused_with_a_sign_out_button(monkeypatch: pytest.MonkeyPatch, runs: Path) -> None:
-    at = app_with(monkeypatch, runs, signed_in("eve@elsewhere.org"))
+    at = app_with(monkeypatch, runs, signed_in(STRANGER))
     assert not at.exception
-    assert len(at.error) == 1 and "`eve@elsewhere.org`" in at.error[0].value  # literal, no link
+    assert len(at.error) == 1 and f"`{STRANGER}`" in at.error[0].value
     assert "not allowed" in at.error[0].value
     assert [b.label for b in at.button] == ["Sign out"]
     no_data(at)
@@ -71,7 +72,8 @@ def test_a_viewer_sees_the_overview(monkeypatch: pytest.MonkeyPatch, runs: Path)
     at = app_with(monkeypatch, runs, signed_in("bob@example.com"))
     assert_clean(at, "overview as a viewer")
     assert at.metric, "the overview shows the run"
-    assert "Signed in as `bob@example.com` · viewer" in [c.value for c in at.sidebar.caption]
+    captions = [c.value for c in at.sidebar.caption]
+    assert "Signed in as `bob@example.com` · viewer" in captions
 
 
 def _roles_script() -> None:
