@@ -30,8 +30,8 @@ from insight.config import DataSpec, TrainConfig
 from insight.data.sources import CSV_SUFFIXES, PARQUET_SUFFIXES, TSV_SUFFIXES
 from insight.errors import InputError
 from insight.jobs.folder import (
-    ACTIVE_STATES, CANCEL, CANCELLED, DRAFT, FAILED, JOB_INFO, LOG, PID, QUEUED, UPLOAD_STEM, JobFolder,
-    JobInfo, JobStatus, jobs_root, write_json, write_text,
+    ACTIVE_STATES, CANCEL, CANCELLED, DRAFT, FAILED, JOB_INFO, JOBS_FOLDER, LOG, PID, QUEUED, UPLOAD_STEM,
+    JobFolder, JobInfo, JobStatus, jobs_root, write_json, write_text,
 )
 from insight.runs.run import clean_stale_tmp
 
@@ -132,10 +132,16 @@ def start(folder: JobFolder, spec: DataSpec, config: TrainConfig | None = None) 
     folder.write_status(status)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         p for p in (str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")) if p)}
-    with open(folder.file(LOG), "ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "insight.jobs.worker", str(folder.path.resolve())],
-                                   cwd=folder.path, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with open(folder.file(LOG), "ab") as out:
+            process = subprocess.Popen([sys.executable, "-m", "insight.jobs.worker",
+                                        str(folder.path.resolve())], cwd=folder.path, env=env,
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+    except OSError as e:
+        log.exception("job %s: the worker did not start", folder.id)
+        return _settle(folder, status.but(state=FAILED, finished=time.time(), error=(
+            f"the training process could not be started ({type(e).__name__}: {e}); no run was written.")))
     write_text(folder.file(PID), f"{process.pid}\n")
     # a thread waits for the worker, so that it is reaped when it exits (a zombie would look alive)
     threading.Thread(target=process.wait, name=f"insight-job-{folder.id}", daemon=True).start()
@@ -188,8 +194,8 @@ def job_status(folder: JobFolder) -> JobStatus:
         return status
     if asked is not None:
         return _settle(folder, status.but(state=CANCELLED, finished=now))
-    return _settle(folder, status.but(state=FAILED, finished=now, error=f"{CRASHED} (see the job's log, "
-                                                                        f"{folder.file(LOG)})."))
+    return _settle(folder, status.but(state=FAILED, finished=now, error=(
+        f"{CRASHED} (its log: {JOBS_FOLDER}/{folder.id}/{LOG} in the runs folder).")))
 
 
 def list_jobs(runs_dir: Path) -> list[Job]:
