@@ -144,19 +144,40 @@ async def _page_errors(tab: Any) -> int:
     return int(await tab.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count())
 
 
+_CENTRAL_POINT = """gd => {
+  // the viewport position of the plotted customer nearest to the middle of the plot area, and that area
+  const svg = gd.querySelector('.main-svg').getBoundingClientRect();
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const left = svg.left + xa._offset, top = svg.top + ya._offset, w = xa._length, h = ya._length;
+  let best = null;
+  for (const t of gd._fullData) {
+    for (let i = 0; i < t.x.length; i++) {
+      const x = left + xa.l2p(t.x[i]), y = top + ya.l2p(t.y[i]);
+      const d = Math.hypot(x - left - w / 2, y - top - h / 2);
+      if (!best || d < best.d) best = {x, y, d};
+    }
+  }
+  return {x: best.x, y: best.y, left, top, w, h};
+}"""
+
+
 async def _select_on_map(tab: Any) -> None:
-    """Box Select on the map's modebar, then a drag over the middle of the map, until the page compares the
-    selection with the rest."""
+    """Box Select on the map's modebar, then a box dragged around the customer nearest the middle of the map,
+    until the page compares the selection with the rest."""
     chart = tab.locator('[data-testid="stPlotlyChart"]').first
     await chart.scroll_into_view_if_needed(timeout=STEP_TIMEOUT_MS)
     await chart.hover()
     await chart.locator('.modebar-btn[data-title="Box Select"]').click()
-    box = await tab.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.bounding_box()
-    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
-    await tab.mouse.move(x + 0.3 * w, y + 0.3 * h)
+    plot = tab.locator('[data-testid="stMain"] .js-plotly-plot').first
+    await tab.wait_for_function("() => document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot')"
+                                "._fullLayout.dragmode === 'select'", timeout=STEP_TIMEOUT_MS)
+    c = await plot.evaluate(_CENTRAL_POINT)
+    x0, x1 = max(c["left"] + 2, c["x"] - 0.2 * c["w"]), min(c["left"] + c["w"] - 2, c["x"] + 0.2 * c["w"])
+    y0, y1 = max(c["top"] + 2, c["y"] - 0.25 * c["h"]), min(c["top"] + c["h"] - 2, c["y"] + 0.25 * c["h"])
+    await tab.mouse.move(x0, y0)
     await tab.mouse.down()
     for k in range(1, 13):
-        await tab.mouse.move(x + (0.3 + 0.4 * k / 12) * w, y + (0.3 + 0.4 * k / 12) * h)
+        await tab.mouse.move(x0 + (x1 - x0) * k / 12, y0 + (y1 - y0) * k / 12)
     await tab.mouse.up()
     heading = tab.get_by_role("heading", name="vs the rest").filter(has_text="Your selection of")
     await heading.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
