@@ -35,37 +35,57 @@ def upload_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("upload-runs")
 
 
-@pytest.fixture(scope="module")
-def upload_server(upload_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run app.py` on the empty runs folder (as tests/e2e/conftest.py's server, on other runs)."""
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("upload-server") / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
-               "false", "--server.fileWatcherType", "none"]
-    env = {**os.environ, "INSIGHT_RUNS_DIR": str(upload_runs)}
-    url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_healthy(url, process, log_path)
-        yield url
-    finally:
-        process.terminate()
+class Server:
+    """`streamlit run app.py` on the runs folder (as tests/e2e/conftest.py's server, on other runs), which can
+    be stopped and started again on the same address."""
+
+    def __init__(self, runs: Path, log_dir: Path) -> None:
+        self.runs, self.log_dir, self.port = runs, log_dir, _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log_path = self.log_dir / f"streamlit-{self.starts}.log"
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                   "--server.port", str(self.port), "--server.address", "127.0.0.1",
+                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        env = {**os.environ, "INSIGHT_RUNS_DIR": str(self.runs)}
+        with log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        _wait_healthy(self.url, self.process, log_path)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
         try:
-            process.wait(timeout=15)
+            self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+            self.process.kill()
+            self.process.wait(timeout=15)
+        self.process = None
+
+
+@pytest.fixture(scope="module")
+def upload_server(upload_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = Server(upload_runs, tmp_path_factory.mktemp("upload-server"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
         for job in manager.list_jobs(upload_runs):  # a failed test leaves no worker behind
             manager.cancel(job.folder)
 
 
 @pytest.fixture()
-def tab(browser: Browser, upload_server: str, request: pytest.FixtureRequest,
+def tab(browser: Browser, upload_server: Server, request: pytest.FixtureRequest,
         tmp_path: Path) -> Iterator[Page]:
     """A fresh browser tab on this module's server; a screenshot when the test fails (as conftest's page)."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=upload_server)
+    context = browser.new_context(viewport=VIEWPORT, base_url=upload_server.url)
     page = context.new_page()
     page.set_default_timeout(30_000)
     errors: list[str] = []
@@ -87,15 +107,20 @@ def settled(page: Page) -> None:
     page.wait_for_selector(IDLE, timeout=LOAD_MS)
 
 
+def open_upload_page(tab: Page) -> None:
+    tab.goto("/")
+    tab.locator('[data-testid="stSidebarNav"] a').filter(has_text="Upload and train").click()
+    expect(tab.get_by_role("heading", name="Upload and train", exact=True)).to_be_visible(timeout=LOAD_MS)
+    settled(tab)
+
+
 def test_upload_a_csv_train_it_and_find_the_run_in_the_picker(tab: Page, upload_runs: Path,
                                                                tmp_path: Path) -> None:
     table = tmp_path / "team customers.csv"
     demo_data(rows=300, seed=3).customers.to_csv(table, index=False)
     tab.goto("/")
     expect(tab.get_by_text("There is no trained run")).to_be_visible(timeout=LOAD_MS)
-    tab.locator('[data-testid="stSidebarNav"] a').filter(has_text="Upload and train").click()
-    expect(tab.get_by_role("heading", name="Upload and train", exact=True)).to_be_visible(timeout=LOAD_MS)
-    settled(tab)
+    open_upload_page(tab)
 
     tab.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(table))
     expect(tab.get_by_text("39 columns, 300 rows")).to_be_visible(timeout=LOAD_MS)
@@ -135,3 +160,31 @@ def test_upload_a_csv_train_it_and_find_the_run_in_the_picker(tab: Page, upload_
     expect(tab).to_have_url(re.compile(rf"run={re.escape(run.name)}"))
     expect(tab.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
     assert not (PROJECT / "runs" / ".jobs" / job.id).exists()  # the upload lives only under the runs folder
+
+
+def test_a_training_outlives_a_server_restart(tab: Page, upload_server: Server, upload_runs: Path,
+                                              tmp_path: Path) -> None:
+    """The server stops mid-training and starts again: the worker (its own session) trains on, and the new
+    server's upload page follows it to the run, which then is in the picker."""
+    table = tmp_path / "restart.csv"
+    demo_data(rows=300, seed=4).customers.to_csv(table, index=False)
+    before = {p.name for p in list_runs(upload_runs)}
+    open_upload_page(tab)
+    tab.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(table))
+    expect(tab.get_by_text("What training will use:")).to_be_visible(timeout=LOAD_MS)
+    settled(tab)
+    tab.get_by_role("button", name="Start training").click()
+    expect(tab.locator('[data-testid="stProgress"]')).to_be_visible(timeout=LOAD_MS)
+    [job] = [j for j in manager.list_jobs(upload_runs) if j.info.source_name == "restart.csv"]
+
+    upload_server.stop()
+    assert manager.job_status(job.folder).active  # the server is gone, its training is not
+    upload_server.start()
+    open_upload_page(tab)  # the analyst comes back
+    done = tab.get_by_text(re.compile(r"restart\.csv: trained run \d{8}-\d{6}-restart-\w{4}"))
+    expect(done).to_be_visible(timeout=TRAIN_MS)
+    [run] = [p for p in list_runs(upload_runs) if p.name not in before]
+    assert verify_run(run) == [] and manager.job_status(job.folder).run_id == run.name
+    settled(tab)
+    tab.locator('[data-testid="stSidebar"] .st-key-run_picker [data-testid="stSelectbox"]').click()
+    expect(tab.get_by_role("option").filter(has_text=run.name)).to_contain_text("restart.csv · 300 rows")
