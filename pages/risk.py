@@ -9,7 +9,7 @@ import streamlit as st
 from insight import formatting as fmt
 from insight.formatting import label
 from insight.runs.layout import CHURN_PROBABILITY
-from insight.ui import filters, shell, widgets
+from insight.ui import access, filters, shell, widgets
 
 PAGE_SIZES = (25, 50, 100, 250)
 
@@ -60,17 +60,25 @@ with shell.page("Churn risk") as run:
                f"{fmt.count(matched)}. Probabilities are calibrated: of customers at 30 %, about 3 in 10 "
                "churn.")
 
+    exports = access.can("export")  # asked here: the download itself runs outside this session's script
+
     def export(kind: str) -> bytes:
+        if not exports:  # a disabled button's data is never built, whatever the browser sends
+            return b""
         return run.risk_export(flt, sort_by=sort_by, descending=descending, kind=kind)
 
     csv_col, parquet_col = st.columns(2)
     csv_col.download_button(f"Export {fmt.count(matched)} customers as CSV", data=lambda: export("csv"),
                             key="risk_export", file_name=f"churn-risk-{run.id}.csv", mime="text/csv",
-                            icon=":material/download:", disabled=matched == 0, width="stretch",
+                            icon=":material/download:", disabled=matched == 0 or not exports,
+                            width="stretch",
                             help="All columns of the filtered customers, for spreadsheets. Cells that a "
                                  "spreadsheet could run as a formula are prefixed with a single quote.")
     parquet_col.download_button(
         f"Export {fmt.count(matched)} customers as Parquet", data=lambda: export("parquet"),
         key="risk_export_parquet", file_name=f"churn-risk-{run.id}.parquet",
-        mime="application/vnd.apache.parquet", icon=":material/download:", disabled=matched == 0, width="stretch",
+        mime="application/vnd.apache.parquet", icon=":material/download:",
+        disabled=matched == 0 or not exports, width="stretch",
         help="The same rows with exact values and types, for Python, R or a database.")
+    if not exports:
+        st.caption(access.EXPORTS_OFF)

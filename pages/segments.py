@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from insight import formatting as fmt
-from insight.ui import filters, mapview, shell, tables, widgets
+from insight.ui import access, filters, mapview, shell, tables, widgets
 
 with shell.page("Segments") as run:
     points, revenue = run.map_frame, run.revenue_column
@@ -41,17 +41,20 @@ with shell.page("Segments") as run:
     st.dataframe(tables.group_table(run.compare(shown, chosen), revenue=bool(revenue)), hide_index=True,
                  key="selection_summary")
 
+    exports = access.can("export")  # asked here: the download itself runs outside this session's script
     export_col, open_col = st.columns(2)
     export_col.download_button(
-        f"Export as CSV: {fmt.markdown_text(chosen.how)}", data=lambda: run.selection_export(chosen),
-        key="selection_export",
+        f"Export as CSV: {fmt.markdown_text(chosen.how)}",
+        data=lambda: run.selection_export(chosen) if exports else b"", key="selection_export",
         file_name=f"selection-{run.id}.csv", mime="text/csv", icon=":material/download:", on_click="ignore",
-        disabled=chosen.count == 0, width="stretch",
+        disabled=chosen.count == 0 or not exports, width="stretch",
         help="Every column of these customers, riskiest first; the last columns record the run, how they "
              "were chosen and when. Cells a spreadsheet could run as a formula get a leading single quote.")
     if open_col.button(f"Open these {fmt.count(chosen.count)} customers in the risk table",
                        key="open_in_risk", icon=":material/format_list_numbered:", disabled=chosen.count == 0, width="stretch"):
         filters.open_in_risk_table(run, run.selection_ids(chosen), chosen.how)
+    if not exports:
+        st.caption(access.EXPORTS_OFF)
 
     apart_col, drivers_col = st.columns(2, gap="medium")
     with apart_col:

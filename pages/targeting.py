@@ -10,7 +10,7 @@ from insight.decisions.targeting import OfferEconomics
 from insight.figures import charts
 from insight.formatting import label
 from insight.runs.layout import CHURN_PROBABILITY
-from insight.ui import shell, widgets
+from insight.ui import access, shell, widgets
 
 PREVIEW = 20
 
@@ -67,8 +67,11 @@ with shell.page("Targeting") as run:
         "expected_benefit": st.column_config.NumberColumn("Expected benefit", format="localized")})
     st.caption(f"The first {fmt.count(min(k, PREVIEW))} of the list, riskiest first; the export holds all "
                f"{fmt.count(k)} with their reasons.")
+    exports = access.can("export")  # asked here: the download itself runs outside this session's script
     st.download_button(f"Export the {fmt.count(k)} customers as CSV",
-                       data=lambda: run.target_export(k, economics),
+                       data=lambda: run.target_export(k, economics) if exports else b"",
                        key="target_export", file_name=f"target-list-{run.id}.csv", mime="text/csv",
-                       icon=":material/download:", help="Cells a spreadsheet could run as a formula are "
-                                                        "prefixed with a single quote.")
+                       icon=":material/download:", disabled=not exports,
+                       help="Cells a spreadsheet could run as a formula are prefixed with a single quote.")
+    if not exports:
+        st.caption(access.EXPORTS_OFF)

@@ -34,6 +34,8 @@ from insight.errors import InputError
 from insight.formatting import markdown_text
 
 log = logging.getLogger(__name__)
+EXPORTS_OFF = "Exports are off for viewers on this dashboard; an analyst can export."
+"""Said beside a disabled export button (`can("export")` is False)."""
 
 
 @dataclass(frozen=True)

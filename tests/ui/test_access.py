@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from insight.ui import access
+
 from tests.app.appkit import TIMEOUT, assert_clean, new_app
 
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "s" * 32,
@@ -22,12 +24,13 @@ def signed_in(email: str | None) -> dict[str, object]:
     return {"is_logged_in": email is not None, **({"email": email, "email_verified": True} if email else {})}
 
 
-def app_with(monkeypatch: pytest.MonkeyPatch, runs: Path, user: dict[str, object]) -> AppTest:
+def app_with(monkeypatch: pytest.MonkeyPatch, runs: Path, user: dict[str, object], *,
+             exports: bool = False) -> AppTest:
     for name in ("INSIGHT_ANALYSTS", "INSIGHT_VIEWERS", "INSIGHT_EXPORTS"):
         monkeypatch.delenv(name, raising=False)
     at = new_app(monkeypatch, runs)
     at.secrets["auth"] = AUTH
-    at.secrets["insight"] = {"access": ACCESS}
+    at.secrets["insight"] = {"access": {**ACCESS, "exports": exports}}
     at.user = user
     return at.run()
 
@@ -158,3 +161,29 @@ def test_no_auth_serves_everyone_as_an_analyst(monkeypatch: pytest.MonkeyPatch, 
     at = new_app(monkeypatch, runs).run()
     assert_clean(at, "overview served with --no-auth")
     assert at.metric
+
+
+@pytest.mark.parametrize(("email", "exports", "enabled"), [
+    ("bob@example.com", False, False), ("bob@example.com", True, True), ("ana@example.com", False, True)])
+def test_export_buttons_follow_the_export_setting(monkeypatch: pytest.MonkeyPatch, runs: Path, email: str,
+                                                  exports: bool, enabled: bool) -> None:
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    built: dict[str, object] = {}  # the deferred downloads' data callables, as a browser's click runs them
+    register = MediaFileManager.add_deferred
+
+    def add_deferred(self: MediaFileManager, data: object, *args: object, **kwargs: object) -> str:
+        built[str(kwargs.get("file_name"))] = data
+        return register(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    at = app_with(monkeypatch, runs, signed_in(email), exports=exports)
+    for page in ("pages/risk.py", "pages/targeting.py"):
+        at.switch_page(page).run()
+        assert_clean(at, page)
+        buttons = at.get("download_button")
+        assert buttons, f"{page}: no export button"
+        assert all(b.proto.disabled is not enabled for b in buttons), page
+        assert (access.EXPORTS_OFF in [c.value for c in at.caption]) is not enabled, page
+    assert bool(built) or not enabled  # a disabled button registers no download at all
+    assert all((len(data()) > 0) is enabled for data in built.values())  # type: ignore[operator]
