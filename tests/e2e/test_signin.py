@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from insight.ui.access import EXPORTS_OFF
+
 pytestmark = pytest.mark.e2e
 
 ANALYST, VIEWER, STRANGER = "ana@example.com", "bob@example.com", "eve@elsewhere.org"
@@ -155,7 +157,7 @@ def test_a_stranger_is_refused_and_can_sign_out(browser: Browser, dashboard: str
     page.context.close()
 
 
-def test_a_viewer_sees_the_pages_but_not_the_upload(browser: Browser, dashboard: str) -> None:
+def test_a_viewer_sees_the_pages_but_no_upload_and_no_export(browser: Browser, dashboard: str) -> None:
     page = sign_in(browser, dashboard, VIEWER)
     expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible(timeout=LOAD_MS)
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(f"Signed in as Bob · {VIEWER} · viewer")
@@ -164,6 +166,8 @@ def test_a_viewer_sees_the_pages_but_not_the_upload(browser: Browser, dashboard:
     page.locator(NAV).filter(has_text=re.compile(r"Churn risk$")).click()
     expect(page.get_by_role("heading", name="Churn risk", exact=True)).to_be_visible(timeout=LOAD_MS)
     settled(page)
+    expect(page.get_by_text(EXPORTS_OFF)).to_be_visible()  # exports = false for viewers
+    expect(page.get_by_role("button", name=re.compile(r"^Export .* as CSV"))).to_be_disabled()
     page.goto("/upload")  # the upload page's address typed in: no upload for a viewer
     settled(page)
     expect(page.locator('[data-testid="stFileUploader"]')).to_have_count(0)
