@@ -243,19 +243,20 @@ def _settle(folder: JobFolder, status: JobStatus) -> JobStatus:
 
 
 def _worker_alive(pid: int, folder: JobFolder) -> bool:
-    """Is `pid` this job's worker, still running? (A reused pid or a zombie is not.)"""
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if Path("/proc/self/cmdline").exists():
+    """Is `pid` this job's worker, still running? (A reused pid or an exited, unreaped process is not.)"""
+    proc = Path(f"/proc/{pid}")
+    if Path("/proc/self/stat").exists():
         try:
-            command = cmdline.read_bytes()
+            stat, command = (proc / "stat").read_text(), (proc / "cmdline").read_bytes()
         except OSError:
             return False
-        return bool(command) and str(folder.path.resolve()).encode() in command  # a zombie's is empty
+        if stat[stat.rindex(")") + 2] in "ZX":  # exited, not yet reaped
+            return False
+        # an empty command line: the worker is being started (exec in progress), as right after Popen
+        return not command or str(folder.path.resolve()).encode() in command
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+    except (ProcessLookupError, PermissionError):
         return False
     return True
 

@@ -158,6 +158,27 @@ def test_a_live_process_that_is_not_the_worker_means_failed(tmp_path: Path, tabl
     assert status.state == FAILED and "stopped unexpectedly" in str(status.error)
 
 
+def test_a_worker_is_alive_from_its_first_instant_until_it_exits(tmp_path: Path, table_csv: bytes) -> None:
+    """A process with the job's folder on its command line stands in for a worker: seen alive the instant
+    Popen returns (its exec may still be under way), dead once it has exited, even before it is reaped."""
+    folder = manager.create_upload(tmp_path / "runs", name="t.csv", data=table_csv, owner=OWNER)
+    for _ in range(20):
+        process = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()",
+                                    str(folder.path.resolve())], stdin=subprocess.PIPE, start_new_session=True)
+        folder.file(PID).write_text(f"{process.pid}\n")
+        folder.write_status(JobStatus(state=RUNNING, pid=process.pid, started=time.time(),
+                                      heartbeat=time.time()))
+        assert manager.job_status(folder).state == RUNNING
+        assert process.stdin is not None
+        process.stdin.close()
+        deadline = time.monotonic() + 10
+        while "Z" not in Path(f"/proc/{process.pid}/stat").read_text().split(")")[1][:3]:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert manager.job_status(folder).state == FAILED  # exited, not yet reaped
+        process.wait()
+
+
 def test_more_trainings_than_allowed_are_refused(tmp_path: Path, table_csv: bytes, train_config: TrainConfig,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(manager.MAX_TRAININGS_ENV, "1")
