@@ -164,7 +164,8 @@ def test_a_worker_is_alive_from_its_first_instant_until_it_exits(tmp_path: Path,
     folder = manager.create_upload(tmp_path / "runs", name="t.csv", data=table_csv, owner=OWNER)
     for _ in range(20):
         process = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()",
-                                    str(folder.path.resolve())], stdin=subprocess.PIPE, start_new_session=True)
+                                    str(folder.path.resolve())],
+                                   stdin=subprocess.PIPE, start_new_session=True)
         folder.file(PID).write_text(f"{process.pid}\n")
         folder.write_status(JobStatus(state=RUNNING, pid=process.pid, started=time.time(),
                                       heartbeat=time.time()))
