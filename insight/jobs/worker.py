@@ -86,6 +86,9 @@ class StatusReporter:
 def run_job(folder: JobFolder) -> int:
     """Train the job in `folder`; returns the exit code (0 done, 1 failed, 3 cancelled)."""
     reporter = StatusReporter(folder)
+    if folder.cancel_requested is not None:  # cancelled while this process was being started
+        reporter.finish(CANCELLED)
+        return 3
     try:
         from insight.jobs.preview import read_upload
         from insight.pipeline import train

@@ -15,7 +15,7 @@ from insight.data import schema
 from insight.data.sources import read_table
 from insight.errors import InputError
 from insight.jobs import manager
-from insight.jobs.folder import DONE, FAILED, RUNNING, JobFolder
+from insight.jobs.folder import CANCEL, CANCELLED, DONE, FAILED, RUNNING, JobFolder
 from insight.jobs.preview import training_spec
 from insight.jobs.worker import StatusReporter
 from tests.jobs.jobkit import OWNER, quick_config, run_folders, wait_until
@@ -59,3 +59,13 @@ def test_the_worker_says_how_to_call_it(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "usage: python -m insight.jobs.worker JOB_DIR" in done.stderr
     assert JobFolder(tmp_path / "none").stored_status().state == "draft"  # nothing written
+
+
+def test_a_job_cancelled_before_its_worker_started_is_not_trained(tmp_path: Path, table_csv: bytes) -> None:
+    runs = tmp_path / "runs"
+    folder = manager.create_upload(runs, name="c.csv", data=table_csv, owner=OWNER)
+    folder.write_train_spec(training_spec(["x"], id_column="customer_id", target="churned"), quick_config())
+    folder.file(CANCEL).write_text("0\n")
+    done = subprocess.run([sys.executable, "-m", "insight.jobs.worker", str(folder.path)], timeout=60)
+    assert done.returncode == 3 and folder.stored_status().state == CANCELLED
+    assert run_folders(runs) == set()
