@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from insight.config import DataSpec, TrainConfig
+from insight.data.reading import EXCEL_SUFFIXES, excel_message, positive_setting
 from insight.data.sources import CSV_SUFFIXES, PARQUET_SUFFIXES, TSV_SUFFIXES
 from insight.errors import InputError
 from insight.jobs.folder import (
@@ -69,12 +70,12 @@ class Job:
 
 def max_upload_mb() -> int:
     """The upload limit in MB (INSIGHT_MAX_UPLOAD_MB)."""
-    return _positive_setting(MAX_UPLOAD_ENV, DEFAULT_MAX_UPLOAD_MB)
+    return positive_setting(MAX_UPLOAD_ENV, DEFAULT_MAX_UPLOAD_MB)
 
 
 def max_trainings() -> int:
     """How many trainings may run at once on one runs folder (INSIGHT_MAX_TRAININGS)."""
-    return _positive_setting(MAX_TRAININGS_ENV, DEFAULT_MAX_TRAININGS)
+    return positive_setting(MAX_TRAININGS_ENV, DEFAULT_MAX_TRAININGS)
 
 
 def create_upload(runs_dir: Path, *, name: str, data: bytes | memoryview, owner: str) -> JobFolder:
@@ -113,8 +114,9 @@ def upload_suffix(name: str) -> str:
     for suffix in sorted(UPLOAD_SUFFIXES, key=len, reverse=True):
         if lower.endswith(suffix):
             return suffix
-    raise InputError(f"{Path(name).name}: unknown file type; upload a .csv, .tsv or .parquet file. An Excel "
-                     "workbook can be saved as CSV with File > Save As > CSV UTF-8.")
+    if lower.endswith(EXCEL_SUFFIXES):
+        raise InputError(excel_message(Path(name).name))  # the same words insight train gives
+    raise InputError(f"{Path(name).name}: unknown file type; upload a .csv, .tsv or .parquet file.")
 
 
 def start(folder: JobFolder, spec: DataSpec, config: TrainConfig | None = None) -> JobStatus:
@@ -266,17 +268,3 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)  # the worker leads its own session, so its group id is its pid
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _positive_setting(name: str, default: int) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise InputError(f"{name}={text!r} is not a whole number of at least 1; fix the setting or unset it "
-                         f"(default {default}).")
-    return value

@@ -120,8 +120,8 @@ def test_bad_choices_are_refused_inline_with_the_cli_message(monkeypatch: pytest
     ("twice.csv", "duplicated ids", r"id column 'customer_id' has 1 duplicated values"),
     ("tiny.csv", "50 rows", r"the table has 50 rows; at least 100 customers are needed"),
     ("broken.parquet", b"PAR1 this is not parquet", r"broken.parquet: could not be read as a table"),
-    ("book.xlsx", b"PK\x03\x04", "book.xlsx: unknown file type; upload a .csv, .tsv or .parquet file. An "
-                                 "Excel workbook can be saved as CSV"),
+    ("book.xlsx", b"PK\x03\x04", "book.xlsx is an Excel (or OpenDocument) workbook; insight reads CSV or "
+                                 "Parquet files. Export the sheet as CSV"),
 ])
 def test_a_malformed_upload_gets_a_message_not_a_traceback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                            table: pd.DataFrame, name: str, data: object,

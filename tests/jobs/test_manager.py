@@ -203,7 +203,7 @@ def test_uploads_are_checked_before_they_are_stored(tmp_path: Path, table_csv: b
     with pytest.raises(InputError, match=r"big\.csv is 1\.2 MB, larger than the upload limit of 1 MB.*"
                                          r"INSIGHT_MAX_UPLOAD_MB"):
         manager.create_upload(runs, name="big.csv", data=b"x" * 1_300_000, owner=OWNER)
-    with pytest.raises(InputError, match=r"book\.xlsx: unknown file type.*Save As > CSV"):
+    with pytest.raises(InputError, match=r"book\.xlsx is an Excel .*workbook.*File > Save As > 'CSV UTF-8"):
         manager.create_upload(runs, name="book.xlsx", data=table_csv, owner=OWNER)
     with pytest.raises(InputError, match=r"empty\.csv is empty"):
         manager.create_upload(runs, name="empty.csv", data=b"", owner=OWNER)
