@@ -265,6 +265,12 @@ def _demo_run(rows: int, folder: Path) -> Path:
     return runs
 
 
+def _cpu_seconds(process: Any) -> float:
+    """User + system CPU seconds the server process has used so far (the browsers share the same cores)."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
 def _quantiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"median_s": None, "p95_s": None, "max_s": None, "n": 0}
@@ -297,9 +303,11 @@ def load_benchmark(*, runs_dir: Path | None = None, rows: int = 100_000, session
             warm_up_s = time.perf_counter() - started
             rss_start = meter.now()
             meter.peak = rss_start
+            cpu_before = _cpu_seconds(meter.process)
             started = time.perf_counter()
             results = asyncio.run(_sessions(url, sessions, paths))
             wall = time.perf_counter() - started
+            server_cpu = _cpu_seconds(meter.process) - cpu_before
             peak = meter.peak
             time.sleep(settle)
             rss_after = meter.now()
@@ -317,7 +325,7 @@ def load_benchmark(*, runs_dir: Path | None = None, rows: int = 100_000, session
             "errors": len(failures), "error_examples": failures[:10],
             "one_session_alone": {"seconds": round(warm_up_s, 1), "page": _quantiles(list(alone["pages"].values())),
                                   "selection_s": alone["selection"], "errors": len(alone["failures"])},
-            "wall_seconds": round(wall, 1),
+            "wall_seconds": round(wall, 1), "server_cpu_seconds": round(server_cpu, 1),
             "page": _quantiles([s for r in results for s in r["pages"].values()]),
             "page_by_path": {p: _quantiles([r["pages"][p] for r in results if p in r["pages"]]) for p in paths},
             "selection": _quantiles([r["selection"] for r in results if r["selection"] is not None]),
@@ -337,7 +345,8 @@ def print_load(result: dict[str, Any]) -> None:
     print(f"  errors: {result['errors']}" + "".join(f"\n    {e}" for e in result["error_examples"]))
     print(f"  one session alone: page median {alone['page']['median_s']} s, selection {alone['selection_s']:.2f} s"
           if alone["selection_s"] is not None else "  one session alone: no selection")
-    print(f"  all sessions: {result['wall_seconds']} s; page median {page['median_s']} s, p95 {page['p95_s']} s, "
+    print(f"  all sessions: {result['wall_seconds']} s (server CPU {result['server_cpu_seconds']} s, the rest of the "
+          f"cores' time went to the browsers); page median {page['median_s']} s, p95 {page['p95_s']} s, "
           f"max {page['max_s']} s ({page['n']} page loads); selection median {sel['median_s']} s, "
           f"p95 {sel['p95_s']} s ({sel['n']})")
     for path, q in result["page_by_path"].items():

@@ -4,6 +4,7 @@ Speed itself is never asserted (shared machines are noisy); errors and completen
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -36,3 +37,4 @@ def test_two_sessions_open_every_page_and_select_on_the_map(demo_run: Path, tmp_
     assert result["one_session_alone"]["errors"] == 0
     rss = result["server_rss_mb"]
     assert 50 < rss["start"] <= rss["peak"] and rss["after"] > 0
+    assert 0 < result["server_cpu_seconds"] < (os.cpu_count() or 1) * result["wall_seconds"]  # one process
