@@ -10,7 +10,8 @@
    percentile of the page times (from navigation until the page's script has finished and nothing is stale)
    and of the selection time, and the server's resident memory at start (after the first page), at its peak
    (sampled every 0.1 s) and after the sessions have closed (Streamlit drops a session's state when its
-   websocket closes; the figure is read `--settle` seconds later).
+   websocket closes; the figure is read `--settle` seconds later). With `--waves N` the sessions run N times,
+   one wave after another, and the memory after each wave tells growth from a plateau (caches filled once).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sessions", type=int, default=20, help="browser sessions at once")
     parser.add_argument("--settle", type=float, default=10.0, help="seconds after the sessions close before the "
                                                                   "last memory reading")
+    parser.add_argument("--waves", type=int, default=1, help="run the sessions this many times, one wave after "
+                                                             "another (memory after each: growth or a plateau)")
     parser.add_argument("--work", type=Path, help="keep the demo data and run here (default: a temporary folder)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
 
@@ -280,7 +283,7 @@ def _quantiles(values: list[float]) -> dict[str, float | None]:
 
 
 def load_benchmark(*, runs_dir: Path | None = None, rows: int = 100_000, sessions: int = 20, settle: float = 10.0,
-                   work: Path | None = None) -> dict[str, Any]:
+                   waves: int = 1, work: Path | None = None) -> dict[str, Any]:
     from insight.runs.run import latest_run, read_manifest
 
     folder = Path(work) if work else Path(tempfile.mkdtemp(prefix="insight-load-bench-"))
@@ -305,12 +308,14 @@ def load_benchmark(*, runs_dir: Path | None = None, rows: int = 100_000, session
             meter.peak = rss_start
             cpu_before = _cpu_seconds(meter.process)
             started = time.perf_counter()
-            results = asyncio.run(_sessions(url, sessions, paths))
-            wall = time.perf_counter() - started
+            results, after_waves = [], []
+            for _ in range(waves):
+                results += asyncio.run(_sessions(url, sessions, paths))
+                time.sleep(settle)
+                after_waves.append(round(meter.now() / MB))
+            wall = time.perf_counter() - started - settle * waves
             server_cpu = _cpu_seconds(meter.process) - cpu_before
             peak = meter.peak
-            time.sleep(settle)
-            rss_after = meter.now()
         finally:
             meter.stop()
             process.terminate()
@@ -329,7 +334,9 @@ def load_benchmark(*, runs_dir: Path | None = None, rows: int = 100_000, session
             "page": _quantiles([s for r in results for s in r["pages"].values()]),
             "page_by_path": {p: _quantiles([r["pages"][p] for r in results if p in r["pages"]]) for p in paths},
             "selection": _quantiles([r["selection"] for r in results if r["selection"] is not None]),
-            "server_rss_mb": {"start": round(rss_start / MB), "peak": round(peak / MB), "after": round(rss_after / MB)},
+            "waves": waves,
+            "server_rss_mb": {"start": round(rss_start / MB), "peak": round(peak / MB), "after": after_waves[-1],
+                              "after_each_wave": after_waves},
         }
     finally:
         if work is None:
@@ -339,7 +346,7 @@ def load_benchmark(*, runs_dir: Path | None = None, rows: int = 100_000, session
 def print_load(result: dict[str, Any]) -> None:
     page, sel, rss = result["page"], result["selection"], result["server_rss_mb"]
     alone = result["one_session_alone"]
-    print(f"load: {result['sessions']} browser sessions at once on run {result['run']} "
+    print(f"load: {result['waves']} wave(s) of {result['sessions']} browser sessions at once on run {result['run']} "
           f"({result['customers']:,} customers), {len(result['pages'])} pages each and one map selection, "
           f"{result['cpus']} CPUs")
     print(f"  errors: {result['errors']}" + "".join(f"\n    {e}" for e in result["error_examples"]))
@@ -351,4 +358,5 @@ def print_load(result: dict[str, Any]) -> None:
           f"p95 {sel['p95_s']} s ({sel['n']})")
     for path, q in result["page_by_path"].items():
         print(f"    {path:<12} median {q['median_s']} s  p95 {q['p95_s']} s")
-    print(f"  server RSS: start {rss['start']} MB, peak {rss['peak']} MB, after the sessions {rss['after']} MB")
+    print(f"  server RSS: start {rss['start']} MB, peak {rss['peak']} MB, after the sessions {rss['after']} MB"
+          + (f" (after each wave: {', '.join(map(str, rss['after_each_wave']))} MB)" if result["waves"] > 1 else ""))

@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.load import load_benchmark, print_load
 
         result = load_benchmark(runs_dir=args.runs_dir, rows=args.rows, sessions=args.sessions, settle=args.settle,
-                                work=args.work)
+                                waves=args.waves, work=args.work)
         print_load(result)
     elif args.name == "dask":
         from benchmarks.dask import dask_benchmark, print_dask

@@ -24,17 +24,18 @@ def test_every_page_of_the_navigation_is_visited() -> None:
     assert "/segments" in paths and "/risk" in paths
 
 
-def test_two_sessions_open_every_page_and_select_on_the_map(demo_run: Path, tmp_path: Path) -> None:
+def test_two_waves_of_two_sessions_open_every_page_and_select_on_the_map(demo_run: Path, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     shutil.copytree(demo_run, runs / demo_run.name)
     set_latest(runs, demo_run.name)
-    result = load_benchmark(runs_dir=runs, sessions=2, settle=0.5, work=tmp_path / "work")
+    result = load_benchmark(runs_dir=runs, sessions=2, settle=0.5, waves=2,
+                            work=tmp_path / "work")
     assert result["errors"] == 0, result["error_examples"]
     assert result["run"] == demo_run.name
-    assert result["page"]["n"] == 2 * len(page_paths())  # every page of every session finished
-    assert all(q["n"] == 2 for q in result["page_by_path"].values())
-    assert result["selection"]["n"] == 2  # both selections reached "Your selection of N customers vs the rest"
+    assert result["page"]["n"] == 2 * 2 * len(page_paths())  # every page of every session of both waves
+    assert all(q["n"] == 4 for q in result["page_by_path"].values())
+    assert result["selection"]["n"] == 4  # every selection reached "Your selection of N customers vs the rest"
     assert result["one_session_alone"]["errors"] == 0
     rss = result["server_rss_mb"]
-    assert 50 < rss["start"] <= rss["peak"] and rss["after"] > 0
+    assert 50 < rss["start"] <= rss["peak"] and len(rss["after_each_wave"]) == 2 and rss["after"] > 0
     assert 0 < result["server_cpu_seconds"] < (os.cpu_count() or 1) * result["wall_seconds"]  # one process
