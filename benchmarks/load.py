@@ -147,7 +147,7 @@ async def _page_errors(tab: Any) -> int:
     return int(await tab.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count())
 
 
-_CENTRAL_POINT = """gd => {
+CENTRAL_POINT = """gd => {
   // the viewport position of the plotted customer nearest to the middle of the plot area, and that area
   const svg = gd.querySelector('.main-svg').getBoundingClientRect();
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
@@ -162,6 +162,7 @@ _CENTRAL_POINT = """gd => {
   }
   return {x: best.x, y: best.y, left, top, w, h};
 }"""
+"""JavaScript for a plotly chart: the customer nearest the plot's middle (also used by tests/e2e's selections)."""
 
 
 async def _select_on_map(tab: Any) -> None:
@@ -174,7 +175,7 @@ async def _select_on_map(tab: Any) -> None:
     plot = tab.locator('[data-testid="stMain"] .js-plotly-plot').first
     await tab.wait_for_function("() => document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot')"
                                 "._fullLayout.dragmode === 'select'", timeout=STEP_TIMEOUT_MS)
-    c = await plot.evaluate(_CENTRAL_POINT)
+    c = await plot.evaluate(CENTRAL_POINT)
     x0, x1 = max(c["left"] + 2, c["x"] - 0.2 * c["w"]), min(c["left"] + c["w"] - 2, c["x"] + 0.2 * c["w"])
     y0, y1 = max(c["top"] + 2, c["y"] - 0.25 * c["h"]), min(c["top"] + c["h"] - 2, c["y"] + 0.25 * c["h"])
     await tab.mouse.move(x0, y0)

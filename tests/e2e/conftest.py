@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -122,11 +123,11 @@ def browser(missing_chromium: str | None) -> Iterator[Browser]:
             chromium.close()
 
 
-@pytest.fixture()
-def page(browser: Browser, server: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Page]:
-    """A fresh browser tab (its own cookies and Streamlit session) on the server. When the test fails, a
+@contextmanager
+def open_tab(browser: Browser, base_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Page]:
+    """A fresh browser tab (its own cookies and Streamlit session) on `base_url`. When the test fails, a
     screenshot and the page's HTML are saved in the test's tmp dir; uncaught JavaScript errors fail it."""
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, base_url=server)
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, base_url=base_url)
     tab = context.new_page()
     tab.set_default_timeout(30_000)
     errors: list[str] = []
@@ -146,3 +147,10 @@ def page(browser: Browser, server: str, request: pytest.FixtureRequest, tmp_path
             except (PlaywrightError, OSError) as e:  # the browser may be the thing that broke
                 print(f"no screenshot: {e}")
         context.close()
+
+
+@pytest.fixture()
+def page(browser: Browser, server: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Page]:
+    """A fresh browser tab on the session's server (open_tab)."""
+    with open_tab(browser, server, request, tmp_path) as tab:
+        yield tab

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from benchmarks.load import CENTRAL_POINT
 from insight.runs.export import SELECTION_METADATA
 from insight import formatting as fmt
 from insight.ui.guard import FRIENDLY_PREFIX
@@ -233,22 +234,6 @@ _POINTS_IN = """(gd, polygon) => {
 _PLOTLY_SELECTED = """gd => gd._fullData.flatMap(
   t => (t.selectedpoints || []).map(i => String(t.text[i])))"""
 
-_CENTRAL_POINT = """gd => {
-  // The viewport position of the plotted customer nearest to the middle of the plot area, and that area.
-  const svg = gd.querySelector('.main-svg').getBoundingClientRect();
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-  const left = svg.left + xa._offset, top = svg.top + ya._offset, w = xa._length, h = ya._length;
-  let best = null;
-  for (const t of gd._fullData) {
-    for (let i = 0; i < t.x.length; i++) {
-      const x = left + xa.l2p(t.x[i]), y = top + ya.l2p(t.y[i]);
-      const d = Math.hypot(x - left - w / 2, y - top - h / 2);
-      if (!best || d < best.d) best = {x, y, d};
-    }
-  }
-  return {x: best.x, y: best.y, left, top, w, h};
-}"""
-
 
 def choose_tool(page: Page, title: str) -> None:
     """Activate a tool of the map's plotly modebar ('Box Select', 'Lasso Select')."""
@@ -329,7 +314,7 @@ def test_box_selection_on_the_map_compares_the_selection_with_the_rest(page: Pag
     assert export["export_selection"].eq(method).all()
 
     choose_tool(page, "Box Select")
-    c = plots(page).first.evaluate(_CENTRAL_POINT)
+    c = plots(page).first.evaluate(CENTRAL_POINT)
     x0, x1 = max(c["left"] + 2, c["x"] - 0.2 * c["w"]), min(c["left"] + c["w"] - 2, c["x"] + 0.2 * c["w"])
     y0, y1 = max(c["top"] + 2, c["y"] - 0.25 * c["h"]), min(c["top"] + c["h"] - 2, c["y"] + 0.25 * c["h"])
     box = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
@@ -354,7 +339,7 @@ def test_lasso_selection_exports_the_selected_customers(page: Page, demo_run: Pa
     assert drivers_before
 
     choose_tool(page, "Lasso Select")
-    c = plots(page).first.evaluate(_CENTRAL_POINT)
+    c = plots(page).first.evaluate(CENTRAL_POINT)
     r = 0.15 * min(c["w"], c["h"])
     lasso = [(c["x"] + r * math.cos(2 * math.pi * k / 24), c["y"] + r * math.sin(2 * math.pi * k / 24))
              for k in range(24)]

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 from insight.data.demo import demo_data
 from insight.jobs import manager
 from insight.runs.run import list_runs, verify_run
-from tests.e2e.conftest import PROJECT, VIEWPORT, _free_port, _wait_healthy
+from tests.e2e.conftest import PROJECT, _free_port, _wait_healthy, open_tab
 
 pytestmark = pytest.mark.e2e
 
@@ -84,23 +84,9 @@ def upload_server(upload_runs: Path, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture()
 def tab(browser: Browser, upload_server: Server, request: pytest.FixtureRequest,
         tmp_path: Path) -> Iterator[Page]:
-    """A fresh browser tab on this module's server; a screenshot when the test fails (as conftest's page)."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=upload_server.url)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    """A fresh browser tab on this module's server (conftest's open_tab)."""
+    with open_tab(browser, upload_server.url, request, tmp_path) as page:
         yield page
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.passed:
-            assert not errors, f"uncaught JavaScript errors in the page: {errors}"
-    finally:
-        report = getattr(request.node, "report_call", None)
-        if report is None or report.failed:
-            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-            print(f"screenshot of the failure: {tmp_path / 'failure.png'}")
-        context.close()
 
 
 def settled(page: Page) -> None:
