@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from insight.commands import evaluate, score
+from insight.commands.common import KEEP_HELP, RunsDir, Scheduler, Workers, fail as _fail, progress as _progress
+from insight.commands.common import check_engine as _check_engine, quiet_dask as _quiet_dask, setup_logging
 from insight.errors import InputError, RunError
 
 if TYPE_CHECKING:
@@ -20,35 +23,12 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Churn risk, SHAP explanations and customer segments from a customer table.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 runs_app = typer.Typer(help="List and verify training runs.", no_args_is_help=True)
-app.add_typer(runs_app, name="runs")
-
-
-def _checked_runs_dir(value: Path | None) -> Path | None:
-    """--runs-dir (else $INSIGHT_RUNS_DIR, else ./runs) checked before any command starts: a file or a path
-    under a file is an error (exit 2)."""
-    from insight.runs.run import resolve_runs_dir
-
-    try:
-        resolve_runs_dir(value)
-    except InputError as e:
-        _fail(str(e))
-    return value
-
-
-RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help="Where runs live (default: $INSIGHT_RUNS_DIR "
-                                                                 "or ./runs).", callback=_checked_runs_dir)]
 log = logging.getLogger("insight")
-Scheduler = Annotated[str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler "
-                                                                  "(tcp://host:8786); default: a LocalCluster.")]
-Workers = Annotated[int, typer.Option("--workers", help="LocalCluster worker processes (one thread each).")]
-KEEP_HELP = ("Keep a column a guard would drop (repeatable). With --aux on the same column: a present-state "
-             "value (known when a customer is scored, e.g. tenure) that the churn models use as a feature and "
-             "the multi-task network learns as a target only.")
 
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False) -> None:
-    _setup_logging(logging.INFO if verbose else logging.WARNING)
+    setup_logging(logging.INFO if verbose else logging.WARNING)
 
 
 @app.command("demo-data")
@@ -119,59 +99,6 @@ def train_command(
     else:
         path = _train(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed)
     typer.echo(path.name)
-
-
-@app.command("evaluate")
-def evaluate_command(
-    data: Annotated[str, typer.Argument(help="A CSV or Parquet file (or database URL with --table/--query).")],
-    id_column: Annotated[str, typer.Option("--id", help="The customer id column.")],
-    target: Annotated[str, typer.Option("--target", help="The churn column.")],
-    aux: Annotated[list[str] | None, typer.Option("--aux", help="An auxiliary target (repeatable); not a "
-                                                               "feature unless also given as --keep.")] = None,
-    folds: Annotated[int, typer.Option(help="Number of stratified folds.")] = 5,
-    seed: Annotated[int, typer.Option(help="Random seed of the fold split and the models.")] = 0,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
-    keep: Annotated[list[str] | None, typer.Option("--keep", help=KEEP_HELP)] = None,
-    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Never use this column.")] = None,
-    positive: Annotated[str | None, typer.Option("--positive", help="The target value that means churned.")] = None,
-    table: Annotated[str | None, typer.Option("--table", help="Database table to read.")] = None,
-    query: Annotated[str | None, typer.Option("--query", help="SQL query to read.")] = None,
-) -> None:
-    """Cross-validate the whole training recipe: LightGBM, the multi-task churn head and a logistic baseline."""
-    import json
-
-    from insight.config import DataSpec, TrainConfig
-    from insight.models.evaluate import METRICS, cross_validate
-    from insight.data.sources import read_table
-    from insight.runs.run import jsonable
-
-    if folds < 2:
-        _fail("--folds must be at least 2.")
-    spec = DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux or ()), keep=tuple(keep or ()),
-                    exclude=tuple(exclude or ()), positive_label=positive)
-    try:
-        frame = read_table(data, table=table, query=query)
-        with _progress() as report:
-            result = cross_validate(frame, spec, TrainConfig(seed=seed), folds=folds, progress=report)
-    except InputError as e:
-        _fail(str(e))
-    from rich.table import Table
-
-    grid = Table(title=f"{folds}-fold cross-validation, {result['rows']:,} customers (mean ± std over the folds; "
-                       "pooled: on every customer's out-of-fold score)")
-    grid.add_column("model")
-    for metric in METRICS:
-        grid.add_column(metric, justify="right")
-    for model, scores in result["models"].items():
-        grid.add_row(model, *[f"{scores[m]['mean']:.4f} ± {scores[m]['std']:.4f}" for m in METRICS])
-    for model, scores in result["models"].items():
-        grid.add_row(f"{model} pooled", *[f"{scores[m]['pooled']:.4f}" for m in METRICS])
-    from rich.console import Console
-
-    Console().print(grid)
-    if json_out:
-        json_out.write_text(json.dumps(jsonable(result), indent=2))
-        typer.echo(f"wrote {json_out}")
 
 
 @app.command("demo")
@@ -274,65 +201,6 @@ def runs_verify(run: Annotated[str, typer.Argument(help="Run id, id prefix, fold
                + "".join(f"; {note}" for note in report.notes))
 
 
-@app.command("score")
-def score_command(
-    run: Annotated[str, typer.Argument(help="Run id, id prefix, folder, or 'latest'.")],
-    data: Annotated[str, typer.Argument(help="A Parquet file, a folder of Parquet files (one partition each), a "
-                                             "CSV file, or a database URL with --table/--query (one "
-                                             "partition).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the scores: part.<i>.parquet per input "
-                                                    "partition.")],
-    engine: Annotated[str, typer.Option("--engine", help="local: partition by partition in this process; "
-                                                         "dask: on a Dask cluster.")] = "local",
-    scheduler: Scheduler = None,
-    workers: Workers = 2,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a previous score output in --out (only a "
-                                                                "folder `insight score` wrote).")] = False,
-    table: Annotated[str | None, typer.Option("--table", help="Database table to score.")] = None,
-    query: Annotated[str | None, typer.Option("--query", help="SQL query whose rows to score.")] = None,
-    runs_dir: RunsDir = None,
-) -> None:
-    """Score customers with a saved run: churn probability, risk band, reasons, latent, segment, map position.
-
-    Writes one Parquet file per input partition into --out with the columns: the run's id column,
-    churn_probability, risk_band, reason_1..reason_3, segment_id, segment_name, x, y, z0..zK (the latent).
-    Both engines give identical results for the same partitions. The run's checksums are verified first;
-    the output is written to a temporary folder and renamed into place when complete, with its
-    _insight_scores.json (run id, time, parts). --out is never the runs folder, a run or inside one, and
-    --overwrite replaces only a folder that holds nothing but a previous score output. With --scheduler,
-    the workers must see the run, DATA and --out at the same paths.
-
-    Input: the id column and every feature column the run was trained on must be present (extra columns
-    are ignored; a column may be empty). Blank values are missing. A value that cannot be read as its
-    column's type (a number, yes/no, a date) is an error naming the column and an example. Categories not
-    seen in training are scored as "Other" when training pooled rare categories into "Other", else as
-    missing, and are counted in a warning. Errors in the input exit with status 2; a damaged run with 1.
-    """
-    from insight.batch.scoring import score_dataset
-    from insight.runs.run import find_run, resolve_runs_dir
-
-    _check_engine(engine, scheduler, workers)
-    directory = resolve_runs_dir(runs_dir)
-    try:
-        path = find_run(directory, run)
-    except RunError as e:
-        _fail(str(e), code=1)
-    if engine == "dask":
-        _quiet_dask()
-    typer.echo(f"scoring {data} with run {path.name} ({engine} engine)", err=True)
-    try:
-        with _progress() as report:
-            result = score_dataset(path, data, out, table=table, query=query, engine=engine,
-                                   scheduler=scheduler, workers=workers, overwrite=overwrite, runs_dir=directory,
-                                   progress=report)
-    except InputError as e:
-        _fail(str(e))
-    except RunError as e:
-        _fail(str(e), code=1)
-    typer.echo(f"scored {result.rows:,} customers in {result.partitions} partition(s) into {result.out} "
-               f"({result.engine}, {result.seconds:.1f} s)")
-
-
 def _train(data: str, spec: DataSpec, *, runs_dir: Path | None, seed: int, truth: Path | None = None,
            table: str | None = None, query: str | None = None) -> Path:
     from insight.config import TrainConfig
@@ -352,25 +220,6 @@ def _train(data: str, spec: DataSpec, *, runs_dir: Path | None, seed: int, truth
     except InputError as e:
         _fail(str(e))
     raise AssertionError("unreachable")
-
-
-def _check_engine(engine: str, scheduler: str | None, workers: int) -> None:
-    from insight.batch.scoring import ENGINES
-
-    if engine not in ENGINES:
-        _fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
-    if workers < 1:
-        _fail("--workers must be at least 1.")
-    if scheduler and engine != "dask":
-        _fail("--scheduler needs --engine dask.")
-
-
-def _quiet_dask() -> None:
-    """Dask's INFO lines and slow-shutdown warnings drown the progress; -v shows them."""
-    import distributed  # it sets its loggers' levels on import: set them after
-
-    logging.getLogger(distributed.__name__).setLevel(logging.INFO if log.getEffectiveLevel() <= logging.INFO
-                                                     else logging.ERROR)
 
 
 def _train_on_dask(data: str, spec: DataSpec, *, runs_dir: Path | None, seed: int, truth: Path | None,
@@ -412,27 +261,6 @@ def _read_truth(data: str, truth: Path | None) -> object:
     return frame
 
 
-class _progress:
-    """A rich progress bar on stderr fed by the pipeline's progress callback."""
-
-    def __enter__(self):  # noqa: ANN204
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(TextColumn("{task.description:<32}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                            TimeElapsedColumn(), transient=False, console=_console())
-        self.bar.start()
-        self.task = self.bar.add_task("starting", total=1.0)
-        return self.report
-
-    def report(self, stage: str, done: float) -> None:
-        self.bar.update(self.task, description=stage, completed=done)
-
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is not None:  # a failed run: leave only the error line, not a half-drawn bar
-            self.bar.live.transient = True
-        self.bar.stop()
-
-
 def _serve(runs_dir: Path | None, port: int, *, host: str = "127.0.0.1", no_auth: bool = False,
            secrets: Path | None = None) -> None:
     """`streamlit run` on the installed package's app.py (insight.appfiles), which also brings its pages,
@@ -463,23 +291,10 @@ def _serving_plan(host: str, port: int, *, no_auth: bool, secrets: Path | None):
         _fail(str(e), code=1)
 
 
-def _console():  # noqa: ANN202
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-def _setup_logging(level: int) -> None:
-    from rich.logging import RichHandler
-
-    handler = RichHandler(console=_console(), show_time=False, show_path=False, markup=False)
-    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
-    logging.getLogger("insight").setLevel(level)  # a host (the dashboard) may have set its own level
-
-
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+# Commands that live in insight.commands.*, listed after train, demo-data, demo and serve.
+app.command("evaluate")(evaluate.evaluate_command)
+app.command("score")(score.score_command)
+app.add_typer(runs_app, name="runs")
 
 
 def main() -> None:

@@ -1,0 +1,96 @@
+"""What every `insight` command shares: the common options, `fail` (an error line and an exit status),
+the progress bar, logging and the engine checks. The commands live in insight.cli and insight.commands.*."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from insight.errors import InputError
+
+def checked_runs_dir(value: Path | None) -> Path | None:
+    """--runs-dir (else $INSIGHT_RUNS_DIR, else ./runs) checked before any command starts: a file or a path
+    under a file is an error (exit 2)."""
+    from insight.runs.run import resolve_runs_dir
+
+    try:
+        resolve_runs_dir(value)
+    except InputError as e:
+        fail(str(e))
+    return value
+
+
+RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help="Where runs live (default: $INSIGHT_RUNS_DIR "
+                                                                 "or ./runs).", callback=checked_runs_dir)]
+log = logging.getLogger("insight")
+Scheduler = Annotated[str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler "
+                                                                  "(tcp://host:8786); default: a LocalCluster.")]
+Workers = Annotated[int, typer.Option("--workers", help="LocalCluster worker processes (one thread each).")]
+KEEP_HELP = ("Keep a column a guard would drop (repeatable). With --aux on the same column: a present-state "
+             "value (known when a customer is scored, e.g. tenure) that the churn models use as a feature and "
+             "the multi-task network learns as a target only.")
+
+
+
+class progress:
+    """A rich progress bar on stderr fed by the pipeline's progress callback."""
+
+    def __enter__(self):  # noqa: ANN204
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description:<32}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                            TimeElapsedColumn(), transient=False, console=console())
+        self.bar.start()
+        self.task = self.bar.add_task("starting", total=1.0)
+        return self.report
+
+    def report(self, stage: str, done: float) -> None:
+        self.bar.update(self.task, description=stage, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:  # a failed run: leave only the error line, not a half-drawn bar
+            self.bar.live.transient = True
+        self.bar.stop()
+
+
+
+def console():  # noqa: ANN202
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def setup_logging(level: int) -> None:
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=console(), show_time=False, show_path=False, markup=False)
+    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    logging.getLogger("insight").setLevel(level)  # a host (the dashboard) may have set its own level
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+
+def check_engine(engine: str, scheduler: str | None, workers: int) -> None:
+    from insight.batch.scoring import ENGINES
+
+    if engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
+    if workers < 1:
+        fail("--workers must be at least 1.")
+    if scheduler and engine != "dask":
+        fail("--scheduler needs --engine dask.")
+
+
+def quiet_dask() -> None:
+    """Dask's INFO lines and slow-shutdown warnings drown the progress; -v shows them."""
+    import distributed  # it sets its loggers' levels on import: set them after
+
+    logging.getLogger(distributed.__name__).setLevel(logging.INFO if log.getEffectiveLevel() <= logging.INFO
+                                                     else logging.ERROR)
