@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from insight import formatting as fmt
-from insight.decisions.targeting import OfferEconomics
+from insight.decisions.targeting import DEFAULT_COST_SHARE, DEFAULT_SAVE_RATE, OfferEconomics
 from insight.figures import charts
 from insight.formatting import label
 from insight.runs.layout import CHURN_PROBABILITY
@@ -22,10 +22,11 @@ with shell.page("Targeting") as run:
     value_column, typical = run.value_column, run.typical_value()
 
     cost_col, rate_col, value_col = st.columns(3)
-    cost = cost_col.number_input("Cost per offer", min_value=0.0, value=round(typical / 10, 2), step=1.0,
-                                 key="target_cost", help="What one contact costs: the discount, the call, "
-                                                         "the gift.")
-    save_rate = rate_col.slider("Share of contacted churners it saves", min_value=0, max_value=100, value=30,
+    cost = cost_col.number_input("Cost per offer", min_value=0.0, value=round(typical * DEFAULT_COST_SHARE, 2),
+                                 step=1.0, key="target_cost",
+                                 help="What one contact costs: the discount, the call, the gift.")
+    save_rate = rate_col.slider("Share of contacted churners it saves", min_value=0, max_value=100,
+                                value=round(100 * DEFAULT_SAVE_RATE),
                                 step=1, format="%d %%", key="target_save_rate") / 100
     each = value_column is not None and value_col.toggle(
         f"Each customer's own {fmt.markdown_text(label(value_column).lower())}", key="target_own_value",

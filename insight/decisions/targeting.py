@@ -28,6 +28,26 @@ class OfferEconomics:
             raise ValueError("the save rate is a share between 0 and 1")
 
 
+DEFAULT_SAVE_RATE = 0.30
+"""The Targeting page's default share of contacted churners an offer keeps."""
+DEFAULT_COST_SHARE = 0.10
+"""The Targeting page's default cost of an offer, as a share of the value of a kept customer."""
+
+
+def break_even_probability(economics: OfferEconomics) -> float:
+    """The churn probability above which contacting a customer of the offer's fixed value pays:
+    cost / (save rate x value); the best cut contacts exactly the customers above it (inf when nothing pays)."""
+    gain = economics.save_rate * (economics.value_per_customer or 0.0)
+    return economics.cost_per_contact / gain if gain > 0 else float("inf")
+
+
+def default_threshold() -> float:
+    """The break-even probability of the Targeting page's default offer (a cost of DEFAULT_COST_SHARE of the
+    customer's value, DEFAULT_SAVE_RATE saved): 1/3, whatever the value."""
+    return break_even_probability(OfferEconomics(cost_per_contact=DEFAULT_COST_SHARE, save_rate=DEFAULT_SAVE_RATE,
+                                                 value_per_customer=1.0))
+
+
 def customer_worth(value: np.ndarray | None, n: int, economics: OfferEconomics) -> np.ndarray:
     """What keeping each of `n` customers is worth: the offer's fixed value for everyone when it has one (or
     when there are no values), else each customer's own `value` with missing and negative values as 0."""
