@@ -122,9 +122,13 @@ def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, kinds: Mapping
     rows = []
     for name in columns:
         kind = _kind(reference[name], kinds.get(name))
-        measure = _numeric if kind == NUMERIC else _categorical
-        rows.append(measure(name, reference[name], current[name], rng_ref, rng_cur, bins=bins, epsilon=epsilon,
-                            max_categories=max_categories))
+        ref, cur = reference[name], current[name]
+        if kind == NUMERIC:
+            rows.append(_numeric(name, ref, cur, rng_ref, rng_cur, bins=bins, epsilon=epsilon))
+            continue
+        if kinds.get(name) == "boolean" or pd.api.types.is_bool_dtype(ref):
+            ref, cur = _flags(ref), _flags(cur)
+        rows.append(_categorical(name, ref, cur, rng_ref, rng_cur, epsilon=epsilon, max_categories=max_categories))
     adjusted = _adjust([r["p_value"] for r in rows])
     out = []
     for row, p_adj in zip(rows, adjusted):
@@ -161,7 +165,7 @@ def _as_numbers(series: pd.Series) -> np.ndarray:
 
 
 def _numeric(name: str, ref: pd.Series, cur: pd.Series, idx_ref: np.ndarray | None, idx_cur: np.ndarray | None,
-             *, bins: int, epsilon: float, max_categories: int) -> dict[str, Any]:
+             *, bins: int, epsilon: float) -> dict[str, Any]:
     r, c = _as_numbers(ref), _as_numbers(cur)
     r_ok, c_ok = r[~np.isnan(r)], c[~np.isnan(c)]
     edges = np.unique(np.quantile(r_ok, np.arange(1, bins) / bins)) if len(r_ok) else np.array([])
@@ -191,18 +195,23 @@ def _numeric_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return counts / max(len(values), 1)
 
 
+def _flags(series: pd.Series) -> pd.Series:
+    """A flag column (booleans, or the schema's 0/1 floats) as "yes" / "no"; missing stays missing, and a
+    value that is no number is kept as text."""
+    numbers = pd.to_numeric(series.astype("object"), errors="coerce")
+    text = series.astype("object").map(lambda v: None if _is_missing(v) else str(v))
+    return text.mask(numbers.notna(), pd.Series(np.where(numbers >= 0.5, "yes", "no"), index=series.index))
+
+
 def _categories(series: pd.Series) -> pd.Series:
-    """Text labels with missing as MISSING (booleans read as True/False, numbers as their text)."""
-    if pd.api.types.is_bool_dtype(series):
-        text = series.map({True: "True", False: "False"})
-    else:
-        text = series.astype("object").map(lambda v: v if isinstance(v, str) else None if _is_missing(v)
-                                           else _label(v))
+    """Text labels with missing as MISSING (numbers as their text)."""
+    text = series.astype("object").map(lambda v: v if isinstance(v, str) else None if _is_missing(v)
+                                       else _label(v))
     return text.fillna(MISSING).astype("object")
 
 
 def _categorical(name: str, ref: pd.Series, cur: pd.Series, idx_ref: np.ndarray | None,
-                 idx_cur: np.ndarray | None, *, bins: int, epsilon: float, max_categories: int) -> dict[str, Any]:
+                 idx_cur: np.ndarray | None, *, epsilon: float, max_categories: int) -> dict[str, Any]:
     r, c = _categories(ref), _categories(cur)
     r_counts = r.value_counts()
     seen = set(r_counts.index)

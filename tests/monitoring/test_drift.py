@@ -114,7 +114,7 @@ def test_booleans_dates_and_missing_columns():
     })
     by = {d.feature: d for d in feature_drift(reference, current)}
     assert by["flag"].kind == "categorical" and by["flag"].drifted
-    assert by["flag"].current_top == "True"
+    assert (by["flag"].reference_top, by["flag"].current_top) == ("no", "yes")
     assert by["signed_up"].kind == "numeric" and by["signed_up"].drifted
     assert by["signed_up"].current_mean - by["signed_up"].reference_mean == pytest.approx(200, abs=20)
     assert by["empty"].psi == 0 and not by["empty"].drifted and by["empty"].reference_missing == 1
@@ -133,6 +133,10 @@ def test_kinds_override_dtype_and_unknown_kinds_or_columns_are_refused():
     with pytest.raises(ValueError, match="not in both tables"):
         feature_drift(reference, current, columns=["code", "nope"])
     assert MISSING not in d.new_categories
+    flags = pd.DataFrame({"opt_in": [1.0, 0.0, np.nan, 1.0] * 50})
+    (f,) = feature_drift(flags, flags.assign(opt_in=[1.0, 1.0, 1.0, np.nan] * 50), {"opt_in": "boolean"})
+    assert (f.kind, f.reference_top, f.current_top, f.current_top_share) == ("categorical", "yes", "yes", 0.75)
+    assert f.reference_missing == 0.25 and f.drifted
 
 
 def test_large_tables_are_tested_on_a_fixed_sample():
