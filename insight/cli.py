@@ -36,12 +36,26 @@ def demo_data_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for customers.csv and truth.csv.")],
     rows: Annotated[int, typer.Option(help="Number of customers.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 0,
+    months: Annotated[int | None, typer.Option("--months", help="Monthly snapshots instead of one: customers.csv "
+                                                                "gets a snapshot_date column (one row per active "
+                                                                "customer per month end; the latest month "
+                                                                "unlabelled) and changes.json lists the changes "
+                                                                "planted part-way.")] = None,
 ) -> None:
     """Write synthetic demo customers (customers.csv) and their planted truth (truth.csv)."""
     from insight.data.demo import write_demo_data
+    from insight.data.demo_history import MAX_MONTHS, MIN_MONTHS, write_demo_history
 
     if rows < 100:
         _fail("--rows must be at least 100.")
+    if months is not None:
+        if not MIN_MONTHS <= months <= MAX_MONTHS:
+            _fail(f"--months must be between {MIN_MONTHS} and {MAX_MONTHS} (one snapshot per month end); leave "
+                  "it out for one snapshot.")
+        customers, truth, changes = write_demo_history(out, rows=rows, months=months, seed=seed)
+        typer.echo(f"wrote {customers}, {truth} and {changes} ({months} monthly snapshots of about {rows:,} "
+                   f"customers, seed {seed})")
+        return
     customers, truth = write_demo_data(out, rows=rows, seed=seed)
     typer.echo(f"wrote {customers} and {truth} ({rows:,} customers, seed {seed})")
 

@@ -54,24 +54,59 @@ def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
     rng = np.random.default_rng(seed)
     n = rows
     seg = rng.choice(len(SEGMENTS), size=n, p=SHARES / SHARES.sum())
-    is_ = {name: seg == i for i, name in enumerate(SEGMENTS)}
+    profile = draw_profile(rng, seg)
+    engagement = draw_engagement(rng, seg)
+    activity = draw_activity(rng, seg, engagement, profile["seats"])
+    churn_probability = 1 / (1 + np.exp(-churn_logit(rng, seg, {**profile, **activity})))
+    churned = rng.random(n) < churn_probability
+    revenue, seat_change = next_year(rng, seg, profile, churned)
+    signup = REFERENCE_DATE - pd.to_timedelta(np.round(profile["tenure_months"] * 30.4), unit="D")
+    customers = customer_frame([f"C{i:06d}" for i in range(1, n + 1)], signup.strftime("%Y-%m-%d"), profile,
+                               activity, draw_account(rng, n), churned, revenue, seat_change)
+    add_mess(customers, rng)
+    truth = pd.DataFrame({ID_COLUMN: customers[ID_COLUMN], "segment": np.array(SEGMENTS)[seg],
+                          "churn_probability": np.round(churn_probability, 6)})
+    log.info("demo data: %d customers, churn rate %.1f%%", n, 100 * churned.mean())
+    return DemoData(customers=customers, truth=truth)
+
+
+# The generator's pieces, each drawing from `rng` in a fixed order (the same seed gives the same data);
+# insight.data.demo_history draws months of snapshots with them. `seg` holds each customer's index into
+# SEGMENTS.
+
+def _masks(seg: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: seg == i for i, name in enumerate(SEGMENTS)}
+
+
+def _pick(rng: np.random.Generator, is_: dict[str, np.ndarray], options: dict[str, list[float]],
+          values: list[str]) -> np.ndarray:
+    """Draw one of `values` per customer with segment-specific probabilities."""
+    out = np.empty(len(next(iter(is_.values()))), dtype=object)
+    for name, probs in options.items():
+        mask = is_[name]
+        p = np.asarray(probs, dtype=float)
+        out[mask] = rng.choice(values, size=int(mask.sum()), p=p / p.sum())
+    return out
+
+
+def _per_segment(is_: dict[str, np.ndarray], draw: dict[str, object]) -> np.ndarray:
+    """Evaluate a segment-specific sampler (a callable of size) for every customer."""
+    out = np.zeros(len(next(iter(is_.values()))), dtype=float)
+    for name, fn in draw.items():
+        mask = is_[name]
+        out[mask] = fn(int(mask.sum()))  # type: ignore[operator]
+    return out
+
+
+def draw_profile(rng: np.random.Generator, seg: np.ndarray) -> dict[str, np.ndarray]:
+    """Tenure, plan, billing, seats, discount, fee, company, industry, OS, payment and referral."""
+    n, is_ = len(seg), _masks(seg)
 
     def pick(options: dict[str, list[float]], values: list[str]) -> np.ndarray:
-        """Draw one of `values` per customer with segment-specific probabilities."""
-        out = np.empty(n, dtype=object)
-        for name, probs in options.items():
-            mask = is_[name]
-            p = np.asarray(probs, dtype=float)
-            out[mask] = rng.choice(values, size=int(mask.sum()), p=p / p.sum())
-        return out
+        return _pick(rng, is_, options, values)
 
     def per_segment(draw: dict[str, object]) -> np.ndarray:
-        """Evaluate a segment-specific sampler (a callable of size) for every customer."""
-        out = np.zeros(n, dtype=float)
-        for name, fn in draw.items():
-            mask = is_[name]
-            out[mask] = fn(int(mask.sum()))  # type: ignore[operator]
-        return out
+        return _per_segment(is_, draw)
 
     tenure_months = per_segment({
         "hobbyist": lambda k: rng.gamma(2.0, 7.0, k),
@@ -81,8 +116,6 @@ def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
         "frustrated_pro": lambda k: rng.gamma(2.5, 10.0, k),
         "student": lambda k: rng.uniform(0.5, 30, k),
     }).clip(0.3, 120)
-    signup = REFERENCE_DATE - pd.to_timedelta(np.round(tenure_months * 30.4), unit="D")
-
     plans = ["Personal", "Pro", "Studio", "Enterprise", "Education"]
     plan = pick({"hobbyist": [88, 12, 0, 0, 0], "growing_studio": [0, 15, 85, 0, 0],
                  "enterprise": [0, 0, 8, 92, 0], "freelancer": [10, 90, 0, 0, 0],
@@ -131,8 +164,19 @@ def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
                      "enterprise": [10, 0, 25, 0, 60, 5], "freelancer": [40, 30, 10, 0, 0, 20],
                      "frustrated_pro": [35, 20, 15, 0, 10, 20], "student": [10, 5, 0, 80, 0, 5]},
                     ["organic", "paid_ads", "partner", "education_program", "sales", "word_of_mouth"])
+    return {"tenure_months": tenure_months, "plan": plan, "billing": billing, "seats": seats,
+            "discount_pct": discount_pct, "monthly_fee": monthly_fee, "company_size": company_size,
+            "industry": industry, "primary_os": primary_os, "payment_method": payment_method, "referral": referral}
 
-    engagement = per_segment({  # a latent activity level per customer
+
+def draw_engagement(rng: np.random.Generator, seg: np.ndarray) -> np.ndarray:
+    """A latent activity level in (0, 1) per customer."""
+    is_ = _masks(seg)
+
+    def per_segment(draw: dict[str, object]) -> np.ndarray:
+        return _per_segment(is_, draw)
+
+    return per_segment({
         "hobbyist": lambda k: rng.beta(1.3, 4.0, k),
         "growing_studio": lambda k: rng.beta(6, 2.5, k),
         "enterprise": lambda k: rng.beta(5, 3, k),
@@ -140,6 +184,12 @@ def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
         "frustrated_pro": lambda k: rng.beta(4, 3.5, k),
         "student": lambda k: rng.beta(3, 3, k),
     })
+
+
+def draw_activity(rng: np.random.Generator, seg: np.ndarray, engagement: np.ndarray,
+                  seats: np.ndarray) -> dict[str, np.ndarray]:
+    """Usage, storage, purchases, renewal, price notice, support and satisfaction, given `engagement`."""
+    n, is_ = len(seg), _masks(seg)
     logins_30d = rng.poisson(1 + 28 * engagement)
     active_days_90d = np.minimum(90, rng.poisson(2 + 70 * engagement))
     last_login_days_ago = np.round(rng.exponential(1 + 40 * (1 - engagement) ** 3)).astype(int)
@@ -162,8 +212,22 @@ def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
     payment_failures = rng.poisson(np.select([is_["freelancer"], is_["hobbyist"]], [0.6, 0.4], 0.1))
     nps = np.round((rng.normal(np.select([is_["frustrated_pro"], is_["growing_studio"]], [4, 8.5], 7), 1.8)).clip(0, 10))
     trial_converted = rng.random(n) < np.where(is_["enterprise"], 0.2, 0.6)
+    return {"logins_30d": logins_30d, "active_days_90d": active_days_90d,
+            "last_login_days_ago": last_login_days_ago, "projects_90d": projects_90d, "builds_90d": builds_90d,
+            "collaborators": collaborators, "storage_gb": storage_gb, "marketplace": marketplace,
+            "version_control": version_control, "auto_renew": auto_renew, "price_increase": price_increase,
+            "tickets": tickets, "resolution": resolution, "csat": csat, "payment_failures": payment_failures,
+            "nps": nps, "trial_converted": trial_converted}
 
-    # --- churn: segment baselines plus each segment's own driver, plus mild global effects ---
+
+def churn_logit(rng: np.random.Generator, seg: np.ndarray, d: dict[str, np.ndarray]) -> np.ndarray:
+    """Segment baselines plus each segment's own driver, plus mild global effects and noise (`d`: the
+    profile's and the activity's arrays)."""
+    n, is_ = len(seg), _masks(seg)
+    billing, auto_renew, tenure_months = d["billing"], d["auto_renew"], d["tenure_months"]
+    last_login_days_ago, logins_30d, price_increase = d["last_login_days_ago"], d["logins_30d"], d["price_increase"]
+    discount_pct, payment_failures, csat = d["discount_pct"], d["payment_failures"], d["csat"]
+    tickets, resolution = d["tickets"], d["resolution"]
     base = np.array([-1.2, -3.0, -4.3, -2.2, -2.6, -1.8])[seg]
     monthly = billing == "monthly"
     logit = base + 0.5 * monthly + 0.6 * ~auto_renew - 0.012 * tenure_months
@@ -176,10 +240,14 @@ def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
     near_graduation = (tenure_months > 9) & ((months_in_year > 9) | (months_in_year < 2.5))
     logit += is_["student"] * (2.2 * near_graduation - 0.8)
     logit += 0.25 * (payment_failures > 0) + rng.normal(0, 0.25, n)
-    churn_probability = 1 / (1 + np.exp(-logit))
-    churned = rng.random(n) < churn_probability
+    return logit
 
-    # --- the other targets: next year's revenue and seat change ---
+
+def next_year(rng: np.random.Generator, seg: np.ndarray, profile: dict[str, np.ndarray],
+              churned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The other targets: next year's revenue and seat change."""
+    n, is_ = len(seg), _masks(seg)
+    seats, monthly, monthly_fee = profile["seats"], profile["billing"] == "monthly", profile["monthly_fee"]
     growth = np.select([is_["growing_studio"], is_["enterprise"], is_["frustrated_pro"]],
                        [rng.poisson(3.0, n), np.round(rng.normal(0, 0.08, n) * seats), rng.poisson(0.3, n)], 0)
     seat_change = np.where(churned, -seats, growth).astype(int)
@@ -188,40 +256,14 @@ def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
     avg_seats = seats + np.where(churned, 0, seat_change / 2)
     revenue = months_paid * monthly_fee / np.maximum(seats, 1) * avg_seats * rng.lognormal(0, 0.1, n)
     revenue = np.round(np.clip(revenue, 0, None), 2)
+    return revenue, seat_change
 
-    customers = pd.DataFrame({
-        ID_COLUMN: [f"C{i:06d}" for i in range(1, n + 1)],
-        "signup_date": signup.strftime("%Y-%m-%d"),
+
+def draw_account(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Account details that vary from customer to customer but say nothing about segment or churn."""
+    return {
         "country": rng.choice(["US", "UK", "DE", "FR", "JP", "KR", "BR", "IN", "CA", "PL", "SE", "AU"], n,
                               p=[.3, .1, .1, .07, .08, .05, .06, .07, .05, .05, .03, .04]),
-        "plan": plan,
-        "billing_cycle": billing,
-        "seats": seats,
-        "monthly_fee": monthly_fee,
-        "discount_pct": discount_pct,
-        "payment_method": payment_method,
-        "company_size": company_size,
-        "industry": industry,
-        "primary_os": primary_os,
-        "referral_source": referral,
-        "logins_30d": logins_30d,
-        "active_days_90d": active_days_90d,
-        "last_login_days_ago": last_login_days_ago,
-        "projects_created_90d": projects_90d,
-        "builds_published_90d": builds_90d,
-        "collaborators": collaborators,
-        "cloud_storage_gb": storage_gb,
-        "marketplace_purchases_12m": marketplace,
-        "uses_version_control": version_control,
-        "auto_renew": np.where(auto_renew, "Yes", "No"),
-        "price_increase_notice": price_increase,
-        "support_tickets_90d": tickets,
-        "avg_resolution_hours": resolution,
-        "csat_score": csat,
-        "payment_failures_12m": payment_failures,
-        "nps_score": nps,
-        "trial_converted": np.where(trial_converted, "Yes", "No"),
-        # account details that vary from customer to customer but say nothing about segment or churn
         "preferred_language": rng.choice(["en", "de", "fr", "ja", "ko", "pt", "es", "pl"], n,
                                          p=[.45, .1, .08, .09, .06, .08, .09, .05]),
         "newsletter_opt_in": rng.random(n) < 0.4,
@@ -229,18 +271,55 @@ def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
         "profile_completeness_pct": np.round(rng.uniform(20, 100, n)),
         "beta_features_enabled": np.where(rng.random(n) < 0.25, "Yes", "No"),
         "timezone_offset_hours": rng.integers(-10, 11, n),
+    }
+
+
+def customer_frame(ids: list[str], signup: object, profile: dict[str, np.ndarray], activity: dict[str, np.ndarray],
+                   account: dict[str, np.ndarray], churned: np.ndarray, revenue: np.ndarray,
+                   seat_change: np.ndarray) -> pd.DataFrame:
+    """customers.csv's columns, in their order, before `add_mess`."""
+    p, a = profile, activity
+    return pd.DataFrame({
+        ID_COLUMN: ids,
+        "signup_date": signup,
+        "country": account["country"],
+        "plan": p["plan"],
+        "billing_cycle": p["billing"],
+        "seats": p["seats"],
+        "monthly_fee": p["monthly_fee"],
+        "discount_pct": p["discount_pct"],
+        "payment_method": p["payment_method"],
+        "company_size": p["company_size"],
+        "industry": p["industry"],
+        "primary_os": p["primary_os"],
+        "referral_source": p["referral"],
+        "logins_30d": a["logins_30d"],
+        "active_days_90d": a["active_days_90d"],
+        "last_login_days_ago": a["last_login_days_ago"],
+        "projects_created_90d": a["projects_90d"],
+        "builds_published_90d": a["builds_90d"],
+        "collaborators": a["collaborators"],
+        "cloud_storage_gb": a["storage_gb"],
+        "marketplace_purchases_12m": a["marketplace"],
+        "uses_version_control": a["version_control"],
+        "auto_renew": np.where(a["auto_renew"], "Yes", "No"),
+        "price_increase_notice": a["price_increase"],
+        "support_tickets_90d": a["tickets"],
+        "avg_resolution_hours": a["resolution"],
+        "csat_score": a["csat"],
+        "payment_failures_12m": a["payment_failures"],
+        "nps_score": a["nps"],
+        "trial_converted": np.where(a["trial_converted"], "Yes", "No"),
+        # account details that vary from customer to customer but say nothing about segment or churn
+        **{k: account[k] for k in ("preferred_language", "newsletter_opt_in", "marketing_emails_opened_90d",
+                                   "profile_completeness_pct", "beta_features_enabled", "timezone_offset_hours")},
         TARGET: np.where(churned, "Yes", "No"),
         "revenue_next_12m": revenue,
         "seat_change_next_12m": seat_change,
     })
-    _add_mess(customers, rng)
-    truth = pd.DataFrame({ID_COLUMN: customers[ID_COLUMN], "segment": np.array(SEGMENTS)[seg],
-                          "churn_probability": np.round(churn_probability, 6)})
-    log.info("demo data: %d customers, churn rate %.1f%%", n, 100 * churned.mean())
-    return DemoData(customers=customers, truth=truth)
 
 
-def _add_mess(frame: pd.DataFrame, rng: np.random.Generator) -> None:
+def add_mess(frame: pd.DataFrame, rng: np.random.Generator) -> None:
     """Missing values and noise as real exports have them."""
     n = len(frame)
     frame.loc[rng.random(n) < 0.70, "nps_score"] = np.nan  # most customers never answer the survey
