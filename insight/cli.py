@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from insight.commands import evaluate, report, score
+from insight.commands import compare, evaluate, report, score
 from insight.commands.common import KEEP_HELP, RunsDir, Scheduler, Workers, fail as _fail, progress as _progress
 from insight.commands.common import check_engine as _check_engine, quiet_dask as _quiet_dask, setup_logging
 from insight.errors import InputError, RunError
@@ -308,6 +308,7 @@ def _serving_plan(host: str, port: int, *, no_auth: bool, secrets: Path | None):
 # Commands that live in insight.commands.*, listed after train, demo-data, demo and serve.
 app.command("evaluate")(evaluate.evaluate_command)
 app.command("score")(score.score_command)
+app.command("compare")(compare.compare_command)
 app.command("report")(report.report_command)
 app.add_typer(runs_app, name="runs")
 

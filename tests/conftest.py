@@ -100,3 +100,18 @@ def telco_run(telco_frame: pd.DataFrame, runs_dir: Path, demo_run: Path) -> Path
     spec = DataSpec(id_column="customerID", target="Churn", aux_targets=("tenure", "MonthlyCharges"))
     sample = telco_frame.sample(2000, random_state=0).reset_index(drop=True)
     return train(sample, spec, small_config(), runs_dir=runs_dir, source_name="telco.csv")
+
+
+@pytest.fixture(scope="session")
+def changed_demo_run(demo_small: tuple[pd.DataFrame, pd.DataFrame],
+                     tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run trained after the demo run (in a runs folder of its own) on the same customers changed as a next
+    month might change them: the first 100 customers gone, `logins_30d` halved for everyone (a logging change)
+    and, for every tenth customer left, 60 more days since the last login and one more payment failure."""
+    customers = demo_small[0].iloc[100:].reset_index(drop=True)
+    customers["logins_30d"] = customers["logins_30d"] / 2
+    later = customers.index % 10 == 0
+    customers.loc[later, "last_login_days_ago"] = customers.loc[later, "last_login_days_ago"] + 60
+    customers.loc[later, "payment_failures_12m"] = customers.loc[later, "payment_failures_12m"] + 1
+    return train(customers, demo_spec(), small_config(), runs_dir=tmp_path_factory.mktemp("runs-changed"),
+                 source_name="demo-next-month.csv")
