@@ -1,6 +1,6 @@
 # The two commands a newcomer needs (see README.md):
 #   make demo   set up, build the demo run if there is none, and start the dashboard
-#   make test   set up (Chromium included) and run every test
+#   make test   set up (Chromium and PostgreSQL included) and run every test
 VENV ?= .venv
 BIN := $(VENV)/bin
 RUNS_DIR ?= runs
@@ -13,7 +13,7 @@ DEMO_ROWS ?= 20000
 # The CPU build of PyTorch; a bare `torch` requirement would pull a multi-GB CUDA build (DEVELOPERS.md).
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test bench install chromium clean
+.PHONY: demo test bench install chromium postgresql clean
 
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,7 +35,16 @@ chromium:
 	fi
 	@/usr/bin/chromium --version
 
-test: install chromium
+# Debian's PostgreSQL server: tests/pg_server.py starts a throwaway cluster with its initdb and pg_ctl (the
+# package's own cluster service is not used). Under CI=... the PostgreSQL tests fail rather than skip without it.
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@ls /usr/lib/postgresql/*/bin/initdb
+
+test: install chromium postgresql
 	$(BIN)/python -m pytest
 
 # Measured figures, never estimates: every pipeline stage at 10k, 100k and 1M demo customers (BENCH_SIZES),

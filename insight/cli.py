@@ -229,8 +229,8 @@ def _train(data: str, spec: DataSpec, *, runs_dir: Path | None, seed: int, truth
 
             spec = dataclasses.replace(spec, actionable=default_actionable(frame.columns))
         with _progress() as report:
-            return train(frame, spec, TrainConfig(seed=seed), runs_dir=runs_dir, source_name=Path(data).name,
-                         truth=truth_frame, progress=report)
+            return train(frame, spec, TrainConfig(seed=seed), runs_dir=runs_dir,
+                         source_name=_source_name(data, table, query), truth=truth_frame, progress=report)
     except InputError as e:
         _fail(str(e))
     raise AssertionError("unreachable")
@@ -254,7 +254,7 @@ def _train_on_dask(data: str, spec: DataSpec, *, runs_dir: Path | None, seed: in
             spec = dataclasses.replace(spec, actionable=default_actionable(columns))
         with _progress() as report:
             return train_on_dask(data, spec, TrainConfig(seed=seed), runs_dir=resolve_runs_dir(runs_dir),
-                                 table=table, query=query, source_name=Path(data).name,
+                                 table=table, query=query, source_name=_source_name(data, table, query),
                                  truth=truth_frame,  # type: ignore[arg-type]
                                  scheduler=scheduler, workers=workers, sample_rows=sample_rows, progress=report)
     except InputError as e:
@@ -262,10 +262,19 @@ def _train_on_dask(data: str, spec: DataSpec, *, runs_dir: Path | None, seed: in
     raise AssertionError("unreachable")
 
 
+def _source_name(data: str, table: str | None, query: str | None) -> str:
+    """The manifest's source.name: a file's name; a database server's URL with its password masked."""
+    from insight.data.sources import open_source
+    from insight.data.warehouse import is_warehouse_url
+
+    return open_source(data, table=table, query=query).name if is_warehouse_url(data) else Path(data).name
+
+
 def _read_truth(data: str, truth: Path | None) -> object:
     from insight.data.sources import read_table
+    from insight.data.warehouse import is_database_url
 
-    candidate = truth or (Path(data).parent / "truth.csv" if not data.startswith(("sqlite:", "duckdb:")) else None)
+    candidate = truth or (Path(data).parent / "truth.csv" if not is_database_url(data) else None)
     if candidate is None or not candidate.exists():
         if truth is not None:
             raise InputError(f"--truth {truth}: no such file.")

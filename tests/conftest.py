@@ -14,6 +14,7 @@ from insight.data.demo import demo_data, demo_spec
 from insight.pipeline import train
 from insight.runs.run import open_run
 from insight.runs.store import RunStore
+from pg_server import postgres_server  # noqa: F401 - the session's PostgreSQL server (tests/pg_server.py)
 
 os.environ.setdefault("INSIGHT_THREADS", "2")
 PROJECT = Path(__file__).resolve().parent.parent

@@ -48,6 +48,7 @@ import pandas as pd
 from insight.data.features import OTHER, Feature, FeatureMap
 from insight.data.rows import check_feature_columns, clean_rows, unseen_categories
 from insight.data.sources import DatabaseSource, FileSource, Source, open_source
+from insight.data.warehouse import WarehouseSource, masked_url
 from insight.errors import InputError, RunError
 from insight.runs import layout
 from insight.runs.manifest import segment_profiles
@@ -242,11 +243,15 @@ def single_threaded() -> Iterator[None]:
 # --------------------------------------------------------------------------------------------- a data set
 
 
-def input_parts(data: str | Path, *, table: str | None = None, query: str | None = None) -> list[Source]:
+def input_parts(data: str | Path, *, table: str | None = None, query: str | None = None,
+                key: str | None = None) -> list[Source]:
     """The partitions of DATA (`insight.data.sources`): a Parquet, CSV or TSV file, every Parquet file under a
-    folder, or one database table or query; file paths resolved, so that Dask workers find them."""
-    return [FileSource(p.path.resolve()) if isinstance(p, FileSource) else p
-            for p in open_source(data, table=table, query=query).parts()]
+    folder, or one database table or query (with `key`, a database server's table in chunks ordered by that
+    column: `insight.data.warehouse`); file paths resolved, so that Dask workers find them."""
+    source = open_source(data, table=table, query=query)
+    if key is not None and isinstance(source, WarehouseSource):
+        source = source.chunked(key)
+    return [FileSource(p.path.resolve()) if isinstance(p, FileSource) else p for p in source.parts()]
 
 
 def _where(part: Source) -> str:
@@ -259,9 +264,9 @@ def part_name(i: int) -> str:
 
 @dataclass
 class ScoreReport:
-    """What a scoring job did."""
+    """What a scoring job did (`out`: the folder, or the database table shown with its password masked)."""
 
-    out: Path
+    out: Path | str
     engine: str
     partitions: int
     rows: int
@@ -272,7 +277,7 @@ class ScoreReport:
 def score_dataset(
     run_path: Path,
     data: str | Path,
-    out: Path,
+    out: Path | str,
     *,
     table: str | None = None,
     query: str | None = None,
@@ -284,7 +289,8 @@ def score_dataset(
     progress: Progress | None = None,
 ) -> ScoreReport:
     """Score every partition of `data` (a file, a folder of Parquet files, or a database URL with `table` or
-    `query`) with the run at `run_path` into the Parquet data set `out`.
+    `query`) with the run at `run_path` into the Parquet data set `out`, or, where `out` is a database URL with
+    ?table=NAME, into that table (upserted by customer id in one transaction: `insight.batch.sql_out`).
 
     The output is written into a temporary folder beside `out` and renamed into place only when complete.
     `engine` "local" scores partition by partition in this process; "dask" on a Dask cluster: the one at
@@ -299,23 +305,33 @@ def score_dataset(
         raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}.")
     from insight.runs.run import verify_run
 
+    from insight.batch.sql_out import scores_table
+
     started = time.perf_counter()
-    run_path, out = Path(run_path).resolve(), Path(out).resolve()
+    table_out = scores_table(out)  # --out postgresql://...?table=NAME: upserted there (insight.batch.sql_out)
+    run_path, out = Path(run_path).resolve(), Path(out).resolve() if table_out is None else Path(".")
     problems = verify_run(run_path)
     if problems:
         raise RunError(f"run {run_path.name} is damaged or was modified and cannot be used: "
                        + "; ".join(problems[:5]) + ". Retrain it or pick another run.")
     info = load_scoring_run(str(run_path))
-    parts = input_parts(data, table=table, query=query)
+    parts = input_parts(data, table=table, query=query, key=info.id_column)
     for part in parts:
         check_feature_columns(part.columns(), info.fmap, where=_where(part), id_column=info.id_column,
                               run_id=info.run_id)
-    _check_out(out, [p.path for p in parts if isinstance(p, FileSource)]
-               + [Path(p.file).resolve() for p in parts if isinstance(p, DatabaseSource)], overwrite=overwrite,
-               runs_dir=Path(runs_dir).resolve() if runs_dir is not None else None)
-    log.info("scoring %d partition(s) of %s with run %s on the %s engine", len(parts), data, info.run_id, engine)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
+    if table_out is None:
+        _check_out(out, [p.path for p in parts if isinstance(p, FileSource)]
+                   + [Path(p.file).resolve() for p in parts if isinstance(p, DatabaseSource)], overwrite=overwrite,
+                   runs_dir=Path(runs_dir).resolve() if runs_dir is not None else None)
+    log.info("scoring %d partition(s) of %s with run %s on the %s engine", len(parts), masked_url(str(data)),
+             info.run_id, engine)
+    if table_out is None:
+        tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+    else:  # the scored parts wait on local disk until one transaction writes them all
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix=".insight-scores-"))
     try:
         if engine == "local":
             checks = _score_local(parts, tmp, str(run_path), progress)
@@ -324,21 +340,28 @@ def score_dataset(
 
             checks = score_on_dask(parts, tmp, PartitionScorer(str(run_path)), PartitionChecker(str(run_path)),
                                    part_name=part_name, scheduler=scheduler, workers=workers, progress=progress)
-        _write_marker(tmp, run_id=info.run_id, data=data, engine=engine,
-                      rows=int(checks[ROWS].sum()) if len(checks) else 0)
-        _replace(tmp, out)
+        if table_out is not None:
+            from insight.batch.sql_out import write_scores
+
+            write_scores(table_out, [tmp / part_name(i) for i in range(len(parts))], id_column=info.id_column,
+                         run_id=info.run_id, scored_at=datetime.now(UTC))
+        else:
+            _write_marker(tmp, run_id=info.run_id, data=data, engine=engine,
+                          rows=int(checks[ROWS].sum()) if len(checks) else 0)
+            _replace(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     totals = checks.sum(axis=0) if len(checks) else pd.Series({ROWS: 0})
     unseen = {k: int(v) for k, v in totals.items() if k != ROWS and v > 0}
-    report = ScoreReport(out=out, engine=engine, partitions=len(parts), rows=int(totals.get(ROWS, 0)),
+    report = ScoreReport(out=out if table_out is None else table_out.name, engine=engine, partitions=len(parts),
+                         rows=int(totals.get(ROWS, 0)),
                          seconds=round(time.perf_counter() - started, 2), unseen_categories=unseen)
     for name, count in unseen.items():
         pooled = {OTHER, f"{OTHER} "} & set(info.fmap[name].categories)
         fallback = repr(pooled.pop()) if pooled else "missing"
         log.warning("%s: %d value(s) in categories not seen in training, scored as %s", name, count, fallback)
-    log.info("scored %d customers in %d partition(s) into %s in %.1f s", report.rows, report.partitions, out,
+    log.info("scored %d customers in %d partition(s) into %s in %.1f s", report.rows, report.partitions, report.out,
              report.seconds)
     return report
 
@@ -421,7 +444,8 @@ def _not_score_output(out: Path) -> list[str]:
 def _write_marker(tmp: Path, *, run_id: str, data: str | Path, engine: str, rows: int) -> None:
     parts = sorted((p.name for p in tmp.iterdir() if _PART.fullmatch(p.name)),
                    key=lambda n: int(n.split(".")[1]))
-    body = {"kind": "insight score output", "run_id": run_id, "data": str(data), "engine": engine, "rows": rows,
+    body = {"kind": "insight score output", "run_id": run_id, "data": masked_url(str(data)), "engine": engine,
+            "rows": rows,
             "created": datetime.now(UTC).isoformat(timespec="seconds"), "parts": parts}
     (tmp / SCORES_MARKER).write_text(json.dumps(body, indent=2))
 

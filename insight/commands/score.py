@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,10 +13,11 @@ from insight.errors import InputError, RunError
 def score_command(
     run: Annotated[str, typer.Argument(help="Run id, id prefix, folder, or 'latest'.")],
     data: Annotated[str, typer.Argument(help="A Parquet file, a folder of Parquet files (one partition each), a "
-                                             "CSV file, or a database URL with --table/--query (one "
-                                             "partition).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the scores: part.<i>.parquet per input "
-                                                    "partition.")],
+                                             "CSV file, or a database URL with --table/--query or ?table=NAME "
+                                             "(a server's table in chunks of $INSIGHT_SQL_CHUNK_ROWS).")],
+    out: Annotated[str, typer.Option("--out", help="Folder for the scores (part.<i>.parquet per input "
+                                                   "partition), or a database URL with ?table=NAME to upsert "
+                                                   "them into by customer id.")],
     engine: Annotated[str, typer.Option("--engine", help="local: partition by partition in this process; "
                                                          "dask: on a Dask cluster.")] = "local",
     scheduler: Scheduler = None,
@@ -38,6 +38,12 @@ def score_command(
     --overwrite replaces only a folder that holds nothing but a previous score output. With --scheduler,
     the workers must see the run, DATA and --out at the same paths.
 
+    --out postgresql://USER@HOST/DB?table=NAME (any SQLAlchemy URL) upserts one row per customer instead: the id,
+    churn_probability, risk_band, reason_1..reason_3, segment_id, segment_name, run_id and scored_at, in one
+    transaction (a failed write leaves the table as it was); a missing table is created with the id as its
+    primary key. Passwords come from the URL or the driver's environment (PGPASSWORD, ~/.pgpass) and are never
+    shown.
+
     Input: the id column and every feature column the run was trained on must be present (extra columns
     are ignored; a column may be empty). Blank values are missing. A value that cannot be read as its
     column's type (a number, yes/no, a date) is an error naming the column and an example. Categories not
@@ -45,6 +51,7 @@ def score_command(
     missing, and are counted in a warning. Errors in the input exit with status 2; a damaged run with 1.
     """
     from insight.batch.scoring import score_dataset
+    from insight.data.warehouse import masked_url
     from insight.runs.run import find_run, resolve_runs_dir
 
     check_engine(engine, scheduler, workers)
@@ -55,7 +62,7 @@ def score_command(
         fail(str(e), code=1)
     if engine == "dask":
         quiet_dask()
-    typer.echo(f"scoring {data} with run {path.name} ({engine} engine)", err=True)
+    typer.echo(f"scoring {masked_url(data)} with run {path.name} ({engine} engine)", err=True)
     try:
         with progress() as report:
             result = score_dataset(path, data, out, table=table, query=query, engine=engine,

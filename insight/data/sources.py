@@ -4,6 +4,7 @@
     open_source("customers.parquet")                 a Parquet file
     open_source("snapshot/")                         a folder of Parquet files, one part per file
     open_source("sqlite:///crm.db", table="users")   a SQLite or DuckDB database, a table or a query
+    open_source("postgresql://u@host/db?table=t")    any SQLAlchemy database URL (insight.data.warehouse)
 
 A source reads whole (`read`), names its columns without reading the rows (`columns`), and splits into the
 parts a partitioned job scores one at a time (`parts`: the files of a folder, else the source itself).
@@ -43,6 +44,7 @@ from insight.data.reading import (
     text_format,
     warn_not_utf8,
 )
+from insight.data.warehouse import WarehouseSource, is_database_url, is_warehouse_url, split_table
 from insight.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -280,6 +282,10 @@ class DatabaseSource:
 def open_source(ref: str | Path, *, query: str | None = None, table: str | None = None) -> Source:
     """The source `ref` names: a file, a folder of Parquet files or a database URL (see the module docstring)."""
     text = str(ref)
+    if is_database_url(text):
+        text, table = split_table(text, table)  # ?table=NAME in the URL
+        if is_warehouse_url(text):
+            return WarehouseSource(text, query=query, table=table)
     if text.startswith(SQL_PREFIXES):
         return DatabaseSource(text, query=query, table=table)
     path = Path(text)
