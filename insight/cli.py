@@ -14,7 +14,8 @@ import typer
 
 from insight.commands import compare, evaluate, report, score
 from insight.commands.common import KEEP_HELP, RunsDir, Scheduler, Workers, fail as _fail, progress as _progress
-from insight.commands.common import check_engine as _check_engine, quiet_dask as _quiet_dask, setup_logging
+from insight.commands.common import AsOf, TimeColumn, check_engine as _check_engine, quiet_dask as _quiet_dask
+from insight.commands.common import check_as_of as _check_as_of, setup_logging
 from insight.errors import InputError, RunError
 
 if TYPE_CHECKING:
@@ -95,23 +96,33 @@ def train_command(
                                                                    "drawn across partitions, for the schema, "
                                                                    "feature map, tree-size search, multi-task "
                                                                    "network and map.")] = 200_000,
+    time_column: TimeColumn = None,
+    as_of: AsOf = None,
 ) -> None:
     """Train the churn model, SHAP explanations, multi-task network and segments; write one run.
 
     With --engine dask, DATA is read as Dask partitions (the files of a Parquet folder, else one partition)
     on a Dask cluster; the workers must see DATA at the same path.
+
+    With --time, DATA holds periodic snapshots (one row per customer per snapshot date): the model trains on
+    the labelled snapshots before the latest labelled one, L, and is tested out of time on L (beside the
+    random split among the training snapshots); the run's customers are those of the latest snapshot.
     """
     from insight.config import DataSpec
 
     _check_engine(engine, scheduler, workers)
+    as_of = _check_as_of(time_column, as_of)
+    if time_column and engine == "dask":
+        _fail("--time is not supported yet with --engine dask; train with --engine local.")
     spec = DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux or ()), keep=tuple(keep or ()),
                     exclude=tuple(exclude or ()), actionable=tuple(actionable or ()), positive_label=positive,
-                    revenue_column=revenue)
+                    revenue_column=revenue, time_column=time_column)
     if engine == "dask":
         path = _train_on_dask(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed,
                               scheduler=scheduler, workers=workers, sample_rows=sample_rows)
     else:
-        path = _train(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed)
+        path = _train(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed,
+                      as_of=as_of)
     typer.echo(path.name)
 
 
@@ -216,7 +227,7 @@ def runs_verify(run: Annotated[str, typer.Argument(help="Run id, id prefix, fold
 
 
 def _train(data: str, spec: DataSpec, *, runs_dir: Path | None, seed: int, truth: Path | None = None,
-           table: str | None = None, query: str | None = None) -> Path:
+           table: str | None = None, query: str | None = None, as_of: str | None = None) -> Path:
     from insight.config import TrainConfig
     from insight.data.sources import read_table
     from insight.pipeline import train
@@ -229,8 +240,9 @@ def _train(data: str, spec: DataSpec, *, runs_dir: Path | None, seed: int, truth
 
             spec = dataclasses.replace(spec, actionable=default_actionable(frame.columns))
         with _progress() as report:
-            return train(frame, spec, TrainConfig(seed=seed), runs_dir=runs_dir,
-                         source_name=_source_name(data, table, query), truth=truth_frame, progress=report)
+            return train(frame, spec, TrainConfig(seed=seed, as_of=as_of), runs_dir=runs_dir,
+                         source_name=_source_name(data, table, query),
+                         truth=truth_frame, progress=report)
     except InputError as e:
         _fail(str(e))
     raise AssertionError("unreachable")

@@ -35,13 +35,20 @@ class DataSpec:
     the first aux target whose name mentions revenue, value, spend, charges... For an aux target the
     multi-task head's prediction is used, since the outcome itself is unknown for customers yet to come
     (unless it is also in `keep`: a present-state value, known, is used as it is)."""
+    time_column: str | None = None
+    """The snapshot date of each row (`--time`), for a table of periodic snapshots (one row per customer
+    per snapshot): never a feature; training tests out of time on the latest labelled snapshot
+    (insight.data.snapshots)."""
 
     @property
     def targets(self) -> tuple[str, ...]:
         return (self.target, *self.aux_targets)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        if out["time_column"] is None:  # a run without --time records its spec as before
+            del out["time_column"]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataSpec:
@@ -127,9 +134,15 @@ class TrainConfig:
     churn: ChurnConfig = field(default_factory=ChurnConfig)
     multitask: MultitaskConfig = field(default_factory=MultitaskConfig)
     segments: SegmentConfig = field(default_factory=SegmentConfig)
+    as_of: str | None = None
+    """With a time column (`DataSpec.time_column`): the last snapshot date trained on (`--as-of`, ISO
+    date); later rows are left out. None: every snapshot."""
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        if out["as_of"] is None:  # a run without --as-of records its config as before
+            del out["as_of"]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:

@@ -15,12 +15,18 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from insight.config import DataSpec, TrainConfig
 from insight.runs import layout
+
+if TYPE_CHECKING:
+    from insight.data.schema import CleanTable
+    from insight.data.snapshots import SnapshotPlan
+    from insight.models.recipe import Splits
 
 
 log = logging.getLogger(__name__)
@@ -56,11 +62,11 @@ def train(
     `truth` (optional, never used as input) holds planted segments keyed by the id column, for reporting
     how well the segments recover them.
     """
-    from insight.data import schema
+    from insight.data import schema, snapshots
     from insight.data.spec import resolved_spec, revenue_column
     from insight.decisions.risk_bands import risk_band_thresholds
     from insight.models import explain
-    from insight.models.evaluate import held_out_metrics
+    from insight.models.evaluate import held_out_metrics, snapshot_metrics
     from insight.models.metrics import binary_metrics
     from insight.models.recipe import fit_models, score_matrix, split_rows, targets_of
     from insight.models.shap_groups import shap_group_sums
@@ -75,11 +81,17 @@ def train(
     timings: dict[str, float] = {}
     clock = StageClock(progress, timings)
 
+    source, plan = frame, None
     with clock("checking the table"):
+        if spec.time_column:  # snapshots: rows up to --as-of, the time column as dates
+            frame = snapshots.snapshot_rows(frame, spec.time_column, as_of=config.as_of)
         table = schema.clean_table(frame, spec)
         data = table.frame
         y = data[spec.target].to_numpy(dtype=np.float64)
-        splits = split_rows(y, config)
+        if spec.time_column:  # train on the labelled snapshots before L, test out of time on L
+            plan = snapshots.snapshot_plan(frame[spec.time_column], y, time_column=spec.time_column,
+                                           as_of=config.as_of)
+        splits = split_rows(y if plan is None else plan.training_labels(y), config)
         revenue = revenue_column(spec, data.columns)
     warming = _warm_compiled_code(explain.FAST_TREESHAP_ROWS <= len(data), config)
     fit = fit_models(table, spec, config, splits=splits, progress=clock.report)
@@ -89,6 +101,11 @@ def train(
     models, X = fit.models, fit.X
     assert models.multitask is not None and models.logistic is not None
     spec = resolved_spec(spec, revenue=revenue, features=models.feature_names)
+    if plan is not None:  # measured before the run keeps only snapshot S's customers
+        time_metrics = snapshot_metrics(models, X, y, data, spec, splits, plan, threads=config.threads)
+        churn_rate = float(np.nanmean(plan.training_labels(y)))
+        frame, table, X, y, splits = _latest_snapshot(frame, table, X, y, plan)
+        data = table.frame
     with clock("computing SHAP values"):
         scores = score_matrix(models, X, explain=True, latent=True, heads=True, threads=config.threads)
         assert scores.shap_values is not None and scores.base_value is not None and scores.latent is not None
@@ -105,7 +122,8 @@ def train(
         known = {name: np.where(held_out, np.nan, v) for name, v in targets.items()}
         found = clustering.cluster(scores.latent, projection, config=config.segments, seed=config.seed,
                                    targets=known)  # the test customers' outcomes stay unseen
-    churn_rate = float(np.nanmean(y))
+    if plan is None:
+        churn_rate = float(np.nanmean(y))
     thresholds = risk_band_thresholds(churn_rate)
     customers = customer_table(frame, data, spec, table.schema, scores, found.labels, projection.xy, splits,
                                thresholds=thresholds)
@@ -117,12 +135,16 @@ def train(
             seed=config.seed)
         names = {p.id: p.name for p in segment_profiles}
         customers[layout.SEGMENT_NAME] = customers[layout.SEGMENT_ID].map(names)
-    metrics = held_out_metrics(y, scores.probability, scores.heads, data, spec, splits, models.multitask.tasks)
+    if plan is None:
+        metrics = held_out_metrics(y, scores.probability, scores.heads, data, spec, splits, models.multitask.tasks)
+    else:
+        metrics = time_metrics
     metrics["lightgbm"]["search"] = models.churn.search
     metrics["lightgbm"]["shap_additivity_max_error"] = additivity_error
     logistic = scores.logistic_probability
     assert logistic is not None
-    metrics["logistic"] = {"test": binary_metrics(y[splits.test], logistic[splits.test])}
+    if plan is None:
+        metrics["logistic"] = {"test": binary_metrics(y[splits.test], logistic[splits.test])}
     customers[layout.LOGISTIC_CHURN_PROBABILITY] = logistic
     ids = data[spec.id_column]
     segment_report = {**found.info, "projection": projection.info,
@@ -134,7 +156,7 @@ def train(
 
     with clock("writing the run"):
         path = write_trained_run(runs_dir, TrainedRun(
-            source_name=source_name, source=frame, spec=spec, config=config, schema=table.schema, models=models,
+            source_name=source_name, source=source, spec=spec, config=config, schema=table.schema, models=models,
             ids=ids, customers=customers, shap_values=scores.shap_values, base_value=scores.base_value,
             shap_groups=shap_group_sums(scores.shap_values, models.feature_names,
                                         customers[layout.SEGMENT_ID].to_numpy(),
@@ -144,7 +166,25 @@ def train(
             global_importance=explain.global_importance(scores.shap_values, models.feature_names),
             churn_rate=churn_rate, risk_bands=thresholds, timings=timings))
     log.info("run %s complete: test ROC AUC %.3f", path.name, metrics["lightgbm"]["test"]["roc_auc"])
+    if plan is not None:
+        log.info("out of time (%s): ROC AUC %.3f", metrics["lightgbm"]["out_of_time"]["snapshot"],
+                 metrics["lightgbm"]["out_of_time"]["roc_auc"])
     return path
+
+
+def _latest_snapshot(frame: pd.DataFrame, table: CleanTable, X: np.ndarray, y: np.ndarray, plan: SnapshotPlan,
+                     ) -> tuple[pd.DataFrame, CleanTable, np.ndarray, np.ndarray, Splits]:
+    """The rows of snapshot S (the customers a time-aware run shows, one per id): its raw and clean rows,
+    model matrix and labels, and splits in which only L's labelled rows (when S is L) are test rows."""
+    from insight.data.schema import CleanTable
+    from insight.models.recipe import Splits
+
+    shown = plan.latest_rows()
+    tested = np.flatnonzero(np.isin(shown, plan.out_of_time_rows(y)))
+    none = np.array([], dtype=np.int64)
+    return (frame.iloc[shown].reset_index(drop=True),
+            CleanTable(frame=table.frame.iloc[shown].reset_index(drop=True), schema=table.schema),
+            X[shown], y[shown], Splits(train=none, valid=none, test=tested))
 
 
 def _warm_compiled_code(treeshap: bool, config: TrainConfig) -> threading.Thread | None:

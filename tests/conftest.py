@@ -116,3 +116,49 @@ def changed_demo_run(demo_small: tuple[pd.DataFrame, pd.DataFrame],
     customers.loc[later, "payment_failures_12m"] = customers.loc[later, "payment_failures_12m"] + 1
     return train(customers, demo_spec(), small_config(), runs_dir=tmp_path_factory.mktemp("runs-changed"),
                  source_name="demo-next-month.csv")
+
+
+SNAPSHOT_DATES = ("2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30")
+SNAPSHOT_ROWS = 500
+
+
+def snapshot_frame(*, rows: int = SNAPSHOT_ROWS, dates: tuple[str, ...] = SNAPSHOT_DATES) -> pd.DataFrame:
+    """Monthly snapshots of demo customers (one demo draw per month, seeded by the month: the same ids
+    C000001.. each month, unique within one), in a `snapshot_date` column; the latest month's churn labels
+    are blank (not known yet)."""
+    import numpy as np
+
+    months = []
+    for k, date in enumerate(dates):
+        month = demo_data(rows=rows, seed=k).customers
+        month.insert(1, "snapshot_date", date)
+        if k == len(dates) - 1:
+            month["churned"] = np.nan
+        months.append(month)
+    return pd.concat(months, ignore_index=True)
+
+
+@pytest.fixture(scope="session")
+def snapshot_table() -> pd.DataFrame:
+    """`snapshot_frame()`: four months of 500 demo customers, the last one unlabelled."""
+    return snapshot_frame()
+
+
+def snapshot_spec() -> DataSpec:
+    import dataclasses
+
+    return dataclasses.replace(demo_spec(), time_column="snapshot_date")
+
+
+@pytest.fixture(scope="session")
+def snapshot_runs(snapshot_table: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two runs trained with --time on `snapshot_table`, in a runs folder of their own: "all" (every
+    snapshot: tested out of time on March, showing April's unlabelled customers) and "as_of_march"
+    (--as-of 2026-03-31: the same test, showing March's customers, who are the out-of-time ones)."""
+    import dataclasses
+
+    runs = tmp_path_factory.mktemp("snapshot-runs")
+    every = train(snapshot_table, snapshot_spec(), small_config(), runs_dir=runs, source_name="snapshots.csv")
+    march = train(snapshot_table, snapshot_spec(), dataclasses.replace(small_config(), as_of="2026-03-31"),
+                  runs_dir=runs, source_name="snapshots.csv")
+    return {"all": every, "as_of_march": march}

@@ -29,6 +29,12 @@ log = logging.getLogger("insight")
 Scheduler = Annotated[str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler "
                                                                   "(tcp://host:8786); default: a LocalCluster.")]
 Workers = Annotated[int, typer.Option("--workers", help="LocalCluster worker processes (one thread each).")]
+TimeColumn = Annotated[str | None, typer.Option("--time", help="The snapshot date column of a table of periodic "
+                                                                 "snapshots (one row per customer per date): "
+                                                                 "test out of time on the latest labelled "
+                                                                 "snapshot; never a feature.")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="With --time: leave out the snapshots after this date "
+                                                          "(YYYY-MM-DD); default: every snapshot.")]
 KEEP_HELP = ("Keep a column a guard would drop (repeatable). With --aux on the same column: a present-state "
              "value (known when a customer is scored, e.g. tenure) that the churn models use as a feature and "
              "the multi-task network learns as a target only.")
@@ -75,6 +81,20 @@ def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
+
+
+def check_as_of(time_column: str | None, as_of: str | None) -> str | None:
+    """--as-of as an ISO date (exit 2 when it is not a date, or is given without --time)."""
+    from insight.data.snapshots import iso, parse_date
+
+    if as_of is None:
+        return None
+    if not time_column:
+        fail("--as-of needs --time COL (the snapshot date column).")
+    try:
+        return iso(parse_date(as_of))
+    except InputError as e:
+        fail(str(e))
 
 
 def check_engine(engine: str, scheduler: str | None, workers: int) -> None:

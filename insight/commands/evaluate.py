@@ -1,4 +1,5 @@
-"""`insight evaluate`: cross-validate the whole training recipe on a table."""
+"""`insight evaluate`: cross-validate the whole training recipe on a table, or with --time evaluate it by
+rolling origin over the table's snapshots (insight.models.rolling)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from insight.commands.common import KEEP_HELP, fail, progress
+from insight.commands.common import KEEP_HELP, AsOf, TimeColumn, check_as_of, fail, progress
 from insight.errors import InputError
 
 
@@ -25,8 +26,13 @@ def evaluate_command(
     positive: Annotated[str | None, typer.Option("--positive", help="The target value that means churned.")] = None,
     table: Annotated[str | None, typer.Option("--table", help="Database table to read.")] = None,
     query: Annotated[str | None, typer.Option("--query", help="SQL query to read.")] = None,
+    time_column: TimeColumn = None,
+    as_of: AsOf = None,
 ) -> None:
-    """Cross-validate the whole training recipe: LightGBM, the multi-task churn head and a logistic baseline."""
+    """Cross-validate the whole training recipe: LightGBM, the multi-task churn head and a logistic baseline.
+
+    With --time (a table of snapshots), evaluate by rolling origin instead of --folds: train on the labelled
+    snapshots up to each one, test on the next labelled snapshot, for every snapshot it can."""
     import json
 
     from insight.config import DataSpec, TrainConfig
@@ -36,8 +42,12 @@ def evaluate_command(
 
     if folds < 2:
         fail("--folds must be at least 2.")
+    as_of = check_as_of(time_column, as_of)
     spec = DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux or ()), keep=tuple(keep or ()),
-                    exclude=tuple(exclude or ()), positive_label=positive)
+                    exclude=tuple(exclude or ()), positive_label=positive, time_column=time_column)
+    if time_column:
+        _rolling(data, spec, TrainConfig(seed=seed, as_of=as_of), table=table, query=query, json_out=json_out)
+        return
     try:
         frame = read_table(data, table=table, query=query)
         with progress() as report:
@@ -58,6 +68,50 @@ def evaluate_command(
     from rich.console import Console
 
     Console().print(grid)
+    if json_out:
+        json_out.write_text(json.dumps(jsonable(result), indent=2))
+        typer.echo(f"wrote {json_out}")
+
+
+def _rolling(data: str, spec: object, config: object, *, table: str | None, query: str | None,
+             json_out: Path | None) -> None:
+    """`insight evaluate --time`: the rolling-origin table (one row per origin and model, then the mean ± std
+    over the origins) and the JSON."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from insight.data.sources import read_table
+    from insight.models.evaluate import METRICS
+    from insight.models.rolling import rolling_origin
+    from insight.runs.run import jsonable
+
+    try:
+        frame = read_table(data, table=table, query=query)
+        with progress() as report:
+            result = rolling_origin(frame, spec, config, progress=report)  # type: ignore[arg-type]
+    except InputError as e:
+        fail(str(e))
+    origins = result["origins"]
+    grid = Table(title=f"Rolling-origin evaluation on {result['time_column']!r}: {len(origins)} origins (train on "
+                       "the labelled snapshots up to one, test on the next)")
+    for name in ("trained through", "tested on", "rows", "model"):
+        grid.add_column(name, justify="right" if name == "rows" else "left")
+    for metric in METRICS:
+        grid.add_column(metric, justify="right")
+    for origin in origins:
+        for k, (model, scores) in enumerate(origin["models"].items()):
+            first = k == 0
+            grid.add_row(origin["train_through"] if first else "", origin["test_snapshot"] if first else "",
+                         f"{origin['rows']:,}" if first else "", model, *[f"{scores[m]:.4f}" for m in METRICS],
+                         end_section=k == len(origin["models"]) - 1)
+    for model, scores in result["models"].items():
+        grid.add_row("mean ± std", "", "", model,
+                     *[f"{scores[m]['mean']:.4f} ± {scores[m]['std']:.4f}" for m in METRICS])
+    Console().print(grid)
+    for skip in result["skipped"]:
+        typer.echo(f"skipped {skip['train_through']} -> {skip['test_snapshot']}: {skip['reason']}", err=True)
     if json_out:
         json_out.write_text(json.dumps(jsonable(result), indent=2))
         typer.echo(f"wrote {json_out}")

@@ -130,6 +130,9 @@ def clean_table(frame: pd.DataFrame, spec: DataSpec) -> CleanTable:
             continue
         if name in (spec.id_column, *spec.targets):
             continue
+        if name == spec.time_column:  # kept in the customer table as a dropped input, never a feature
+            roles.append(ColumnRole(name, Role.EXCLUDED, "the snapshot date (--time): never a feature"))
+            continue
         if name in spec.exclude:
             if name not in reserved:  # one named like an output column is left out of the run altogether
                 roles.append(ColumnRole(name, Role.EXCLUDED, "excluded by --exclude"))
@@ -179,7 +182,8 @@ def validate_spec(frame: pd.DataFrame, spec: DataSpec) -> None:
     left_out = frame.attrs.get(LEFT_OUT, {})
     for role, name in [("id", spec.id_column), ("target", spec.target),
                        *[("aux target", a) for a in spec.aux_targets], *[("--keep", k) for k in spec.keep],
-                       *[("--actionable", a) for a in spec.actionable], *[("--exclude", e) for e in spec.exclude]]:
+                       *[("--actionable", a) for a in spec.actionable], *[("--exclude", e) for e in spec.exclude],
+                       *[("--time", t) for t in (spec.time_column,) if t]]:
         if name in left_out and role != "--exclude":
             raise InputError(f"{role} column {name!r} cannot be used: it {left_out[name]}.")
         if name not in frame.columns and name not in left_out:
@@ -191,11 +195,20 @@ def validate_spec(frame: pd.DataFrame, spec: DataSpec) -> None:
         raise InputError("the id, the target and the aux targets must be different columns.")
     if len(set(spec.aux_targets)) != len(spec.aux_targets):
         raise InputError("an aux target is given twice; name each --aux column once.")
+    if spec.time_column in (spec.id_column, *spec.targets):
+        raise InputError(f"--time column {spec.time_column!r} is also the id or a target; the snapshot date "
+                         "must be a column of its own.")
     ids = frame[spec.id_column]
     if ids.isna().any():
         raise InputError(f"id column {spec.id_column!r} has {int(ids.isna().sum())} empty values; every customer "
                          "needs an id.")
-    dup = ids[ids.duplicated()]
+    if spec.time_column:  # snapshots: an id once per snapshot date
+        from insight.data.snapshots import check_ids_per_snapshot
+
+        check_ids_per_snapshot(frame, spec.id_column, spec.time_column)
+        dup = ids.iloc[:0]
+    else:
+        dup = ids[ids.duplicated()]
     if len(dup):
         raise InputError(f"id column {spec.id_column!r} has {len(dup)} duplicated values (e.g. {dup.iloc[0]!r}); "
                          "ids must be unique: deduplicate the table or choose another --id.")

@@ -17,7 +17,8 @@ import pandas as pd
 from insight.config import DataSpec, TrainConfig
 
 if TYPE_CHECKING:
-    from insight.models.recipe import Splits
+    from insight.data.snapshots import SnapshotPlan
+    from insight.models.recipe import Models, Splits
 
 log = logging.getLogger(__name__)
 
@@ -129,3 +130,36 @@ def held_out_metrics(y: np.ndarray, probability: np.ndarray, heads: dict[str, np
         out["multitask"][task.name] = aux_head_metrics(values[known], heads[task.name][known], kind=kind,
                                                        train_mean=train_mean)
     return out
+
+
+def snapshot_metrics(models: Models, X: np.ndarray, y: np.ndarray, data: pd.DataFrame, spec: DataSpec,
+                     splits: Splits, plan: SnapshotPlan, *, threads: int | None = None) -> dict[str, Any]:
+    """A time-aware run's held-out metrics (`insight.data.snapshots`): `held_out_metrics` and the logistic
+    baseline's test metrics on the random split among the training snapshots, and `out_of_time` for LightGBM
+    and the baseline: the same metrics on L's labelled rows, with L's date ("snapshot"), its row count and
+    the last training snapshot ("trained_through"). The models never saw L. Only the rows measured are
+    scored; `metrics.time` records the plan."""
+    from insight.data.snapshots import iso
+    from insight.models.metrics import binary_metrics
+    from insight.models.recipe import score_matrix
+
+    assert models.multitask is not None and models.logistic is not None
+    late = plan.out_of_time_rows(y)
+    rows = np.concatenate([splits.test, late])
+    scores = score_matrix(models, X[rows], heads=True, threads=threads)
+    assert scores.logistic_probability is not None
+
+    def spread(values: np.ndarray) -> np.ndarray:  # row for row with the table, NaN where not scored
+        out = np.full(len(y), np.nan)
+        out[rows] = values
+        return out
+
+    probability, logistic = spread(scores.probability), spread(scores.logistic_probability)
+    heads = {name: spread(values) for name, values in scores.heads.items()}
+    metrics = held_out_metrics(y, probability, heads, data, spec, splits, models.multitask.tasks)
+    when = {"snapshot": iso(plan.out_of_time), "rows": int(len(late)), "trained_through": iso(plan.trained_through)}
+    metrics["lightgbm"]["out_of_time"] = {**binary_metrics(y[late], probability[late]), **when}
+    metrics["logistic"] = {"test": binary_metrics(y[splits.test], logistic[splits.test]),
+                           "out_of_time": {**binary_metrics(y[late], logistic[late]), **when}}
+    metrics["time"] = plan.to_dict()
+    return metrics
