@@ -31,6 +31,7 @@ PAGES = (  # file in pages/, title, icon
     ("drivers.py", "Drivers", ":material/insights:"),
     ("segments.py", "Segments", ":material/scatter_plot:"),
     ("model.py", "Model quality", ":material/verified:"),
+    ("changes.py", "Changes", ":material/compare_arrows:"),
 )
 UPLOAD_PAGE = ("upload.py", "Upload and train", ":material/upload_file:")
 """Listed only for users who may upload (analysts), and only once pages/upload.py exists."""

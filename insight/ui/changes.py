@@ -1,0 +1,176 @@
+"""The Changes page's pieces: the two run pickers, the cached comparison (insight.changes.compare) and its
+tables as a person reads them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from insight import formatting as fmt
+from insight.errors import InputError, RunError
+from insight.formatting import label
+from insight.runs.integrity import signing_key_id
+from insight.runs.run import list_runs
+from insight.ui.context import run_fingerprint, run_label
+
+log = logging.getLogger(__name__)
+
+COMPARE_PARAM = "compare"
+"""The query parameter naming run A (the earlier run), so a link opens the same comparison."""
+ONE_RUN = ("There is only one run, so there is nothing to compare it with yet. Train another run, for example "
+           "on next month's customer table (`insight train ...`, or `--time snapshot_date --as-of DATE` on a "
+           "table of snapshots), then come back here; `insight compare RUN_A RUN_B` compares two runs in a "
+           "terminal.")
+
+
+def pick_runs(runs_dir: Path, newer: str) -> tuple[Path, Path] | None:
+    """Two pickers: run A (earlier, the reference; by default the run before B) and run B (newer; by default
+    the sidebar's run). None, with a message, when there is only one run or both pickers name the same run."""
+    runs = list_runs(runs_dir)  # newest first
+    ids = [p.name for p in runs]
+    if len(ids) < 2:
+        st.info(ONE_RUN, icon=":material/info:")
+        return None
+    labels = {p.name: run_label(p) for p in runs}
+    left, right = st.columns(2)
+    b = right.selectbox("Newer run (B)", ids, index=ids.index(newer) if newer in ids else 0, key="changes_b",
+                        format_func=lambda i: labels.get(i, i),
+                        help="The run whose changes are shown; by default the one picked in the sidebar.")
+    wanted = st.query_params.get(COMPARE_PARAM)
+    default = wanted if wanted in ids and wanted != b else _before(ids, b)
+    a = left.selectbox("Earlier run (A, the reference)", ids, index=ids.index(default), key="changes_a",
+                       format_func=lambda i: labels.get(i, i),
+                       help="What B is compared with; by default the run trained just before B.")
+    if st.query_params.get(COMPARE_PARAM) != a:
+        st.query_params[COMPARE_PARAM] = a
+    if a == b:
+        st.info("Pick two different runs to compare.", icon=":material/info:")
+        return None
+    return Path(runs_dir) / a, Path(runs_dir) / b
+
+
+def _before(ids: list[str], b: str) -> str:
+    """The run trained just before `b` (ids sort by training time), else the one just after."""
+    i = ids.index(b) if b in ids else 0
+    return ids[i + 1] if i + 1 < len(ids) else ids[i - 1]
+
+
+def comparison(path_a: Path, path_b: Path) -> dict[str, Any] | None:
+    """The comparison of the two runs (cached per version of both runs' files), or None after a short message
+    when a run fails its checks or the runs cannot be compared."""
+    try:
+        found = _compare(str(path_a), run_fingerprint(path_a), str(path_b), run_fingerprint(path_b),
+                         signing_key_id())
+    except OSError as e:
+        found = ("missing", f"a run could not be read ({e.strerror or e}); pick another.")
+    if isinstance(found, tuple):
+        kind, message = found
+        if kind == "damaged":
+            st.error(f"**These runs cannot be compared.** {fmt.markdown_text(message)}", icon=":material/gpp_bad:")
+        else:
+            st.warning(f"**These runs cannot be compared:** {fmt.markdown_text(message)}",
+                       icon=":material/compare_arrows:")
+        return None
+    return found
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing the two runs…")
+def _compare(path_a: str, key_a: str, path_b: str, key_b: str,
+             signing_key: str) -> dict[str, Any] | tuple[str, str]:
+    """compare_runs, cached by both runs' paths and file fingerprints (a changed run is verified again); a
+    refusal is returned as (kind, message)."""
+    del key_a, key_b, signing_key  # part of the cache key only
+    from insight.changes.compare import compare_runs
+
+    try:
+        return compare_runs(Path(path_a), Path(path_b))
+    except RunError as e:
+        log.warning("comparison refused: %s", e)
+        return "damaged", str(e)
+    except InputError as e:
+        return "incomparable", str(e)
+
+
+# ------------------------------------------------------------------------------------------------ tables
+def metrics_table(result: dict[str, Any]) -> pd.DataFrame:
+    rows = result["metrics"]["rows"]
+    return pd.DataFrame({
+        "Measured on": [r["scope_label"] for r in rows], "Metric": [r["label"] for r in rows],
+        "A": [fmt.score(r["a"]) for r in rows], "B": [fmt.score(r["b"]) for r in rows],
+        "Change": [_signed(r["change"], ".3f") for r in rows],
+        "Better": ["B" if r["better"] == "b" else "A" if r["better"] == "a" else fmt.DASH for r in rows]})
+
+
+def drift_table(result: dict[str, Any]) -> pd.DataFrame:
+    rows = result["feature_drift"]
+    return pd.DataFrame({
+        "Feature": [label(d["feature"]) for d in rows], "PSI": [d["psi"] for d in rows],
+        "Level": [d["level"] for d in rows],
+        "Drifted": ["⚠ yes" if d["drifted"] else "" for d in rows],
+        "Test": [d["test"] for d in rows], "p (adjusted)": [_p(d["p_adjusted"]) for d in rows],
+        "A": [_typical(d, "reference") for d in rows], "B": [_typical(d, "current") for d in rows],
+        "Missing A → B": [f"{fmt.pct(d['reference_missing'])} → {fmt.pct(d['current_missing'])}" for d in rows],
+        "New categories": [", ".join(d.get("new_categories") or []) for d in rows]})
+
+
+def band_table(result: dict[str, Any]) -> pd.DataFrame:
+    bands = result["risk_shift"]["bands"]
+    return pd.DataFrame({
+        "Risk band": [b["band"].capitalize() for b in bands],
+        "A": [f"{fmt.count(b['a'])} ({fmt.pct(b['share_a'])})" for b in bands],
+        "B": [f"{fmt.count(b['b'])} ({fmt.pct(b['share_b'])})" for b in bands],
+        "Change in share": [_signed(b["share_change"] * 100, ".1f", " pts") for b in bands]})
+
+
+def drivers_table(result: dict[str, Any], *, limit: int = 15) -> pd.DataFrame:
+    rows = result["drivers"][:limit]
+    return pd.DataFrame({
+        "Feature": [label(d["feature"]) for d in rows],
+        "A (mean |SHAP|)": [d["a"] for d in rows], "B (mean |SHAP|)": [d["b"] for d in rows],
+        "Change": [d["change"] for d in rows],
+        "Rank A → B": [f"{d['rank_a'] or fmt.DASH} → {d['rank_b'] or fmt.DASH}" for d in rows]})
+
+
+def transitions_table(result: dict[str, Any]) -> pd.DataFrame:
+    moves = result["segment_transitions"]
+    total = max(1, moves["customers"])
+    rows = moves["transitions"]
+    return pd.DataFrame({
+        "From (A)": [f"{t['from_id']} · {t['from_name'] or ''}" for t in rows],
+        "To (B)": [f"{t['to_id']} · {t['to_name'] or ''}" for t in rows],
+        "Customers": [t["customers"] for t in rows],
+        "Share": [fmt.pct(t["customers"] / total) for t in rows]})
+
+
+def high_risk_table(result: dict[str, Any]) -> pd.DataFrame:
+    customers = result["became_high_risk"]["customers"]
+    return pd.DataFrame({
+        "Customer": [str(c["id"]) for c in customers],
+        "Probability A → B": [f"{fmt.pct(c['probability_a'])} → {fmt.pct(c['probability_b'])}" for c in customers],
+        "Band A → B": [f"{c['band_a']} → {c['band_b']}" for c in customers],
+        "Segment in B": [(c.get("segment_b") or {}).get("name") or fmt.DASH for c in customers],
+        "What moved (SHAP change; value A → B)": ["; ".join(_moved(m) for m in c["moved"]) for c in customers]})
+
+
+def _moved(m: dict[str, Any]) -> str:
+    return (f"{label(m['feature'])} {m['change']:+.2f} ({fmt.display_value(m['value_a'])} → "
+            f"{fmt.display_value(m['value_b'])})")
+
+
+def _typical(d: dict[str, Any], side: str) -> str:
+    if d.get(f"{side}_mean") is not None:
+        return fmt.number(d[f"{side}_mean"])
+    top = d.get(f"{side}_top")
+    return fmt.DASH if top is None else f"{top} ({fmt.pct(d.get(f'{side}_top_share'))})"
+
+
+def _signed(value: float | None, spec: str, unit: str = "") -> str:
+    return fmt.DASH if value is None else f"{value:+{spec}}{unit}"
+
+
+def _p(value: float | None) -> str:
+    return fmt.DASH if value is None else f"{value:.2g}"
