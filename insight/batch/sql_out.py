@@ -96,7 +96,7 @@ def write_scores(target: ScoresTable, parts: Iterable[Path], *, id_column: str, 
     try:
         con = engine.connect()
     except Exception as e:  # noqa: BLE001 - auth failure, refused connection, unknown database
-        raise connection_error(e, url) from None
+        raise connection_error(e, url, target.name) from None
     try:
         with con, con.begin():
             return _write(con, target, list(parts), id_column=id_column, run_id=run_id, scored_at=scored_at)

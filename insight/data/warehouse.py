@@ -165,8 +165,9 @@ def create_engine(url: URL) -> Engine:
                          f"({driver_reason(e, url)}).") from None
 
 
-def connection_error(error: BaseException, url: URL) -> InputError:
-    return InputError(f"{url.render_as_string(hide_password=True)}: could not connect ({driver_reason(error, url)})"
+def connection_error(error: BaseException, url: URL, shown: str) -> InputError:
+    """The InputError of a failed connection to `url` (`shown`: how messages name it, password masked)."""
+    return InputError(f"{shown}: could not connect ({driver_reason(error, url)})"
                       ". Check the host, port, database and user, that the server runs, and the password (in "
                       "the URL, PGPASSWORD or ~/.pgpass).")
 
@@ -285,7 +286,7 @@ class WarehouseSource:
         try:
             return engine.connect()
         except Exception as e:  # noqa: BLE001 - auth failure, refused connection, unknown database
-            raise connection_error(e, url) from None
+            raise connection_error(e, url, self.name) from None
 
     def _execute(self, con: Any, sql: Any, params: dict[str, Any] | None = None) -> Any:
         from sqlalchemy import text
