@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -272,6 +272,8 @@ class ScoreReport:
     rows: int
     seconds: float
     unseen_categories: dict[str, int] = field(default_factory=dict)
+    monitoring: dict[str, Any] | None = None
+    """The batch's monitoring report (`insight.monitoring.report`: drift, estimated and realised performance)."""
 
 
 def score_dataset(
@@ -287,6 +289,7 @@ def score_dataset(
     overwrite: bool = False,
     runs_dir: Path | None = None,
     progress: Progress | None = None,
+    labels: str | None = None,
 ) -> ScoreReport:
     """Score every partition of `data` (a file, a folder of Parquet files, or a database URL with `table` or
     `query`) with the run at `run_path` into the Parquet data set `out`, or, where `out` is a database URL with
@@ -300,6 +303,13 @@ def score_dataset(
     `out` must not be, hold or lie inside runs (`runs_dir`, a run folder, a folder with LATEST); a non-empty
     `out` is replaced only with `overwrite`, and only when it holds nothing but a previous score output
     (SCORES_MARKER and the parts it lists). Every output gets its SCORES_MARKER.
+
+    Every batch reports on itself (`insight.monitoring.report`, computed here on the driver from the written
+    parts): a folder output gets _monitoring.json beside its parts (drift of every feature against the run's
+    training customers, performance estimated without labels and, with `labels`, the column of DATA that
+    holds the churn outcomes, the realised performance beside it), and the runs folder a batch record
+    (`insight.monitoring.batches`). A `labels` column missing from DATA, or not readable as the run's churn
+    values, is an InputError.
     """
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}.")
@@ -319,6 +329,10 @@ def score_dataset(
     for part in parts:
         check_feature_columns(part.columns(), info.fmap, where=_where(part), id_column=info.id_column,
                               run_id=info.run_id)
+    if labels is not None:  # the batch's churn outcomes, for the realised performance beside the estimate
+        from insight.monitoring.report import check_label_column
+
+        check_label_column(parts, labels)
     if table_out is None:
         _check_out(out, [p.path for p in parts if isinstance(p, FileSource)]
                    + [Path(p.file).resolve() for p in parts if isinstance(p, DatabaseSource)], overwrite=overwrite,
@@ -340,12 +354,16 @@ def score_dataset(
 
             checks = score_on_dask(parts, tmp, PartitionScorer(str(run_path)), PartitionChecker(str(run_path)),
                                    part_name=part_name, scheduler=scheduler, workers=workers, progress=progress)
+        from insight.monitoring.report import batch_report, write_report
+
+        monitoring = batch_report(run_path, parts, tmp, data=data, engine=engine, labels=labels)
         if table_out is not None:
             from insight.batch.sql_out import write_scores
 
             write_scores(table_out, [tmp / part_name(i) for i in range(len(parts))], id_column=info.id_column,
                          run_id=info.run_id, scored_at=datetime.now(UTC))
         else:
+            write_report(tmp, monitoring)  # _monitoring.json beside the parts, named in the marker
             _write_marker(tmp, run_id=info.run_id, data=data, engine=engine,
                           rows=int(checks[ROWS].sum()) if len(checks) else 0)
             _replace(tmp, out)
@@ -356,7 +374,11 @@ def score_dataset(
     unseen = {k: int(v) for k, v in totals.items() if k != ROWS and v > 0}
     report = ScoreReport(out=out if table_out is None else table_out.name, engine=engine, partitions=len(parts),
                          rows=int(totals.get(ROWS, 0)),
-                         seconds=round(time.perf_counter() - started, 2), unseen_categories=unseen)
+                         seconds=round(time.perf_counter() - started, 2), unseen_categories=unseen,
+                         monitoring=monitoring)
+    from insight.monitoring.batches import record_batch
+
+    record_batch(run_path.parent, monitoring, out=report.out)  # the run's own runs folder, outside the run
     for name, count in unseen.items():
         pooled = {OTHER, f"{OTHER} "} & set(info.fmap[name].categories)
         fallback = repr(pooled.pop()) if pooled else "missing"
@@ -431,14 +453,20 @@ def _check_not_runs(out: Path, runs_dir: Path | None) -> None:
 
 
 def _not_score_output(out: Path) -> list[str]:
-    """The entries of `out` that a previous score output (its marker and the parts it lists) does not explain."""
+    """The entries of `out` that a previous score output (its marker, the parts and monitoring report it lists)
+    does not explain."""
     marker = out / SCORES_MARKER
     try:
-        listed = set(json.loads(marker.read_text())["parts"])
-    except (OSError, ValueError, KeyError, TypeError):
+        body = json.loads(marker.read_text())
+        listed = set(body["parts"])
+        report = body.get("monitoring")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return [p.name for p in out.iterdir()]
+    from insight.monitoring.report import MONITORING_FILE
+
     return [p.name for p in out.iterdir()
-            if p.name != SCORES_MARKER and not (p.is_file() and p.name in listed and _PART.fullmatch(p.name))]
+            if p.name != SCORES_MARKER and not (p.is_file() and p.name in listed and _PART.fullmatch(p.name))
+            and not (p.is_file() and p.name == report == MONITORING_FILE)]
 
 
 def _write_marker(tmp: Path, *, run_id: str, data: str | Path, engine: str, rows: int) -> None:
@@ -447,6 +475,10 @@ def _write_marker(tmp: Path, *, run_id: str, data: str | Path, engine: str, rows
     body = {"kind": "insight score output", "run_id": run_id, "data": masked_url(str(data)), "engine": engine,
             "rows": rows,
             "created": datetime.now(UTC).isoformat(timespec="seconds"), "parts": parts}
+    from insight.monitoring.report import MONITORING_FILE
+
+    if (tmp / MONITORING_FILE).is_file():
+        body["monitoring"] = MONITORING_FILE
     (tmp / SCORES_MARKER).write_text(json.dumps(body, indent=2))
 
 

@@ -27,6 +27,10 @@ def score_command(
     table: Annotated[str | None, typer.Option("--table", help="Database table to score.")] = None,
     query: Annotated[str | None, typer.Option("--query", help="SQL query whose rows to score.")] = None,
     runs_dir: RunsDir = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="Column of DATA with the batch's churn outcomes "
+                                                                "(the values the run's target had): the "
+                                                                "realised performance is recorded beside the "
+                                                                "estimate.")] = None,
 ) -> None:
     """Score customers with a saved run: churn probability, risk band, reasons, latent, segment, map position.
 
@@ -49,6 +53,13 @@ def score_command(
     column's type (a number, yes/no, a date) is an error naming the column and an example. Categories not
     seen in training are scored as "Other" when training pooled rare categories into "Other", else as
     missing, and are counted in a warning. Errors in the input exit with status 2; a damaged run with 1.
+
+    Every batch reports on itself: _monitoring.json beside the parts (listed in the marker) holds the drift of
+    every feature against the run's training customers and the performance estimated without labels from
+    the calibrated probabilities (expected ROC AUC, precision and recall at the Targeting page's default cut,
+    expected churn rate); with --labels COL, the realised figures beside them. A summary is appended to the
+    runs folder's .batches/<run id>/ (the Model page's timeline). A --labels column that DATA lacks or whose
+    values are not the run's churn values exits with status 2.
     """
     from insight.batch.scoring import score_dataset
     from insight.data.warehouse import masked_url
@@ -67,10 +78,14 @@ def score_command(
         with progress() as report:
             result = score_dataset(path, data, out, table=table, query=query, engine=engine,
                                    scheduler=scheduler, workers=workers, overwrite=overwrite, runs_dir=directory,
-                                   progress=report)
+                                   progress=report, labels=labels)
     except InputError as e:
         fail(str(e))
     except RunError as e:
         fail(str(e), code=1)
     typer.echo(f"scored {result.rows:,} customers in {result.partitions} partition(s) into {result.out} "
                f"({result.engine}, {result.seconds:.1f} s)")
+    if result.monitoring is not None:
+        from insight.monitoring.report import describe
+
+        typer.echo(describe(result.monitoring))

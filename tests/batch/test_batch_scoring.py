@@ -71,7 +71,7 @@ def score_frame(demo_run: Path, frame: pd.DataFrame) -> pd.DataFrame:
 
 def test_local_scores_reproduce_the_run(local: ScoreReport, demo_run: Path) -> None:
     assert (local.rows, local.partitions, local.unseen_categories) == (1500, PARTS, {})
-    assert sorted(p.name for p in local.out.iterdir()) == ["_insight_scores.json"] + [
+    assert sorted(p.name for p in local.out.iterdir()) == ["_insight_scores.json", "_monitoring.json"] + [
         f"part.{i}.parquet" for i in range(PARTS)]
     marker = json.loads((local.out / "_insight_scores.json").read_text())
     assert marker["run_id"] == demo_run.name and marker["rows"] == 1500
@@ -178,7 +178,8 @@ def test_overwrite_replaces_only_a_previous_score_output(raw: pd.DataFrame, demo
     (out / "old.txt").unlink()
     score_dataset(demo_run, tmp_path / "new.csv", out)
     report = score_dataset(demo_run, tmp_path / "new.csv", out, overwrite=True)  # a previous score output
-    assert sorted(p.name for p in out.iterdir()) == ["_insight_scores.json", "part.0.parquet"] and report.rows == 30
+    assert sorted(p.name for p in out.iterdir()) == ["_insight_scores.json", "_monitoring.json",
+                                                     "part.0.parquet"] and report.rows == 30
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv", "out"]
     (out / "notes.txt").write_text("mine")  # something added to a score output is not replaced either
     with pytest.raises(InputError, match=r"it holds notes\.txt"):
