@@ -6,7 +6,7 @@ import streamlit as st
 
 from insight.figures import charts
 from insight import formatting as fmt
-from insight.ui import shell, tables, widgets
+from insight.ui import report_download, shell, tables, widgets
 from insight.ui.widgets import Metric
 
 with shell.page("Overview") as run:
@@ -56,3 +56,5 @@ with shell.page("Overview") as run:
     if not profiles:
         st.info("This run has no segments.")
     widgets.segment_grid(profiles, revenue_column=revenue, columns=3)
+
+    report_download.report_download(run)
