@@ -24,6 +24,8 @@ from urllib.parse import quote
 import pytest
 
 USER, DATABASE = "insight_test", "shop"
+BINDIR_ENV = "INSIGHT_TEST_PG_BINDIR"
+"""Look for the binaries only in this folder (tests/test_pg_server.py points it at an empty one)."""
 
 
 @dataclass(frozen=True)
@@ -52,14 +54,17 @@ class PostgresServer:
 def postgres_bindir() -> Path | None:
     """Where initdb, pg_ctl and postgres are, or None."""
     candidates: list[str] = []
-    if shutil.which("pg_config"):
+    if os.environ.get(BINDIR_ENV):
+        candidates.append(os.environ[BINDIR_ENV])
+    elif shutil.which("pg_config"):
         try:
             candidates.append(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
                                              check=True, timeout=30).stdout.strip())
         except (subprocess.SubprocessError, OSError):
             pass
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2])
-                         if p.split("/")[-2].isdigit() else 0, reverse=True)
+    if not os.environ.get(BINDIR_ENV):
+        candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2])
+                             if p.split("/")[-2].isdigit() else 0, reverse=True)
     for folder in candidates:
         if all((Path(folder) / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
             return Path(folder)
