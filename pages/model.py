@@ -8,7 +8,7 @@ import streamlit as st
 
 from insight import formatting as fmt
 from insight.figures import charts
-from insight.ui import shell, tables, timeline, widgets
+from insight.ui import outoftime, shell, tables, timeline, widgets
 from insight.ui.widgets import Metric
 
 NUMBER = {**{c: st.column_config.NumberColumn(format="%.3f")
@@ -17,10 +17,13 @@ NUMBER = {**{c: st.column_config.NumberColumn(format="%.3f")
              for c in ("ECE", "Precision", "Recall", "Share flagged")}}
 
 with shell.page("Model quality") as run:
+    late = outoftime.out_of_time(run.manifest)  # a run trained on snapshots (--time); None otherwise
     widgets.page_header(
         "Model quality",
         "Measured on held-out test customers: they were set aside before training, so these figures show how "
-        "the models do on customers they have not seen.")
+        "the models do on customers they have not seen." if late is None else outoftime.caption(late))
+    if late is not None:
+        outoftime.show(late, NUMBER)
     tested, sizes = run.test_sizes()
     names = run.segment_names
     scope = st.selectbox(
@@ -30,7 +33,8 @@ with shell.page("Model quality") as run:
         help="Restrict every curve, score and the confusion matrix to the test customers of one segment.")
     quality = run.quality(scope)  # measured once per run and scope
     if quality is None:
-        st.info("This run has no held-out test customers with a known outcome to measure the models on."
+        st.info(("This run has no held-out test customers with a known outcome to measure the models on."
+                 if late is None else outoftime.no_test_customers(late))
                 if scope is None else f"No held-out test customer belongs to the segment "
                 f"{fmt.markdown_text(names[scope])}: it is too small to be measured on its own. Pick another "
                 "segment or all test customers.",

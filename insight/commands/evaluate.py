@@ -94,7 +94,8 @@ def _rolling(data: str, spec: object, config: object, *, table: str | None, quer
     except InputError as e:
         fail(str(e))
     origins = result["origins"]
-    grid = Table(title=f"Rolling-origin evaluation on {result['time_column']!r}: {len(origins)} origins (train on "
+    grid = Table(title=f"Rolling-origin evaluation on {result['time_column']!r}: {len(origins)} origin"
+                       f"{'s' if len(origins) != 1 else ''} (train on "
                        "the labelled snapshots up to one, test on the next)")
     for name in ("trained through", "tested on", "rows", "model"):
         grid.add_column(name, justify="right" if name == "rows" else "left")

@@ -164,7 +164,7 @@ class SegmentProfile:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SegmentProfile:
-        low, high = d.get("churn_rate_ci") or (float("nan"), float("nan"))
+        low, high = (float("nan") if v is None else v for v in d.get("churn_rate_ci") or (None, None))
         return cls(id=int(d["id"]), name=str(d.get("name", f"Segment {d['id']}")), size=int(d["size"]),
                    share=float(d["share"]), churn_rate=None if d.get("churn_rate") is None else float(d["churn_rate"]),
                    churn_rate_ci=(float(low), float(high)),
