@@ -10,6 +10,10 @@ def main(argv: list[str]) -> int:
         from benchmarks.segment_suite import main as segments_main
 
         return segments_main(argv[1:])
+    if argv and argv[0] == "monitoring":
+        from benchmarks.monitoring import main as monitoring_main
+
+        return monitoring_main(argv[1:])
     from benchmarks.runner import main as bench_main
 
     return bench_main(argv)

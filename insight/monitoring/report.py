@@ -2,7 +2,8 @@
 
 It says, for one batch scored with one run: how far every feature has drifted from the customers the run
 was fitted on (`insight.monitoring.drift.feature_drift`; the reference is the run's customers.parquet rows of
-the train and valid splits), how well the model is expected to do on the batch without labels
+the train and valid splits, or, for a run trained on snapshots (`--time`), which stores only its latest
+snapshot's customers, those), how well the model is expected to do on the batch without labels
 (`insight.monitoring.performance.estimate_performance`: CBPE at the Targeting page's default cut), and, when
 the batch carries its churn labels (`insight score ... --labels COL`), how well it did, beside the estimate.
 
@@ -14,7 +15,7 @@ every customer.
 
     {"kind": "insight monitoring report", "run_id", "created", "data", "engine", "rows",
      "threshold": {"value", "definition"},
-     "reference": {"rows", "splits"},
+     "reference": {"rows", "splits": the splits used, [] for every customer the run stores},
      "drift": {"features", "drifted", "rows", "columns": [FeatureDrift.to_dict(), worst first]},
      "estimated": Performance.to_dict(),
      "labels": {"column", "known"} | null, "realised": Performance.to_dict() | null,
@@ -76,7 +77,8 @@ def data_name(data: str | Path) -> str:
 
 def reference_features(run_path: Path, names: list[str]) -> tuple[pd.DataFrame, list[str]]:
     """The run's fitted customers' feature values (customers.parquet, splits REFERENCE_SPLITS, else every
-    customer when the run has none of them) and the splits used."""
+    customer when the run has none of them: a run trained on snapshots keeps only its latest snapshot's
+    customers, all of them test or unlabelled) and the splits used ([] for every customer)."""
     import pyarrow.parquet as pq
 
     from insight.runs import layout
