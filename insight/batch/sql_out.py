@@ -129,8 +129,7 @@ def _write(con: Any, target: ScoresTable, parts: list[Path], *, id_column: str, 
         frame[RUN_ID], frame[SCORED_AT] = run_id, scored_at
         for start in range(0, len(frame), BATCH_ROWS):
             chunk = frame.iloc[start:start + BATCH_ROWS]
-            records = chunk.astype(object).where(chunk.notna(), None).to_dict("records")
-            con.execute(staging.insert(), records)
+            _stage(con, staging, chunk.astype(object).where(chunk.notna(), None))
         rows += len(frame)
     stage, into, key = quote_ident(staging.name), qualified(target.table), quote_ident(id_column)
     doubled = con.execute(sa.text(f"SELECT {key}, count(*) FROM {stage} GROUP BY {key} HAVING count(*) > 1 "
@@ -152,6 +151,19 @@ def _write(con: Any, target: ScoresTable, parts: list[Path], *, id_column: str, 
     staging.drop(con)
     log.info("upserted %d scores into %s (%d new, %d updated)", rows, target.name, rows - updated, updated)
     return WriteReport(rows=rows, inserted=rows - updated, updated=updated)
+
+
+def _stage(con: Any, staging: Any, chunk: pd.DataFrame) -> None:
+    """Rows into the staging table, in the open transaction: psycopg's COPY on PostgreSQL (tens of times faster
+    than INSERTs), else an executemany INSERT."""
+    if con.dialect.name == "postgresql" and con.dialect.driver == "psycopg":
+        names = ", ".join(quote_ident(str(c)) for c in chunk.columns)
+        with con.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {quote_ident(staging.name)} ({names}) FROM STDIN") as copy:
+                for row in chunk.itertuples(index=False, name=None):
+                    copy.write_row(row)
+        return
+    con.execute(staging.insert(), chunk.to_dict("records"))
 
 
 def _schema_and_name(table: str) -> tuple[str | None, str]:
