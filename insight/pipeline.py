@@ -73,6 +73,7 @@ def train(
     from insight.runs.run import prepare_runs_dir
     from insight.runs.writer import TrainedRun, customer_table, write_trained_run
     from insight.segments import clustering, profiles
+    from insight.segments.identity import keep_identity
     from insight.segments.recovery import recovery_report
     from insight.segments.target_awareness import target_awareness
 
@@ -135,6 +136,9 @@ def train(
             seed=config.seed)
         names = {p.id: p.name for p in segment_profiles}
         customers[layout.SEGMENT_NAME] = customers[layout.SEGMENT_ID].map(names)
+        # the ids, names and colours of the segments of an earlier run they match (by the customers they share)
+        segment_profiles, identity = keep_identity(customers, segment_profiles, runs_dir=runs_dir,
+                                                   id_column=spec.id_column)
     if plan is None:
         metrics = held_out_metrics(y, scores.probability, scores.heads, data, spec, splits, models.multitask.tasks)
     else:
@@ -152,6 +156,8 @@ def train(
                           found.labels, y, {a: targets[a] for a in spec.aux_targets},
                           train_rows=splits.fit, test_rows=splits.test),
                       **recovery_report(ids, truth, X, found.labels, config.seed)}
+    if identity:
+        segment_report["identity"] = identity
     metrics["segments"] = segment_report
 
     with clock("writing the run"):

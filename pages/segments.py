@@ -30,8 +30,9 @@ with shell.page("Segments") as run:
             st.caption(f"Only risk bands {', '.join(bands)}: {fmt.count(len(shown))} customers on the map.")
     with right:
         st.subheader("Segment profiles")
+        new_ids = widgets.segment_identity(run.manifest.segment_report)
         with st.container(height=760, border=False):
-            widgets.segment_grid(run.segments, revenue_column=revenue, columns=1, details=True)
+            widgets.segment_grid(run.segments, revenue_column=revenue, columns=1, details=True, new_ids=new_ids)
 
     chosen = run.picked_on_map(shown, event.selection) if event else None
     if chosen is None:  # nothing selected on the map: a segment

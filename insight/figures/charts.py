@@ -178,12 +178,10 @@ def beeswarm(shap: pd.DataFrame, values: pd.DataFrame, features: Sequence[str], 
 
 
 def segment_colors(segment_ids: Iterable[int]) -> dict[int, str]:
-    """A stable colour per segment id; Unassigned (-1) grey."""
-    ids = sorted({int(s) for s in segment_ids})
-    real = [s for s in ids if s >= 0]
-    out = {s: SEGMENT_COLORS[i % len(SEGMENT_COLORS)] for i, s in enumerate(real)}
-    out.update({s: UNASSIGNED_COLOR for s in ids if s < 0})
-    return out
+    """A colour per segment id that follows the id, not its place among the ids shown (a map without
+    segment 2, or a later run whose segments kept their ids: insight.segments.identity); Unassigned (-1) grey."""
+    ids = {int(s) for s in segment_ids}
+    return {s: SEGMENT_COLORS[s % len(SEGMENT_COLORS)] if s >= 0 else UNASSIGNED_COLOR for s in sorted(ids)}
 
 
 def shorten(text: str, limit: int = 48) -> str:

@@ -42,11 +42,12 @@ def page_header(title: str, caption: str) -> None:
     st.caption(caption)
 
 
-def segment_card(profile: SegmentProfile, *, revenue_column: str | None, details: bool = False) -> None:
+def segment_card(profile: SegmentProfile, *, revenue_column: str | None, details: bool = False,
+                 new: bool = False) -> None:
     """One segment in a bordered card: name, size, observed churn rate and revenue at risk; with `details`,
-    also what sets it apart and what drives its risk."""
+    also what sets it apart and what drives its risk; `new`: a segment no earlier run had (a badge)."""
     with st.container(border=True):
-        st.markdown(f"**{fmt.markdown_text(profile.name)}**")
+        st.markdown(f"**{fmt.markdown_text(profile.name)}**" + (f" {NEW_BADGE}" if new else ""))
         facts = [f"**{fmt.count(profile.size)}** customers ({fmt.pct(profile.share)} of all)",
                  f"churn rate **{fmt.pct(profile.churn_rate)}**"]
         if revenue_column:
@@ -96,12 +97,44 @@ def no_run_intro(runs_dir: str) -> None:
 
 
 def segment_grid(profiles: Sequence[SegmentProfile], *, revenue_column: str | None, columns: int = 3,
-                 details: bool = False) -> None:
-    """Segment cards, `columns` to a row."""
+                 details: bool = False, new_ids: frozenset[int] = frozenset()) -> None:
+    """Segment cards, `columns` to a row (those in `new_ids` badged new)."""
     for start in range(0, len(profiles), columns):
         for column, profile in zip(st.columns(columns), profiles[start:start + columns], strict=False):
             with column:
-                segment_card(profile, revenue_column=revenue_column, details=details)
+                segment_card(profile, revenue_column=revenue_column, details=details, new=profile.id in new_ids)
+
+
+NEW_BADGE = ":green-badge[:material/fiber_new: New]"
+
+
+def segment_identity(segment_report: dict[str, Any]) -> frozenset[int]:
+    """Which segments kept the ids, names and colours of the earlier run they were matched to, which are new
+    and which vanished (insight.segments.identity), in one caption; returns the new segments' ids (none for a
+    run matched to no earlier run, which shows nothing)."""
+    identity = segment_report.get("identity")
+    if not identity:
+        return frozenset()
+    kept, new, gone = identity.get("matched", []), identity.get("new", []), identity.get("vanished", [])
+    parts = [f"Matched to run {fmt.markdown_text(str(identity.get('previous_run', '')))} by the customers both "
+             f"hold: {fmt.count(len(kept))} " + ("segment kept its" if len(kept) == 1 else "segments kept their")
+             + " ids, names and colours"]
+    if new:
+        parts.append("new: " + ", ".join(f"**{fmt.markdown_text(str(n['name']))}**" for n in new))
+    if gone:
+        parts.append("vanished: " + ", ".join(_vanished(v) for v in gone))
+    st.caption("; ".join(parts) + ".", help="Segments are matched one to one by the Jaccard index of the "
+               "customers both runs hold; an unmatched segment gets an id no earlier run used.")
+    return frozenset(int(n["id"]) for n in new)
+
+
+def _vanished(segment: dict[str, Any]) -> str:
+    """'~~Old name~~ (most of its customers now in Other name)'."""
+    text = f"~~{fmt.markdown_text(str(segment['name']))}~~"
+    now = segment.get("mostly_in")
+    if now and now.get("share", 0) >= 0.5:
+        text += f" (most of its customers now in {fmt.markdown_text(str(now['name']))})"
+    return text
 
 
 def risk_rows(rows: pd.DataFrame) -> pd.DataFrame:
