@@ -111,6 +111,35 @@ def test_a_write_that_fails_midway_leaves_the_table_as_it_was(pg, tmp_path: Path
         write_scores(target, parts(tmp_path / "second", scored(every[:100], 0.9), scored(every[100:], 0.8)),
                      id_column="customer_id", run_id="new", scored_at=WHEN)
     pd.testing.assert_frame_equal(table(engine, "scores_rb"), before)
+    with engine.begin() as con:  # the connection killed midway: the server's own session ends on row C150
+        con.exec_driver_sql("ALTER TABLE scores_rb DROP CONSTRAINT below_095")
+        con.exec_driver_sql("""CREATE FUNCTION die_on_c150() RETURNS trigger AS $$ BEGIN
+                                 IF NEW.customer_id = 'C150' THEN PERFORM pg_terminate_backend(pg_backend_pid());
+                                 END IF; RETURN NEW; END $$ LANGUAGE plpgsql""")
+        con.exec_driver_sql("CREATE TRIGGER die_midway BEFORE INSERT OR UPDATE ON scores_rb FOR EACH ROW "
+                            "EXECUTE FUNCTION die_on_c150()")
+    with pytest.raises(InputError, match="rolled back") as info:
+        write_scores(target, parts(tmp_path / "second", scored(every[:100], 0.9), scored(every[100:], 0.8)),
+                     id_column="customer_id", run_id="new", scored_at=WHEN)
+    assert "terminating connection" in str(info.value) or "closed" in str(info.value)
+    pd.testing.assert_frame_equal(table(engine, "scores_rb"), before)
+
+
+def test_a_column_type_clash_rolls_back(pg, tmp_path: Path) -> None:  # noqa: ANN001
+    server, engine = pg
+    with engine.begin() as con:
+        con.exec_driver_sql("DROP TABLE IF EXISTS scores_types")
+        con.exec_driver_sql("CREATE TABLE scores_types (customer_id text PRIMARY KEY, churn_probability float8, "
+                            "risk_band text, reason_1 text, reason_2 text, reason_3 text, segment_id bigint, "
+                            "segment_name integer, run_id text, scored_at timestamptz)")
+        con.exec_driver_sql("INSERT INTO scores_types (customer_id, churn_probability, segment_name) "
+                            "VALUES ('A', 0.5, 7), ('Q', 0.25, 8)")
+    before = table(engine, "scores_types")
+    with pytest.raises(InputError, match="rolled back.*segment_name") as info:
+        write_scores(scores_table(server.url(table="scores_types")), parts(tmp_path, scored(["A", "B"], 0.1)),
+                     id_column="customer_id", run_id="r", scored_at=WHEN)
+    assert server.password not in str(info.value)
+    pd.testing.assert_frame_equal(table(engine, "scores_types"), before)
 
 
 def test_a_failed_first_write_creates_no_table(pg, tmp_path: Path) -> None:  # noqa: ANN001
