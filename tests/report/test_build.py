@@ -148,3 +148,20 @@ def test_data_derived_text_shows_as_text(crafted: Path) -> None:
     assert figures and any(r"\u003cscript\u003ealert(1)" in s for s in figures)  # the map's hover, a legend
     for script in figures:  # a figure's JSON holds the value with < and > as unicode escapes
         assert "<script" not in script and "<img" not in script
+
+
+def test_with_an_earlier_run_the_report_says_what_changed(demo_run: Path, changed_demo_run: Path) -> None:
+    report = build_report(changed_demo_run, compare=demo_run)
+    page = parsed(report)
+    text = visible(page)
+    ids = [attrs.get("id") for tag, attrs in page.tags if tag == "section"]
+    assert ids == ["overview", "segments", "drivers", "quality", "changes"]
+    changes = text[text.index("What changed From run"):]
+    assert f"From run {demo_run.name} (A, earlier) to run {changed_demo_run.name} (B" in changes
+    assert "1,400 customers are in both runs" in changes  # the changed run lost the first 100 customers
+    drift_table = report[report.index('id="fig-changes-drift"'):].split("<tbody>", 1)[1]
+    assert drift_table.startswith("<tr><td>Logins 30d</td>")  # the halved count drifted most
+    figure_ids = [a.get("id") for t, a in page.tags if t == "div" and "plotly-graph-div" in (a.get("class") or "")]
+    assert figure_ids[-3:] == ["fig-changes-drift", "fig-changes-risk", "fig-changes-migration"]
+    assert int(re.search(rf'<meta name="{FIGURES_META}" content="(\d+)">', report).group(1)) == len(figure_ids)
+    assert "Customers who became high-risk" in changes and "Segment migration" in changes
