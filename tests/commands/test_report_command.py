@@ -98,3 +98,21 @@ def test_the_console_script_as_a_real_process(runs: Path, tmp_path: Path) -> Non
     assert again.returncode == 2
     assert again.stderr.strip() == (f"error: --out {out} exists; pass --overwrite to replace a previous report, "
                                     "or choose another file.")
+
+
+def test_compare_adds_what_changed_and_refuses_the_same_run(tmp_path: Path, demo_run: Path,
+                                                            changed_demo_run: Path) -> None:
+    runs = tmp_path / "runs"
+    for run in (demo_run, changed_demo_run):
+        shutil.copytree(run, runs / run.name)
+    set_latest(runs, changed_demo_run.name)
+    out = tmp_path / "report.html"
+    result = invoke("report", "latest", "--compare", demo_run.name, "--runs-dir", runs, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"against {demo_run.name}" in result.output
+    text = out.read_text(encoding="utf-8")
+    assert '<section id="changes"><h2>What changed</h2>' in text and "fig-changes-migration" in text
+    same = invoke("report", "latest", "--compare", "latest", "--runs-dir", runs, "--out", tmp_path / "same.html")
+    assert same.exit_code == 2 and "the same run" in same.output
+    missing = invoke("report", "latest", "--compare", "nope", "--runs-dir", runs, "--out", tmp_path / "x.html")
+    assert missing.exit_code == 1 and "no run 'nope'" in missing.output

@@ -26,7 +26,7 @@ DRAWN = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd
     const svg = gd.querySelector('svg.main-svg');
     const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
     return {id: gd.id, svgs: gd.querySelectorAll('svg.main-svg').length, width: box.width, height: box.height,
-            traces: (gd._fullData || []).length, drawn: gd.querySelectorAll('g.trace path').length,
+            traces: (gd._fullData || []).length, drawn: gd.querySelectorAll('g.trace path, .sankey path').length,
             gl: Array.from(gd.querySelectorAll('canvas')).filter(c => c.width > 200 && c.height > 200).length};
 })"""
 
@@ -120,3 +120,12 @@ def test_a_crafted_category_shows_as_text_and_runs_nothing(offline: Offline, cra
     assert not offline.dialogs, f"a crafted value ran: {offline.dialogs}"
     assert offline.page.evaluate("() => document.querySelectorAll('main img').length") == 0
     assert offline.page.evaluate("() => document.scripts.length") == 1 + figures  # plotly.js and the figures'
+
+
+def test_a_report_with_what_changed_opens_offline(offline: Offline, demo_run: Path, changed_demo_run: Path,
+                                                  tmp_path: Path) -> None:
+    figures = open_report(offline, build_report(changed_demo_run, compare=demo_run), tmp_path)
+    assert figures == 11  # the run's 8 and the drift, the risk shift and the segment migration
+    assert_all_drawn(offline, figures)
+    assert offline.page.locator("#fig-changes-migration .sankey path").count() > 0
+    assert "What changed" in offline.page.inner_text("#changes")
