@@ -114,6 +114,7 @@ class CleanTable:
 def clean_table(frame: pd.DataFrame, spec: DataSpec) -> CleanTable:
     """Validate `frame` against `spec`, infer column roles and return the cleaned table."""
     validate_spec(frame, spec)
+    frame = frame.reset_index(drop=True)  # every column below is matched to the rows by position
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     out[spec.id_column] = frame[spec.id_column].to_numpy()
     target, positive = clean_target(frame[spec.target], spec.target, spec.positive_label)

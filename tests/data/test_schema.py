@@ -494,3 +494,21 @@ def test_a_column_left_out_when_read_says_why_when_it_is_asked_for(bank: pd.Data
     with pytest.raises(InputError, match=r"--keep column 'tags' cannot be used: it holds lists or structures"):
         clean_table(frame, _spec(keep=("tags",)))
     assert "tags" not in clean_table(frame, _spec(exclude=("tags",))).frame.columns
+
+
+@pytest.mark.parametrize("reorder", ["shuffled", "sliced"])
+def test_rows_keep_their_own_values_whatever_the_frames_index(reorder: str) -> None:
+    """A frame whose index is not 0..n-1 (shuffled, or a slice) keeps every value with its own customer."""
+    rng = np.random.default_rng(3)
+    n = 300
+    frame = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "churned": rng.integers(0, 2, n),
+                          "seats": np.arange(n, dtype=float) * 2.0,
+                          "plan": rng.choice(["basic", "pro", "team"], n)})
+    frame = frame.sample(frac=1.0, random_state=0) if reorder == "shuffled" else frame.iloc[50:]
+    table = clean_table(frame, DataSpec(id_column="customer_id", target="churned"))
+    out = table.frame
+    expected = frame.set_index("customer_id")
+    got = out.set_index("customer_id")
+    assert got["seats"].to_dict() == expected["seats"].to_dict()
+    assert got["plan"].astype(str).to_dict() == expected["plan"].to_dict()
+    assert got["churned"].astype(int).to_dict() == expected["churned"].to_dict()
