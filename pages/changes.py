@@ -81,7 +81,8 @@ with shell.page("Changes") as run:
         st.plotly_chart(figures.migration_sankey(moves), key="changes_sankey")
         st.dataframe(changes.transitions_table(result), hide_index=True, key="changes_transitions")
         st.caption(f"{fmt.count(moves['stayed'])} of {fmt.count(moves['customers'])} customers kept their "
-                   "segment. Segments matched to an earlier run's keep its number, name and colour.")
+                   "segment number. Segments matched to an earlier run's keep its number, name and colour."
+                   + changes.identity_note(moves))
     else:
         st.info("No customer is in both runs, so there is no migration to show.")
 

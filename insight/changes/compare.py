@@ -26,7 +26,7 @@ from typing import Any
 
 from insight.changes.metrics import driver_change, metrics_side_by_side
 from insight.changes.risk import became_high_risk, overlap, risk_shift
-from insight.changes.sides import KEY, RunSide, describe, load_side
+from insight.changes.sides import KEY, RunSide, describe, load_side, segment_identity
 from insight.changes.transitions import segment_transitions
 from insight.errors import InputError
 from insight.monitoring import drift
@@ -73,7 +73,8 @@ def compare_sides(a: RunSide, b: RunSide) -> dict[str, Any]:
                              "b": [f for f in b.features if f not in set(features)]},
         "risk_shift": risk_shift(a, b, both),
         "drivers": driver_change(a.manifest, b.manifest),
-        "segment_transitions": segment_transitions(both, only_a=only_a, only_b=only_b),
+        "segment_transitions": segment_transitions(both, only_a=only_a, only_b=only_b,
+                                                   identity=segment_identity(b), run_a=a.id),
         "became_high_risk": became_high_risk(a, b, both),
         "notes": notes,
     }

@@ -85,12 +85,23 @@ def describe(side: RunSide) -> dict[str, Any]:
                            "id_column": spec.id_column, "target": spec.target,
                            "features": len(m.features), "segments": _segment_count(m)}
     if spec.time_column:
+        plan = m.metrics.get("time") if isinstance(m.metrics.get("time"), dict) else {}
         out["time_column"] = spec.time_column
-        out["as_of"] = m.config.get("as_of")
-        if spec.time_column in side.customers:
+        out["as_of"] = m.config.get("as_of") or plan.get("as_of")
+        out["trained_through"] = plan.get("trained_through")
+        out["out_of_time_snapshot"] = plan.get("out_of_time_snapshot")
+        out["snapshot"] = plan.get("latest_snapshot")
+        if out["snapshot"] is None and spec.time_column in side.customers:
             dates = pd.to_datetime(side.customers[spec.time_column], errors="coerce").dropna()
             out["snapshot"] = None if dates.empty else dates.max().date().isoformat()
     return out
+
+
+def segment_identity(side: RunSide) -> dict[str, Any] | None:
+    """How the run's segments were matched to an earlier run's (insight.segments.identity: previous_run,
+    matched, new, vanished), or None when the run records no match."""
+    found = side.manifest.segment_report.get("identity")
+    return found if isinstance(found, dict) else None
 
 
 def _segment_count(m: Manifest) -> int | None:

@@ -14,15 +14,23 @@ from insight.runs import layout
 from insight.runs.tables import python_value
 
 
-def segment_transitions(both: pd.DataFrame, *, only_a: int = 0, only_b: int = 0) -> dict[str, Any]:
+def segment_transitions(both: pd.DataFrame, *, only_a: int = 0, only_b: int = 0,
+                        identity: dict[str, Any] | None = None, run_a: str | None = None) -> dict[str, Any]:
     """For the customers of `both` (insight.changes.risk.overlap): `transitions`, a list of {from_id,
     from_name, to_id, to_name, customers}, the largest first; `from_totals` and `to_totals` (the table's row
     and column sums: id, name, customers); `customers` (their sum); `stayed` (customers whose segment id is
-    the same in both); and `only_a` / `only_b`, the customers in one run only (left, or new)."""
+    the same in both); `only_a` / `only_b`, the customers in one run only (left, or new); and `identity`,
+    B's record of how its segments were matched to an earlier run's (`identity_against_a`: whether that run is
+    A), with `new_ids` and `vanished_ids` when it is."""
     sa, sb = f"{layout.SEGMENT_ID}_a", f"{layout.SEGMENT_ID}_b"
     na, nb = f"{layout.SEGMENT_NAME}_a", f"{layout.SEGMENT_NAME}_b"
     out: dict[str, Any] = {"customers": int(len(both)), "stayed": 0, "only_a": int(only_a), "only_b": int(only_b),
-                           "transitions": [], "from_totals": [], "to_totals": []}
+                           "transitions": [], "from_totals": [], "to_totals": [], "identity": identity,
+                           "identity_against_a": bool(identity and run_a and identity.get("previous_run") == run_a),
+                           "new_ids": [], "vanished_ids": []}
+    if out["identity_against_a"] and identity is not None:
+        out["new_ids"] = [int(i) for i in identity.get("new_ids", [])]
+        out["vanished_ids"] = [int(i) for i in identity.get("vanished_ids", [])]
     if both.empty or sa not in both or sb not in both:
         return out
     frame = both[[sa, sb]].copy()

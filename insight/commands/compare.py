@@ -13,6 +13,8 @@ from insight.errors import InputError, RunError
 TOP_DRIFT = 10
 TOP_TRANSITIONS = 8
 TOP_HIGH = 10
+NEW_SHARE = 0.01
+"""A drifted category column whose new categories hold at least this share shows the largest of them."""
 
 
 def compare_command(
@@ -83,12 +85,13 @@ def print_summary(result: dict[str, Any]) -> None:
     out.print(metrics)
 
     drift = Table(title=f"Feature drift, worst first ({result['drift_method']['flagged']} of "
-                        f"{len(result['feature_drift'])} flagged after {result['drift_method']['correction']})")
-    for name, justify in (("feature", "left"), ("PSI", "right"), ("test", "left"), ("p (adjusted)", "right"),
-                          ("A", "right"), ("B", "right"), ("drifted", "left")):
-        drift.add_column(name, justify=justify)
+                        f"{len(result['feature_drift'])} flagged: KS or chi-squared test, "
+                        f"{result['drift_method']['correction']}-adjusted p)")
+    for name, justify in (("feature", "left"), ("PSI", "right"), ("p adj.", "right"), ("A", "right"),
+                          ("B", "right"), ("drift", "left")):
+        drift.add_column(name, justify=justify, no_wrap=name == "feature")
     for d in result["feature_drift"][:TOP_DRIFT]:
-        drift.add_row(d["feature"], f"{d['psi']:.3f}", d["test"], _p(d["p_adjusted"]), _typical(d, "reference"),
+        drift.add_row(d["feature"], f"{d['psi']:.3f}", _p(d["p_adjusted"]), _typical(d, "reference"),
                       _typical(d, "current"), "yes" if d["drifted"] else "")
     out.print(drift)
 
@@ -126,9 +129,16 @@ def print_summary(result: dict[str, Any]) -> None:
 
 def _typical(d: dict[str, Any], side: str) -> str:
     if d.get(f"{side}_mean") is not None:
-        return _num(d[f"{side}_mean"])
+        if d.get("value_type") == "date":
+            from insight.monitoring.drift import as_date
+
+            return as_date(d[f"{side}_mean"])
+        return f"{d[f'{side}_mean']:.4g}"
+    new = d.get("new_categories") or []
+    if side == "current" and new and (d.get("new_share") or 0) >= NEW_SHARE:
+        return f"new {new[0]} {_pct(d['new_share'])}"
     top = d.get(f"{side}_top")
-    return "" if top is None else f"{top} ({_pct(d.get(f'{side}_top_share'))})"
+    return "" if top is None else f"{top} {_pct(d.get(f'{side}_top_share'))}"
 
 
 def _text(value: Any) -> str:

@@ -18,8 +18,9 @@ B_COLOR = ACCENT
 
 def migration_sankey(transitions: Mapping[str, Any], *, min_share: float = 0.0) -> go.Figure:
     """Customers in both runs flowing from their segment in run A (left) to their segment in run B (right);
-    segment colours as on the map (one colour per segment id, so a segment that kept its id keeps its colour).
-    Flows below `min_share` of the customers are left out."""
+    segment colours as on the map (one colour per segment id, so a segment that kept its id keeps its colour);
+    B's segments in `new_ids` (not matched to any of A's) are marked new. Flows below `min_share` of the
+    customers are left out."""
     rows = [t for t in transitions.get("transitions", [])]
     total = max(1, int(transitions.get("customers", 0)))
     rows = [t for t in rows if t["customers"] / total >= min_share]
@@ -31,8 +32,9 @@ def migration_sankey(transitions: Mapping[str, Any], *, min_share: float = 0.0) 
     names.update({("b", int(t["to_id"])): t["to_name"] for t in rows})
     nodes = [("a", s) for s in left] + [("b", s) for s in right]
     index = {node: i for i, node in enumerate(nodes)}
+    new = {int(i) for i in transitions.get("new_ids", [])}
     node_labels = [shorten(f"{'A' if side == 'a' else 'B'} · {names.get((side, s)) or f'Segment {s}'}", 40)
-                   for side, s in nodes]
+                   + (" (new)" if side == "b" and s in new else "") for side, s in nodes]
     fig = go.Figure(go.Sankey(
         arrangement="snap",
         node={"label": node_labels, "color": [colors[s] for _, s in nodes], "pad": 14, "thickness": 16,

@@ -77,7 +77,11 @@ class FeatureDrift:
     current_top: str | None = None
     current_top_share: float | None = None
     new_categories: tuple[str, ...] = field(default_factory=tuple)
+    """Categories of the current table the reference never saw, the most common first (at most 20)."""
     new_share: float | None = None
+    value_type: str = "number"
+    """How to show the values: "number", "date" (means in days since 1970-01-01: `as_date`), "flag" (yes/no)
+    or "category"."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: NaN and infinities become None, tuples lists."""
@@ -124,11 +128,15 @@ def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, kinds: Mapping
         kind = _kind(reference[name], kinds.get(name))
         ref, cur = reference[name], current[name]
         if kind == NUMERIC:
-            rows.append(_numeric(name, ref, cur, rng_ref, rng_cur, bins=bins, epsilon=epsilon))
+            dated = kinds.get(name) in ("date", "datetime") or pd.api.types.is_datetime64_any_dtype(ref)
+            rows.append({**_numeric(name, ref, cur, rng_ref, rng_cur, bins=bins, epsilon=epsilon),
+                         "value_type": "date" if dated else "number"})
             continue
-        if kinds.get(name) == "boolean" or pd.api.types.is_bool_dtype(ref):
+        flags = kinds.get(name) == "boolean" or pd.api.types.is_bool_dtype(ref)
+        if flags:
             ref, cur = _flags(ref), _flags(cur)
-        rows.append(_categorical(name, ref, cur, rng_ref, rng_cur, epsilon=epsilon, max_categories=max_categories))
+        rows.append({**_categorical(name, ref, cur, rng_ref, rng_cur, epsilon=epsilon,
+                                    max_categories=max_categories), "value_type": "flag" if flags else "category"})
     adjusted = _adjust([r["p_value"] for r in rows])
     out = []
     for row, p_adj in zip(rows, adjusted):
@@ -138,6 +146,11 @@ def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, kinds: Mapping
     log.info("drift of %d columns (%d reference rows, %d current): %d flagged", len(out), len(reference),
              len(current), sum(d.drifted for d in out))
     return out
+
+
+def as_date(days: float) -> str:
+    """A date feature's mean (days since 1970-01-01, as FeatureDrift holds it) as an ISO date."""
+    return (pd.Timestamp(0) + pd.Timedelta(days=float(days))).date().isoformat()
 
 
 # ------------------------------------------------------------------------------------------------ columns
@@ -216,7 +229,8 @@ def _categorical(name: str, ref: pd.Series, cur: pd.Series, idx_ref: np.ndarray 
     r_counts = r.value_counts()
     seen = set(r_counts.index)
     kept = [k for k in r_counts.index if k != MISSING][:max_categories]
-    new = sorted(set(c.unique()) - seen)
+    c_counts = c.value_counts()
+    new = [k for k in c_counts.index if k not in seen]  # the most common first
     labels = kept + [OTHER, MISSING, NEW]
     r_bins, c_bins = _category_bins(r, kept, seen), _category_bins(c, kept, seen)
     r_shares = _bin_counts(r_bins, labels) / max(len(r), 1)

@@ -13,6 +13,7 @@ import streamlit as st
 from insight import formatting as fmt
 from insight.errors import InputError, RunError
 from insight.formatting import label
+from insight.monitoring.drift import as_date
 from insight.runs.integrity import signing_key_id
 from insight.runs.run import list_runs
 from insight.ui.context import run_fingerprint, run_label
@@ -146,6 +147,19 @@ def transitions_table(result: dict[str, Any]) -> pd.DataFrame:
         "Share": [fmt.pct(t["customers"] / total) for t in rows]})
 
 
+def identity_note(moves: dict[str, Any]) -> str:
+    """' New in B: ...; vanished from A: ...' when B's segments were matched to A's, else ''."""
+    identity = moves.get("identity") or {}
+    if not moves.get("identity_against_a"):
+        return ""
+    parts = []
+    for key, words in (("new", "New in B"), ("vanished", "Vanished since A")):
+        names = [fmt.markdown_text(s.get("name") or f"Segment {s.get('id')}") for s in identity.get(key, [])]
+        if names:
+            parts.append(f"{words}: {', '.join(names)}.")
+    return (" " + " ".join(parts)) if parts else ""
+
+
 def high_risk_table(result: dict[str, Any]) -> pd.DataFrame:
     customers = result["became_high_risk"]["customers"]
     return pd.DataFrame({
@@ -162,8 +176,9 @@ def _moved(m: dict[str, Any]) -> str:
 
 
 def _typical(d: dict[str, Any], side: str) -> str:
+    """The mean (numbers; dates as a date) or the most common value with its share (categories, flags)."""
     if d.get(f"{side}_mean") is not None:
-        return fmt.number(d[f"{side}_mean"])
+        return as_date(d[f"{side}_mean"]) if d.get("value_type") == "date" else fmt.number(d[f"{side}_mean"])
     top = d.get(f"{side}_top")
     return fmt.DASH if top is None else f"{top} ({fmt.pct(d.get(f'{side}_top_share'))})"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insight.monitoring.drift import MISSING, feature_drift
+from insight.monitoring.drift import MISSING, as_date, feature_drift
 
 
 def _table(n: int, seed: int, columns: int = 20) -> pd.DataFrame:
@@ -59,11 +59,14 @@ def test_correction_keeps_false_alarms_rare_where_uncorrected_tests_raise_many()
 def test_a_new_category_is_detected():
     reference, current = _table(1000, 5), _table(1000, 6)
     rng = np.random.default_rng(7)
-    current.loc[rng.random(len(current)) < 0.15, "plan"] = "partner"
+    draw = rng.random(len(current))
+    current.loc[draw < 0.15, "plan"] = "partner"
+    current.loc[draw > 0.97, "plan"] = "agency"
     top = feature_drift(reference, current)[0]
     assert (top.feature, top.kind, top.test, top.drifted) == ("plan", "categorical", "chi2", True)
-    assert top.new_categories == ("partner",)
-    assert top.new_share == pytest.approx((current["plan"] == "partner").mean())
+    assert top.value_type == "category"
+    assert top.new_categories == ("partner", "agency")  # the most common first
+    assert top.new_share == pytest.approx(current["plan"].isin(["partner", "agency"]).mean())
     assert top.reference_top == "basic"
 
 
@@ -117,6 +120,10 @@ def test_booleans_dates_and_missing_columns():
     assert (by["flag"].reference_top, by["flag"].current_top) == ("no", "yes")
     assert by["signed_up"].kind == "numeric" and by["signed_up"].drifted
     assert by["signed_up"].current_mean - by["signed_up"].reference_mean == pytest.approx(200, abs=20)
+    assert by["signed_up"].value_type == "date" and by["flag"].value_type == "flag"
+    assert by["steady"].value_type == "number"
+    middle = start + pd.to_timedelta(reference["signed_up"].sub(start).dt.days.mean(), unit="D")
+    assert as_date(by["signed_up"].reference_mean) == str(middle.date())
     assert by["empty"].psi == 0 and not by["empty"].drifted and by["empty"].reference_missing == 1
     assert by["fades"].test == "chi2 (missing)" and by["fades"].drifted and by["fades"].current_missing == 1
     assert not by["steady"].drifted
