@@ -19,7 +19,9 @@ every customer.
      "drift": {"features", "drifted", "rows", "columns": [FeatureDrift.to_dict(), worst first]},
      "estimated": Performance.to_dict(),
      "labels": {"column", "known"} | null, "realised": Performance.to_dict() | null,
-     "difference": {"roc_auc", "precision", "recall", "churn_rate": estimated - realised} | null}
+     "difference": {"roc_auc", "precision", "recall", "churn_rate": estimated - realised} | null,
+     "estimated_labelled": the estimate on the labelled customers only, when some outcomes are blank
+                           (the difference is taken on those)}
 """
 
 from __future__ import annotations
@@ -163,7 +165,11 @@ def batch_report(run_path: Path, parts: Sequence[Source], scored: Path, *, data:
         assert labels is not None
         body["labels"] = {"column": labels, "known": realised.rows}
         body["realised"] = realised.to_dict()
-        body["difference"] = {k: getattr(estimated, k) - getattr(realised, k) for k in COMPARED}
+        same = estimated
+        if realised.rows < len(p):  # the difference compares the same customers: those whose outcome is known
+            same = estimate_performance(p[~np.isnan(y)], cut)
+            body["estimated_labelled"] = same.to_dict()
+        body["difference"] = {k: getattr(same, k) - getattr(realised, k) for k in COMPARED}
     log.info("monitoring: %d customers, %d of %d features drifted, estimated AUC %.3f%s", len(p),
              body["drift"]["drifted"], len(drift), estimated.roc_auc,
              "" if y is None else f", realised {body['realised']['roc_auc']}")

@@ -139,3 +139,18 @@ def test_a_shifted_column_is_flagged_first(run: Path, tmp_path: Path) -> None:
     assert drift["columns"][0]["feature"] == "monthly_fee" and drift["columns"][0]["drifted"]
     assert "monthly_fee" in result.output
     assert list_batches(run.parent, run.name)[-1]["drift"]["top"][0]["feature"] == "monthly_fee"
+
+
+def test_blank_outcomes_are_left_out_of_the_comparison(run: Path, tmp_path: Path) -> None:
+    """Customers whose outcome is not known yet: the realised figures and the difference use the others, and
+    the estimate on those same customers is kept beside the estimate on everyone."""
+    customers = demo_data(rows=400, seed=4).customers
+    customers.loc[customers.index[::4], "churned"] = None
+    customers.to_csv(tmp_path / "partly.csv", index=False)
+    result = _score(run, tmp_path / "partly.csv", tmp_path / "out", "--labels", "churned")
+    assert result.exit_code == 0, result.output
+    report = _report(tmp_path / "out")
+    assert report["labels"]["known"] == 300 and report["estimated"]["rows"] == 400
+    same = report["estimated_labelled"]
+    assert same["rows"] == 300
+    assert report["difference"]["roc_auc"] == pytest.approx(same["roc_auc"] - report["realised"]["roc_auc"])
