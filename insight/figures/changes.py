@@ -33,8 +33,8 @@ def migration_sankey(transitions: Mapping[str, Any], *, min_share: float = 0.0) 
     nodes = [("a", s) for s in left] + [("b", s) for s in right]
     index = {node: i for i, node in enumerate(nodes)}
     new = {int(i) for i in transitions.get("new_ids", [])}
-    node_labels = [shorten(f"{'A' if side == 'a' else 'B'} · {names.get((side, s)) or f'Segment {s}'}", 40)
-                   + (" (new)" if side == "b" and s in new else "") for side, s in nodes]
+    node_labels = [shorten(names.get((side, s)) or f"Segment {s}", 44) + (" (new)" if side == "b" and s in new
+                                                                          else "") for side, s in nodes]
     fig = go.Figure(go.Sankey(
         arrangement="snap",
         node={"label": node_labels, "color": [colors[s] for _, s in nodes], "pad": 14, "thickness": 16,
@@ -45,8 +45,13 @@ def migration_sankey(transitions: Mapping[str, Any], *, min_share: float = 0.0) 
               "value": [int(t["customers"]) for t in rows],
               "color": [_alpha(colors[int(t["from_id"])], 0.35) for t in rows],
               "hovertemplate": "%{source.label} → %{target.label}: %{value:,} customers<extra></extra>"}))
-    return _layout(fig, f"Segment migration of {transitions.get('customers', 0):,} customers in both runs",
-                   height=max(380, 40 * max(len(left), len(right)) + 120))
+    for x, text, anchor in ((0, "A (earlier)", "left"), (1, "B (newer)", "right")):
+        fig.add_annotation(x=x, y=1.02, xref="paper", yref="paper", text=f"<b>{text}</b>", showarrow=False,
+                           xanchor=anchor, yanchor="bottom")
+    _layout(fig, f"Segment migration of {transitions.get('customers', 0):,} customers in both runs",
+            height=max(380, 40 * max(len(left), len(right)) + 140))
+    fig.update_layout(margin={**fig.layout.margin.to_plotly_json(), "t": 72})
+    return fig
 
 
 def drift_bars(drift: Sequence[Mapping[str, Any]], *, top: int = 15) -> go.Figure:
@@ -70,18 +75,16 @@ def drift_bars(drift: Sequence[Mapping[str, Any]], *, top: int = 15) -> go.Figur
 def risk_shift_figure(histogram: Mapping[str, Any], *, names: tuple[str, str] = ("A (earlier)", "B (newer)"),
                       ) -> go.Figure:
     """The distribution of predicted churn probability in both runs: the share of each run's customers per
-    probability bin (A grey, B blue), so runs of different sizes compare."""
+    probability bin (A grey, B blue, side by side), so runs of different sizes compare."""
     edges = list(histogram["edges"])
     mids = [(lo + hi) / 2 * 100 for lo, hi in zip(edges[:-1], edges[1:])]
-    width = (edges[1] - edges[0]) * 100 if len(edges) > 1 else 5
     fig = go.Figure()
     for side, name, color in (("a", names[0], A_COLOR), ("b", names[1], B_COLOR)):
         counts = list(histogram[side])
         total = max(1, sum(counts))
-        fig.add_bar(x=mids, y=[c / total for c in counts], name=name, marker_color=color, opacity=0.65,
-                    width=width * 0.9, hovertemplate=f"{name}: %{{y:.1%}} of customers at %{{x:.0f}} %"
-                                                     "<extra></extra>")
-    fig.update_layout(barmode="overlay")
+        fig.add_bar(x=mids, y=[c / total for c in counts], name=name, marker_color=color,
+                    hovertemplate=f"{name}: %{{y:.1%}} of customers at %{{x:.0f}} %<extra></extra>")
+    fig.update_layout(barmode="group", bargap=0.15)
     fig.update_xaxes(title_text="Predicted churn probability (%)", range=[0, 100])
     fig.update_yaxes(title_text="Share of the run's customers", tickformat=".0%")
     return _layout(fig, "Predicted risk in both runs")
