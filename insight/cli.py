@@ -196,6 +196,9 @@ def runs_list(runs_dir: RunsDir = None) -> None:
             m = read_manifest(path)
             auc = m.test_metrics["roc_auc"]
             line = f"{path.name}  {m.source.name}  {m.source.rows:,} rows  ROC AUC {auc:.3f}"
+            late = m.metrics.get("lightgbm", {}).get("out_of_time")
+            if late:  # trained with --time
+                line += f", out of time {late['roc_auc']:.3f} ({late['snapshot']})"
         except (KeyError, ValueError, TypeError, OSError, RunError):
             line = f"{path.name}  (unreadable manifest: `insight runs verify {path.name}` says why)"
         typer.echo(("* " if path == latest else "  ") + line)

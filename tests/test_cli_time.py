@@ -50,6 +50,8 @@ def test_the_demo_history_run_records_out_of_time_beside_test(history: Path, tmp
     latest = table[table["snapshot_date"] == dates[-1]]
     assert sorted(customers["customer_id"]) == sorted(latest["customer_id"])
     assert set(customers["snapshot_date"]) == {dates[-1]}
+    listed = invoke("runs", "list", "--runs-dir", tmp_path).stdout
+    assert f"ROC AUC {lightgbm['test']['roc_auc']:.3f}, out of time {late['roc_auc']:.3f} ({dates[-2]})" in listed
 
 
 @pytest.mark.parametrize(("options", "message"), [
