@@ -1,6 +1,6 @@
-"""The report's "What changed" section (`insight report RUN --compare EARLIER`): the comparison `insight compare
-EARLIER RUN` makes (insight.changes.compare.compare_runs, the earlier run as A), in the Changes page's tables
-(insight.ui.changes) and figures (insight.figures.changes)."""
+"""The report's "What changed" section (`insight report RUN --compare EARLIER`): the comparison
+`insight compare EARLIER RUN` makes (insight.changes.compare.compare_runs, the earlier run as A), in the
+Changes page's tables (insight.ui.changes) and figures (insight.figures.changes)."""
 
 from __future__ import annotations
 
@@ -48,9 +48,10 @@ def changes_section(result: dict[str, Any], *, earlier: str, later: str) -> Sect
     body += "<h3>Feature drift</h3>"
     if drift:
         flagged = int(method.get("flagged", sum(bool(d.get("drifted")) for d in drift)))
+        tests_used = method.get("tests", "a test per column")
+        correction = method.get("correction", "a multiple-comparison correction")
         body += paragraph(f"{flagged} of {len(drift)} features drifted significantly (population stability "
-                          f"index, {method.get('tests', 'a test per column')}, corrected with "
-                          f"{method.get('correction', 'a multiple-comparison correction')}); the worst first.")
+                          f"index, {tests_used}, corrected with {correction}); the worst first.")
         body += figure(figures.drift_bars(drift), "fig-changes-drift")
         body += table(tables.drift_table(result).head(DRIFT_ROWS), numbers=("PSI",))
         parts += 1
@@ -61,8 +62,8 @@ def changes_section(result: dict[str, Any], *, earlier: str, later: str) -> Sect
     risk = (f"Mean predicted churn probability {fmt.pct(mean.get('a'))} in A, {fmt.pct(mean.get('b'))} in B"
             + (f" ({fmt.points(mean['change'])})." if mean.get("change") is not None else "."))
     if both.get("customers"):
-        risk += (f" Of the customers in both runs, {fmt.count(both.get('moved_up'))} moved up a risk band and "
-                 f"{fmt.count(both.get('moved_down'))} moved down.")
+        risk += (f" Of the customers in both runs, {fmt.count(both.get('moved_up'))} moved up a risk band "
+                 f"and {fmt.count(both.get('moved_down'))} moved down.")
     body += paragraph(risk) + figure(figures.risk_shift_figure(shift["histogram"]), "fig-changes-risk")
     body += table(tables.band_table(result))
     parts += 1
@@ -70,7 +71,8 @@ def changes_section(result: dict[str, Any], *, earlier: str, later: str) -> Sect
     body += ("<h3>Drivers</h3>"
              + table(tables.drivers_table(result, limit=DRIVER_ROWS),
                      numbers=("A (mean |SHAP|)", "B (mean |SHAP|)", "Change"))
-             + paragraph("Global mean |SHAP| of each feature in both runs, the largest change first.", note=True))
+             + paragraph("Global mean |SHAP| of each feature in both runs, the largest change first.",
+                         note=True))
 
     body += "<h3>Segment migration</h3>"
     if moves.get("transitions"):
@@ -80,8 +82,8 @@ def changes_section(result: dict[str, Any], *, earlier: str, later: str) -> Sect
                  + (f'<p class="note">{markdown_html(note.strip())}</p>' if note else ""))
         parts += 1
     else:
-        body += paragraph("No customer is in both runs, so nobody can be followed from one segment to another.",
-                          note=True)
+        body += paragraph("No customer is in both runs, so nobody can be followed from one segment to "
+                          "another.", note=True)
 
     rose = result["became_high_risk"]
     body += "<h3>Customers who became high-risk</h3>"

@@ -48,7 +48,7 @@ def split_table(random_split: dict[str, Any], out_of_time: dict[str, Any]) -> pd
     """The random-split and out-of-time metrics side by side, one row per measure either has."""
     oot = measured(out_of_time)
     rows = [{"Measure": name, "Random split (held-out customers)": show(random_split.get(key)),
-             "Out of time (the latest snapshot)": show(oot.get(key))}
+             "Out of time (the latest labelled snapshot)": show(oot.get(key))}
             for key, name, show in MEASURES if key in random_split or key in oot]
     return pd.DataFrame(rows)
 
@@ -57,7 +57,7 @@ def out_of_time_note(out_of_time: dict[str, Any]) -> str:
     """What the out-of-time test was, from its text entries (e.g. the snapshot tested on)."""
     facts = [f"{fmt.label(k).lower()} {v}" for k, v in out_of_time.items() if isinstance(v, str)]
     base = ("Out of time: trained on earlier snapshots and tested on the latest labelled one, as the model "
-            "will be used next month; usually lower than the random split.")
+            "will be used next month: the better guide to how it will do on next month's customers.")
     return base + (f" ({'; '.join(facts)})" if facts else "")
 
 
@@ -69,9 +69,15 @@ def quality(active: ActiveRun) -> Section:
     measured_scope = scope_quality(frame, kinds=kinds, train_means=means)
     intro = paragraph("Measured on held-out test customers: they were set aside before training, so these "
                       "figures show how the models do on customers they have not seen.")
+    oot = out_of_time_metrics(active.manifest.metrics)
+    if oot is not None:
+        intro += ("<h3>Random split and out of time</h3>" + table(split_table(active.test_metrics, oot))
+                  + paragraph(out_of_time_note(oot), note=True))
     if measured_scope is None:
         return Section("quality", "Model quality", intro + paragraph(
-            "This run has no held-out test customers with a known outcome to measure the models on."))
+            "The run's customers include no held-out test customers with a known outcome (their outcomes are "
+            "not known yet), so no curve can be drawn for them"
+            + (": the table above was measured when the run was trained." if oot is not None else ".")))
     test = measured_scope.metrics
     body = intro + tiles([
         ("ROC AUC", fmt.score(test.get("roc_auc")),
@@ -85,10 +91,6 @@ def quality(active: ActiveRun) -> Section:
          "Mean squared error of the probabilities; lower is better."),
         ("Test customers", fmt.count(test.get("n")), None),
     ])
-    oot = out_of_time_metrics(active.manifest.metrics)
-    if oot is not None:
-        body += ("<h3>Random split and out of time</h3>" + table(split_table(active.test_metrics, oot))
-                 + paragraph(out_of_time_note(oot), note=True))
     threshold = active.churn_rate
     flagged = at_threshold(measured_scope, threshold)
     compared = tables.comparison_table(flagged.comparison)

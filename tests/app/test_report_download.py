@@ -1,6 +1,6 @@
-"""The Overview page's report download (insight.ui.report_download) in real Streamlit runs (AppTest): built only
-when asked, the same file as `insight report`, kept across reruns, and disabled with the reason for a viewer
-whose exports are off."""
+"""The Overview page's report download (insight.ui.report_download) in real Streamlit runs (AppTest): built
+only when asked, the same file as `insight report`, kept across reruns, and disabled with the reason for a
+viewer whose exports are off."""
 
 from __future__ import annotations
 
@@ -45,8 +45,9 @@ def prepare_button(at: AppTest) -> Any:
     return buttons[0] if buttons else None
 
 
-def test_the_report_is_built_when_asked_and_is_the_runs_report(monkeypatch: pytest.MonkeyPatch, app_runs: Path,
-                                                               telco_run: Path, served: dict[str, bytes]) -> None:
+def test_the_report_is_built_when_asked_and_is_the_runs_report(monkeypatch: pytest.MonkeyPatch,
+                                                               app_runs: Path, telco_run: Path,
+                                                               served: dict[str, bytes]) -> None:
     at = open_page(monkeypatch, app_runs, telco_run, "pages/overview.py")
     button = prepare_button(at)
     assert button is not None and not button.disabled

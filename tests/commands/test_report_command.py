@@ -96,8 +96,8 @@ def test_the_console_script_as_a_real_process(runs: Path, tmp_path: Path) -> Non
     assert '<meta name="generator" content="insight report">' in out.read_text(encoding="utf-8")[:4096]
     again = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     assert again.returncode == 2
-    assert again.stderr.strip() == (f"error: --out {out} exists; pass --overwrite to replace a previous report, "
-                                    "or choose another file.")
+    assert again.stderr.strip() == (f"error: --out {out} exists; pass --overwrite to replace a previous "
+                                    "report, or choose another file.")
 
 
 def test_compare_adds_what_changed_and_refuses_the_same_run(tmp_path: Path, demo_run: Path,
@@ -112,7 +112,9 @@ def test_compare_adds_what_changed_and_refuses_the_same_run(tmp_path: Path, demo
     assert f"against {demo_run.name}" in result.output
     text = out.read_text(encoding="utf-8")
     assert '<section id="changes"><h2>What changed</h2>' in text and "fig-changes-migration" in text
-    same = invoke("report", "latest", "--compare", "latest", "--runs-dir", runs, "--out", tmp_path / "same.html")
+    same = invoke("report", "latest", "--compare", "latest", "--runs-dir", runs,
+                  "--out", tmp_path / "same.html")
     assert same.exit_code == 2 and "the same run" in same.output
-    missing = invoke("report", "latest", "--compare", "nope", "--runs-dir", runs, "--out", tmp_path / "x.html")
+    missing = invoke("report", "latest", "--compare", "nope", "--runs-dir", runs,
+                     "--out", tmp_path / "x.html")
     assert missing.exit_code == 1 and "no run 'nope'" in missing.output

@@ -1,6 +1,6 @@
-"""The report opened in a real browser with no network (issue 15's must-show): Debian's Chromium, a context that
-is offline and whose every request but the file itself is aborted and counted, opens `insight report`'s file
-and draws every figure it says it holds, with no console error and nothing fetched."""
+"""The report opened in a real browser with no network (issue 15's must-show): Debian's Chromium, a context
+that is offline and whose every request but the file itself is aborted and counted, opens `insight report`'s
+file and draws every figure it says it holds, with no console error and nothing fetched."""
 
 from __future__ import annotations
 
@@ -26,8 +26,10 @@ DRAWN = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd
     const svg = gd.querySelector('svg.main-svg');
     const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
     return {id: gd.id, svgs: gd.querySelectorAll('svg.main-svg').length, width: box.width, height: box.height,
-            traces: (gd._fullData || []).length, drawn: gd.querySelectorAll('g.trace path, .sankey path').length,
-            gl: Array.from(gd.querySelectorAll('canvas')).filter(c => c.width > 200 && c.height > 200).length};
+            traces: (gd._fullData || []).length,
+            drawn: gd.querySelectorAll('g.trace path, .sankey path').length,
+            gl: Array.from(gd.querySelectorAll('canvas')).filter(c => c.width > 200 && c.height > 200)
+                .length};
 })"""
 
 
@@ -87,14 +89,16 @@ def assert_all_drawn(tab: Offline, figures: int) -> None:
     assert not tab.aborted, f"the report asked the network for: {tab.aborted[:5]}"
 
 
-def test_the_report_opens_offline_and_draws_every_figure(offline: Offline, demo_run: Path, tmp_path: Path) -> None:
+def test_the_report_opens_offline_and_draws_every_figure(offline: Offline, demo_run: Path,
+                                                         tmp_path: Path) -> None:
     figures = open_report(offline, build_report(demo_run), tmp_path)
     assert figures == 8
     assert_all_drawn(offline, figures)
     text = offline.page.inner_text("body")
     auc = fmt.score(open_run(demo_run).manifest.test_metrics["roc_auc"])
     assert f"ROC AUC\n{auc}" in text or f"ROC AUC {auc}" in text, "the run's AUC is not on the page"
-    ids = offline.page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => g.id)")
+    ids = offline.page.evaluate(
+        "() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => g.id)")
     assert ids == ["fig-risk-histogram", "fig-customer-map", "fig-importance", "fig-beeswarm", "fig-roc",
                    "fig-calibration", "fig-lift", "fig-gains"]
 
@@ -104,7 +108,8 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real run on demo customers whose billing cycle 'monthly' is a script tag."""
     customers = demo_data(rows=800, seed=3).customers
     customers["billing_cycle"] = customers["billing_cycle"].replace({"monthly": EVIL})
-    config = TrainConfig(seed=0, threads=1, segments=SegmentConfig(fit_sample=800, trustworthiness_sample=800))
+    config = TrainConfig(seed=0, threads=1,
+                         segments=SegmentConfig(fit_sample=800, trustworthiness_sample=800))
     return train(customers, demo_spec(), config, runs_dir=tmp_path_factory.mktemp("crafted-runs"),
                  source_name="<img src=x onerror=alert(2)>.csv")
 

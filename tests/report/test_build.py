@@ -109,7 +109,8 @@ def test_every_figure_is_drawn_by_the_inline_plotly_js_and_nothing_is_fetched(re
     plotly = [s for s in page.scripts if "plotly.js v" in s[:300]]
     assert len(plotly) == 1 and len(plotly[0]) > 3_000_000  # the bundle itself, once
     figures = int(re.search(rf'<meta name="{FIGURES_META}" content="(\d+)">', report).group(1))
-    divs = [attrs for tag, attrs in page.tags if tag == "div" and "plotly-graph-div" in (attrs.get("class") or "")]
+    divs = [attrs for tag, attrs in page.tags
+            if tag == "div" and "plotly-graph-div" in (attrs.get("class") or "")]
     assert figures == len(divs) == sum("Plotly.newPlot(" in s for s in page.scripts) == 8
     assert f'<meta name="generator" content="{GENERATOR}">' in report[:4096]
     assert 4_000_000 < len(report.encode()) < 8_000_000  # plotly.js (~4.8 MB) and a few hundred KB of figures
@@ -131,7 +132,8 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = demo_spec()
     spec = dataclasses.replace(spec, actionable=tuple(EVIL_COLUMN if a == "billing_cycle" else a
                                                       for a in spec.actionable))
-    config = TrainConfig(seed=0, threads=1, segments=SegmentConfig(fit_sample=800, trustworthiness_sample=800))
+    config = TrainConfig(seed=0, threads=1,
+                         segments=SegmentConfig(fit_sample=800, trustworthiness_sample=800))
     return train(customers, spec, config, runs_dir=tmp_path_factory.mktemp("crafted-runs"),
                  source_name=EVIL_SOURCE)
 
@@ -161,7 +163,21 @@ def test_with_an_earlier_run_the_report_says_what_changed(demo_run: Path, change
     assert "1,400 customers are in both runs" in changes  # the changed run lost the first 100 customers
     drift_table = report[report.index('id="fig-changes-drift"'):].split("<tbody>", 1)[1]
     assert drift_table.startswith("<tr><td>Logins 30d</td>")  # the halved count drifted most
-    figure_ids = [a.get("id") for t, a in page.tags if t == "div" and "plotly-graph-div" in (a.get("class") or "")]
+    figure_ids = [a.get("id") for t, a in page.tags
+                  if t == "div" and "plotly-graph-div" in (a.get("class") or "")]
     assert figure_ids[-3:] == ["fig-changes-drift", "fig-changes-risk", "fig-changes-migration"]
-    assert int(re.search(rf'<meta name="{FIGURES_META}" content="(\d+)">', report).group(1)) == len(figure_ids)
+    said = re.search(rf'<meta name="{FIGURES_META}" content="(\d+)">', report)
+    assert int(said.group(1)) == len(figure_ids)
     assert "Customers who became high-risk" in changes and "Segment migration" in changes
+
+
+@pytest.mark.parametrize("which", ["all", "as_of_march"])
+def test_a_run_trained_on_snapshots_shows_its_out_of_time_metrics(snapshot_runs: dict[str, Path],
+                                                                  which: str) -> None:
+    run = snapshot_runs[which]
+    metrics = open_run(run).manifest.metrics["lightgbm"]
+    text = visible(parsed(build_report(run)))
+    quality = text[text.index("Model quality Measured on"):]
+    row = (f"ROC AUC {fmt.score(metrics['test']['roc_auc'])} {fmt.score(metrics['out_of_time']['roc_auc'])}")
+    assert "Random split and out of time" in quality and row in quality
+    assert f"snapshot {metrics['out_of_time']['snapshot']}" in quality
