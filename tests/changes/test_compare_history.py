@@ -33,3 +33,6 @@ def test_month_3_against_month_6_ranks_a_planted_change_first(tmp_path: Path):
     moves = result["segment_transitions"]
     assert moves["customers"] == result["risk_shift"]["both"]["customers"] > 0
     assert sum(t["customers"] for t in moves["transitions"]) == moves["customers"]
+    assert moves["identity_against_a"] and moves["identity"]["previous_run"] == month_3.name
+    matched = {m["id"] for m in moves["identity"]["matched"]}
+    assert {t["to_id"] for t in moves["transitions"]} <= matched | set(moves["new_ids"]) | {-1}
