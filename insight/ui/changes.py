@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 COMPARE_PARAM = "compare"
 """The query parameter naming run A (the earlier run), so a link opens the same comparison."""
+A_KEY, B_KEY = "changes_a", "changes_b"
+_FOLLOWED = "_changes_sidebar_run"
+"""The sidebar's run the B picker last followed (a new sidebar choice resets B to it)."""
 ONE_RUN = ("There is only one run, so there is nothing to compare it with yet. Train another run, for example "
            "on next month's customer table (`insight train ...`, or `--time snapshot_date --as-of DATE` on a "
            "table of snapshots), then come back here; `insight compare RUN_A RUN_B` compares two runs in a "
@@ -37,14 +40,18 @@ def pick_runs(runs_dir: Path, newer: str) -> tuple[Path, Path] | None:
         st.info(ONE_RUN, icon=":material/info:")
         return None
     labels = {p.name: run_label(p) for p in runs}
+    state = st.session_state
+    if state.get(_FOLLOWED) != newer or state.get(B_KEY) not in ids:  # a new sidebar choice: B follows it
+        state[_FOLLOWED] = newer
+        state[B_KEY] = newer if newer in ids else ids[0]
+        state.pop(A_KEY, None)
+    if state.get(A_KEY) not in ids:  # first visit (or the run is gone): the link's A, else the run before B
+        wanted = st.query_params.get(COMPARE_PARAM)
+        state[A_KEY] = wanted if wanted in ids and wanted != state[B_KEY] else _before(ids, state[B_KEY])
     left, right = st.columns(2)
-    b = right.selectbox("Newer run (B)", ids, index=ids.index(newer) if newer in ids else 0, key="changes_b",
-                        format_func=lambda i: labels.get(i, i),
+    b = right.selectbox("Newer run (B)", ids, key=B_KEY, format_func=lambda i: labels.get(i, i),
                         help="The run whose changes are shown; by default the one picked in the sidebar.")
-    wanted = st.query_params.get(COMPARE_PARAM)
-    default = wanted if wanted in ids and wanted != b else _before(ids, b)
-    a = left.selectbox("Earlier run (A, the reference)", ids, index=ids.index(default), key="changes_a",
-                       format_func=lambda i: labels.get(i, i),
+    a = left.selectbox("Earlier run (A, the reference)", ids, key=A_KEY, format_func=lambda i: labels.get(i, i),
                        help="What B is compared with; by default the run trained just before B.")
     if st.query_params.get(COMPARE_PARAM) != a:
         st.query_params[COMPARE_PARAM] = a

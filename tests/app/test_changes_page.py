@@ -90,6 +90,16 @@ def test_the_reference_can_be_swapped_for_a_later_run(monkeypatch: pytest.Monkey
     assert "Pick two different runs" in " ".join(i.value for i in at.info)
 
 
+def test_the_newer_run_follows_the_sidebar(monkeypatch: pytest.MonkeyPatch, month_runs: Path, demo_run: Path,
+                                           changed_demo_run: Path):
+    at = open_changes(monkeypatch, month_runs)
+    at.selectbox(key="run_picker").set_value(demo_run.name).run()
+    assert_clean(at, "changes, another sidebar run")
+    assert at.selectbox(key="changes_b").value == demo_run.name
+    assert at.selectbox(key="changes_a").value == changed_demo_run.name  # the only other run
+    assert metric(at, "Customers in both runs") == fmt.count(1400)
+
+
 def test_with_one_run_the_page_says_what_to_do(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, demo_run: Path):
     runs = tmp_path / "runs"
     shutil.copytree(demo_run, runs / demo_run.name)
