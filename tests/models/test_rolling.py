@@ -8,7 +8,6 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import small_config
 
 from insight.data.demo import demo_spec
 from insight.errors import InputError
@@ -33,14 +32,11 @@ def small_january(table: pd.DataFrame) -> pd.DataFrame:
     return cut(table, "2026-01-31", 15, 45)
 
 
-@pytest.fixture(scope="module")
-def rolled(snapshot_table: pd.DataFrame) -> dict:
-    assert set(snapshot_table["churned"].dropna()) == {"Yes", "No"}
-    return rolling_origin(small_january(snapshot_table), _spec(), small_config())
-
-
 @pytest.mark.slow
-def test_each_origin_trains_on_the_past_and_tests_on_the_next_labelled_snapshot(rolled: dict) -> None:
+def test_each_origin_trains_on_the_past_and_tests_on_the_next_labelled_snapshot(
+        snapshot_table: pd.DataFrame, train_config) -> None:  # noqa: ANN001
+    assert set(snapshot_table["churned"].dropna()) == {"Yes", "No"}
+    rolled = rolling_origin(small_january(snapshot_table), _spec(), train_config)
     # January alone (60 rows) is too small to train on: that origin is skipped and says why
     assert rolled["skipped"] == [{"train_through": "2026-01-31", "test_snapshot": "2026-02-28",
                                   "reason": "60 labelled training rows (15 churners): at least 100 with 10 of "
