@@ -146,7 +146,11 @@ def table(frame: pd.DataFrame, *, numbers: Sequence[str] = (), digits: int = 3) 
 
 
 def figure(fig: Any, div_id: str, caption: str | None = None) -> str:
-    """A plotly figure as a div drawn by the report's inline plotly.js (never a CDN), with a caption."""
+    """A plotly figure as a div drawn by the report's inline plotly.js (never a CDN), with a caption. Axes make
+    room for their tick labels (automargin): the page is wider than the dashboard's columns, and a cut label
+    cannot be hovered in a printed report."""
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     body = fig.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False, div_id=div_id,
                        config=FIGURE_CONFIG, default_width="100%")
     note = f'<p class="note">{esc(caption)}</p>' if caption else ""
