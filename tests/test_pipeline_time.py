@@ -37,6 +37,12 @@ def test_the_customers_are_the_latest_snapshots_one_row_per_id(snapshot_runs: di
                                    check_dtype=False)  # April's values, not another month's
     for name in ("shap.parquet", "latent.parquet"):
         assert sorted(pd.read_parquet(run / name)["customer_id"]) == sorted(april["customer_id"]), name
+    # April's outcomes are unknown: segments are levelled by the model's risk, not an observed churn rate
+    segments = json.loads((run / "segments.json").read_text())["segments"]
+    assert {s["churn_level"] for s in segments} <= {"high risk", "average risk", "low risk"}
+    assert all(s["churn_rate"] is None and s["name"].endswith(s["churn_level"]) for s in segments)
+    by_risk = sorted(segments, key=lambda s: s["mean_churn_probability"])
+    assert by_risk[-1]["churn_level"] != "low risk" and by_risk[0]["churn_level"] != "high risk"
     manifest = _manifest(run)
     assert "snapshot_date" not in manifest["features"]
     assert manifest["spec"]["time_column"] == "snapshot_date" and "as_of" not in manifest["config"]
@@ -76,6 +82,8 @@ def test_as_of_shows_that_snapshot_and_its_customers_are_the_out_of_time_test(
     march = _month(snapshot_table, "2026-03-31")
     assert customers["customer_id"].tolist() == sorted(march["customer_id"])
     assert (customers["split"] == "test").all()  # every March customer is an out-of-time test customer
+    segments = json.loads((run / "segments.json").read_text())["segments"]
+    assert all(s["churn_level"].endswith(" churn") for s in segments)  # March's outcomes are known
     late = manifest["metrics"]["lightgbm"]["out_of_time"]
     assert late["rows"] == len(customers)
     assert not manifest["metrics"]["segments"].get("target_awareness", {}).get("churn_nmi")  # outcomes unseen

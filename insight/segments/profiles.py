@@ -44,6 +44,8 @@ def segment_profiles(
     sample = frame.iloc[probe].reset_index(drop=True)
     sample_labels = labels[probe]
     overall_churn = float(frame[target].mean())
+    outcomes_known = bool(frame[target].notna().any())  # not for the latest snapshot of a run trained with --time
+    overall_risk = float(frame[layout.CHURN_PROBABILITY].mean())
     profiles = []
     naming_facts: list[list[dict[str, Any]]] = []
     naming_overlaps: list[np.ndarray] = []
@@ -76,7 +78,8 @@ def segment_profiles(
         top = np.argsort(-np.abs(mean_shap))[:5]
         profile["shap_drivers"] = [{"feature": feature_names[i], "mean_shap": round(float(mean_shap[i]), 5)}
                                    for i in top]
-        profile["churn_level"] = churn_level(profile["churn_rate"], overall_churn)
+        profile["churn_level"] = (churn_level(profile["churn_rate"], overall_churn) if outcomes_known else
+                                  churn_level(profile["mean_churn_probability"], overall_risk, noun="risk"))
         profiles.append(profile)
         # names may draw on more facts than the profile keeps; a fact's customers tell when another implies it
         facts = [{"feature": r.feature, "role": r.role, "effect": float(r.effect),
@@ -90,15 +93,18 @@ def segment_profiles(
     return [SegmentProfile.from_dict(p) for p in profiles]
 
 
-def churn_level(rate: float | None, overall: float) -> str:
+def churn_level(rate: float | None, overall: float, *, noun: str = "churn") -> str:
+    """'high churn', 'low churn', 'average churn' (or 'unknown churn') of a segment's churn rate against the
+    overall one. Customers whose outcomes are not known yet (the latest snapshot of a run trained with --time)
+    are levelled by the model's mean churn probability instead, with noun 'risk': 'high risk'..."""
     if rate is None or overall <= 0:
-        return "unknown churn"
+        return f"unknown {noun}"
     ratio = rate / overall
     if ratio >= 1.4:
-        return "high churn"
+        return f"high {noun}"
     if ratio <= 0.6:
-        return "low churn"
-    return "average churn"
+        return f"low {noun}"
+    return f"average {noun}"
 
 
 # --- names -------------------------------------------------------------------------------------------------
