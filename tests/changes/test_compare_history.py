@@ -6,21 +6,20 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from conftest import small_config
-
 from insight.changes.compare import compare_runs
+from insight.config import TrainConfig
 from insight.data.demo import demo_spec
 from insight.data.demo_history import TIME_COLUMN, demo_history
 from insight.pipeline import train
 
 
-def test_month_3_against_month_6_ranks_a_planted_change_first(tmp_path: Path):
+def test_month_3_against_month_6_ranks_a_planted_change_first(tmp_path: Path, train_config: TrainConfig):
     history = demo_history(rows=600, months=6, seed=0)
     dates = history.changes["snapshots"]
     spec = dataclasses.replace(demo_spec(), time_column=TIME_COLUMN)
-    month_3 = train(history.customers, spec, dataclasses.replace(small_config(), as_of=dates[2]),
+    month_3 = train(history.customers, spec, dataclasses.replace(train_config, as_of=dates[2]),
                     runs_dir=tmp_path, source_name="history.csv")
-    month_6 = train(history.customers, spec, small_config(), runs_dir=tmp_path, source_name="history.csv")
+    month_6 = train(history.customers, spec, train_config, runs_dir=tmp_path, source_name="history.csv")
 
     result = compare_runs(month_3, month_6)
     planted = {c["column"] for c in history.changes["changes"]}
