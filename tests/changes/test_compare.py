@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from insight.changes.compare import compare_runs
+from insight.changes.compare import compare_runs, compare_sides
 from insight.changes.risk import HIGH_BANDS
+from insight.changes.sides import KEY, RunSide, load_side
 from insight.errors import InputError, RunError
 from insight.runs import layout
 
@@ -109,6 +110,15 @@ def test_driver_change_is_sorted_by_absolute_change(result: dict):
 def test_runs_on_different_tables_are_refused_with_a_message(demo_run: Path, telco_run: Path):
     with pytest.raises(InputError, match="different columns"):
         compare_runs(demo_run, telco_run)
+
+
+def test_runs_without_a_feature_in_common_are_refused(demo_run: Path, changed_demo_run: Path):
+    """A run whose stored customers hold none of the other's features (here: the later run's customers cut
+    to their ids) cannot be compared: InputError saying so."""
+    a, b = load_side(demo_run), load_side(changed_demo_run)
+    bare = RunSide(run=b.run, roles=b.roles, customers=b.customers[[b.id_column, KEY]])
+    with pytest.raises(InputError, match="no feature in common"):
+        compare_sides(a, bare)
 
 
 def test_a_damaged_run_is_refused(demo_run: Path, changed_demo_run: Path, tmp_path: Path):
