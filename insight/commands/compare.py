@@ -29,9 +29,9 @@ def compare_command(
     corrected) worst first, the shift in predicted risk, the change in global drivers, segment migration of
     the customers in both runs and the customers who became high-risk.
 
-    Both runs' checksums are verified first: a damaged run exits with status 1; runs that cannot be compared
-    (different id columns, no feature in common) exit with 2. --json holds everything (keys runs, metrics,
-    feature_drift, risk_shift, drivers, segment_transitions, became_high_risk, notes)."""
+    Both runs' checksums are verified first: a damaged run exits with status 1; runs that cannot be compared,
+    with different id columns or no feature in common, exit with 2. --json holds everything: the keys runs,
+    metrics, feature_drift, risk_shift, drivers, segment_transitions, became_high_risk and notes."""
     import json
 
     from insight.changes.compare import compare_runs
