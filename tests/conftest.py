@@ -14,9 +14,10 @@ from insight.data.demo import demo_data, demo_spec
 from insight.pipeline import train
 from insight.runs.run import open_run
 from insight.runs.store import RunStore
-from pg_server import postgres_server  # noqa: F401 - the session's PostgreSQL server (tests/pg_server.py)
+import pg_server
 
 os.environ.setdefault("INSIGHT_THREADS", "2")
+postgres_server = pg_server.postgres_server  # the session's PostgreSQL server (tests/pg_server.py)
 PROJECT = Path(__file__).resolve().parent.parent
 TELCO_CSV = PROJECT / "data" / "telco" / "Telco-Customer-Churn.csv"
 SMALL_ROWS = 1500

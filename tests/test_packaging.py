@@ -35,6 +35,7 @@ APP_FILES = {"app.py", ".streamlit/config.toml", "assets/icon.svg", "assets/logo
 HEADINGS = {  # sidebar link -> the page's heading
     "Overview": "Overview", "Churn risk": "Churn risk", "Targeting": "Targeting", "Customer": "Customer",
     "Drivers": "Drivers of churn", "Segments": "Segments", "Model quality": "Model quality",
+    "Changes": "What changed",
     "Upload and train": "Upload and train",  # listed for analysts: everyone, on 127.0.0.1 without sign-in
 }
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'

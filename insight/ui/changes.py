@@ -23,8 +23,7 @@ log = logging.getLogger(__name__)
 COMPARE_PARAM = "compare"
 """The query parameter naming run A (the earlier run), so a link opens the same comparison."""
 A_KEY, B_KEY = "changes_a", "changes_b"
-_FOLLOWED = "_changes_sidebar_run"
-"""The sidebar's run the B picker last followed (a new sidebar choice resets B to it)."""
+"""The pickers' key prefixes: B's key ends with the sidebar's run it follows, A's with the B it is compared to."""
 ONE_RUN = ("There is only one run, so there is nothing to compare it with yet. Train another run, for example "
            "on next month's customer table (`insight train ...`, or `--time snapshot_date --as-of DATE` on a "
            "table of snapshots), then come back here; `insight compare RUN_A RUN_B` compares two runs in a "
@@ -40,20 +39,20 @@ def pick_runs(runs_dir: Path, newer: str) -> tuple[Path, Path] | None:
         st.info(ONE_RUN, icon=":material/info:")
         return None
     labels = {p.name: run_label(p) for p in runs}
-    state = st.session_state
-    if state.get(_FOLLOWED) != newer or state.get(B_KEY) not in ids:  # a new sidebar choice: B follows it
-        state[_FOLLOWED] = newer
-        state[B_KEY] = newer if newer in ids else ids[0]
-        state.pop(A_KEY, None)
-    if state.get(A_KEY) not in ids:  # first visit (or the run is gone): the link's A, else the run before B
-        wanted = st.query_params.get(COMPARE_PARAM)
-        state[A_KEY] = wanted if wanted in ids and wanted != state[B_KEY] else _before(ids, state[B_KEY])
+    # The defaults come from the sidebar's run and the page address (?compare=), not from widget state that a
+    # page switch may drop (as the sidebar's picker does): a picker keyed by the run it follows starts afresh
+    # on that run's default when the sidebar's run changes, and keeps a choice made on the page otherwise.
+    followed = newer if newer in ids else ids[0]
     left, right = st.columns(2)
-    b = right.selectbox("Newer run (B)", ids, key=B_KEY, format_func=lambda i: labels.get(i, i),
+    b = right.selectbox("Newer run (B)", ids, index=ids.index(followed), key=f"{B_KEY}-{followed}",
+                        format_func=lambda i: labels.get(i, i),
                         help="The run whose changes are shown; by default the one picked in the sidebar.")
-    a = left.selectbox("Earlier run (A, the reference)", ids, key=A_KEY, format_func=lambda i: labels.get(i, i),
+    wanted = st.query_params.get(COMPARE_PARAM)
+    default_a = wanted if wanted in ids and wanted != b else _before(ids, b)
+    a = left.selectbox("Earlier run (A, the reference)", ids, index=ids.index(default_a), key=f"{A_KEY}-{b}",
+                       format_func=lambda i: labels.get(i, i),
                        help="What B is compared with; by default the run trained just before B.")
-    if st.query_params.get(COMPARE_PARAM) != a:
+    if wanted != a:
         st.query_params[COMPARE_PARAM] = a
     if a == b:
         st.info("Pick two different runs to compare.", icon=":material/info:")

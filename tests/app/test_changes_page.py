@@ -34,6 +34,13 @@ def expected(demo_run: Path, changed_demo_run: Path) -> dict:
     return compare_runs(demo_run, changed_demo_run)
 
 
+def picker(at: AppTest, label: str):  # noqa: ANN201 - AppTest's Selectbox
+    """The Changes page's run picker whose label starts with `label` (its key names the run it follows)."""
+    found = [s for s in at.selectbox if s.label.startswith(label)]
+    assert len(found) == 1, [s.label for s in at.selectbox]
+    return found[0]
+
+
 def open_changes(monkeypatch: pytest.MonkeyPatch, runs: Path) -> AppTest:
     at = new_app(monkeypatch, runs)
     at.run()
@@ -46,8 +53,8 @@ def test_the_latest_run_against_the_one_before(monkeypatch: pytest.MonkeyPatch, 
                                                changed_demo_run: Path, expected: dict):
     at = open_changes(monkeypatch, month_runs)
     assert_clean(at, "changes")
-    assert at.selectbox(key="changes_b").value == changed_demo_run.name
-    assert at.selectbox(key="changes_a").value == demo_run.name
+    assert picker(at, "Newer run").value == changed_demo_run.name
+    assert picker(at, "Earlier run").value == demo_run.name
     assert at.query_params["compare"] == demo_run.name
     assert metric(at, "Customers in both runs") == fmt.count(1400)
     assert metric(at, "Became high-risk") == fmt.count(expected["became_high_risk"]["count"])
@@ -81,11 +88,11 @@ def test_a_customer_who_became_high_risk_opens_in_the_customer_page(monkeypatch:
 def test_the_reference_can_be_swapped_for_a_later_run(monkeypatch: pytest.MonkeyPatch, month_runs: Path,
                                                       demo_run: Path, changed_demo_run: Path):
     at = open_changes(monkeypatch, month_runs)
-    at.selectbox(key="changes_b").set_value(demo_run.name).run()
-    at.selectbox(key="changes_a").set_value(changed_demo_run.name).run()
+    picker(at, "Newer run").set_value(demo_run.name).run()
+    picker(at, "Earlier run").set_value(changed_demo_run.name).run()
     assert_clean(at, "changes, swapped")
     assert metric(at, "Customers in both runs") == fmt.count(1400)
-    at.selectbox(key="changes_a").set_value(demo_run.name).run()
+    picker(at, "Earlier run").set_value(demo_run.name).run()
     assert_clean(at, "changes, the same run twice")
     assert "Pick two different runs" in " ".join(i.value for i in at.info)
 
@@ -95,8 +102,8 @@ def test_the_newer_run_follows_the_sidebar(monkeypatch: pytest.MonkeyPatch, mont
     at = open_changes(monkeypatch, month_runs)
     at.selectbox(key="run_picker").set_value(demo_run.name).run()
     assert_clean(at, "changes, another sidebar run")
-    assert at.selectbox(key="changes_b").value == demo_run.name
-    assert at.selectbox(key="changes_a").value == changed_demo_run.name  # the only other run
+    assert picker(at, "Newer run").value == demo_run.name
+    assert picker(at, "Earlier run").value == changed_demo_run.name  # the only other run
     assert metric(at, "Customers in both runs") == fmt.count(1400)
 
 

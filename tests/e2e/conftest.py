@@ -62,12 +62,20 @@ def e2e_runs(tmp_path_factory: pytest.TempPathFactory, demo_run: Path, telco_run
 @pytest.fixture(scope="session")
 def server(e2e_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard served by a real Streamlit process: its base URL. Stopped at the end, also on failure."""
+    with serve_runs(e2e_runs, tmp_path_factory.mktemp("e2e-server")) as url:
+        yield url
+
+
+@contextmanager
+def serve_runs(runs: Path, log_dir: Path) -> Iterator[str]:
+    """`streamlit run app.py` on `runs` (a real Streamlit process on 127.0.0.1 and a free port, its log in
+    `log_dir`): its base URL once it answers /_stcore/health. Stopped on leaving, also on failure."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("e2e-server") / "streamlit.log"
+    log_path = log_dir / "streamlit.log"
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
                "false", "--server.fileWatcherType", "none"]
-    env = {**os.environ, "INSIGHT_RUNS_DIR": str(e2e_runs)}
+    env = {**os.environ, "INSIGHT_RUNS_DIR": str(runs)}
     url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)

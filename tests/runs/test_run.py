@@ -242,6 +242,8 @@ RUNS_DIR_COMMANDS = {  # every command that takes --runs-dir, with its other req
     ("demo",): ["--no-serve"],
     ("serve",): [],
     ("score",): ["latest", "data.csv", "--out", "scores"],
+    ("compare",): ["latest", "latest"],
+    ("report",): ["latest", "--out", "report.html"],
     ("runs", "list"): [],
     ("runs", "verify"): [],
 }
