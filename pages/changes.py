@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from insight import formatting as fmt
+from insight.changes import tables as change_tables
 from insight.figures import changes as figures
 from insight.ui import changes, shell, widgets
 from insight.ui.pickers import CUSTOMER_PARAM
@@ -39,7 +40,7 @@ with shell.page("Changes") as run:
         st.info(fmt.markdown_text(note), icon=":material/info:")
 
     st.subheader("Model quality")
-    st.dataframe(changes.metrics_table(result), hide_index=True, key="changes_metrics")
+    st.dataframe(change_tables.metrics_table(result), hide_index=True, key="changes_metrics")
     segments = result["metrics"]["segments"]
     st.caption(f"A: {fmt.markdown_text(a['id'])} ({fmt.markdown_text(a['source'])}, "
                f"{fmt.count(a['customers'])} customers, {fmt.count(segments['a'])} segments). "
@@ -51,7 +52,7 @@ with shell.page("Changes") as run:
     st.subheader("Feature drift")
     if result["feature_drift"]:
         st.plotly_chart(figures.drift_bars(result["feature_drift"]), key="changes_drift_chart")
-    st.dataframe(changes.drift_table(result), hide_index=True, key="changes_drift",
+    st.dataframe(change_tables.drift_table(result), hide_index=True, key="changes_drift",
                  column_config={"PSI": st.column_config.NumberColumn(format="%.3f")})
     st.caption("Population stability index of each feature from A's customers to B's (below 0.1 stable, above "
                "0.25 a major shift), worst first. Each feature is also tested (Kolmogorov–Smirnov for numbers and "
@@ -62,7 +63,7 @@ with shell.page("Changes") as run:
     risk_col, band_col = st.columns([3, 2], gap="medium")
     risk_col.plotly_chart(figures.risk_shift_figure(shift["histogram"]), key="changes_risk_chart")
     with band_col:
-        st.dataframe(changes.band_table(result), hide_index=True, key="changes_bands")
+        st.dataframe(change_tables.band_table(result), hide_index=True, key="changes_bands")
         if both["customers"]:
             st.markdown(f"Of the **{fmt.count(both['customers'])}** customers in both runs, "
                         f"**{fmt.count(both['moved_up'])}** moved up a risk band and "
@@ -71,7 +72,7 @@ with shell.page("Changes") as run:
         st.caption("Each run's bands start at multiples of its own average churn rate.")
 
     st.subheader("Drivers")
-    st.dataframe(changes.drivers_table(result), hide_index=True, key="changes_drivers",
+    st.dataframe(change_tables.drivers_table(result), hide_index=True, key="changes_drivers",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
                                 ("A (mean |SHAP|)", "B (mean |SHAP|)", "Change")})
     st.caption("How much each feature moves the risk score on average in each run; the largest changes first.")
@@ -79,10 +80,10 @@ with shell.page("Changes") as run:
     st.subheader("Segment migration")
     if moves["transitions"]:
         st.plotly_chart(figures.migration_sankey(moves), key="changes_sankey")
-        st.dataframe(changes.transitions_table(result), hide_index=True, key="changes_transitions")
+        st.dataframe(change_tables.transitions_table(result), hide_index=True, key="changes_transitions")
         st.caption(f"{fmt.count(moves['stayed'])} of {fmt.count(moves['customers'])} customers kept their "
                    "segment number. Segments matched to an earlier run's keep its number, name and colour."
-                   + changes.identity_note(moves))
+                   + change_tables.identity_note(moves))
     else:
         st.info("No customer is in both runs, so there is no migration to show.")
 
@@ -90,7 +91,7 @@ with shell.page("Changes") as run:
     if not high["customers"]:
         st.info("No customer in both runs moved into the high or very high risk band.")
     else:
-        st.dataframe(changes.high_risk_table(result), hide_index=True, key="changes_high_risk")
+        st.dataframe(change_tables.high_risk_table(result), hide_index=True, key="changes_high_risk")
         st.caption(f"{fmt.count(high['count'])} customers" + (f", the {fmt.count(high['listed'])} with the "
                    "largest rise listed" if high["listed"] < high["count"] else "") + ". What moved: the three "
                    "features whose contribution to the risk score (SHAP, log-odds) changed most.")

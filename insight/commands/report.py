@@ -54,8 +54,6 @@ def report_command(
     if earlier is not None and earlier.resolve() == path.resolve():
         fail(f"--compare names the same run as RUN ({path.name}); give an earlier run.")
     started = time.perf_counter()
-    if earlier is not None:
-        _quiet_streamlit_caches()
     try:
         text = build_report(path, compare=earlier)
     except RunError as e:
@@ -65,15 +63,6 @@ def report_command(
     write_atomically(out, text)
     typer.echo(f"wrote {out} ({len(text.encode()) / 1e6:.1f} MB, run {path.name}"
                f"{f' against {earlier.name}' if earlier else ''}, {time.perf_counter() - started:.1f} s)")
-
-
-def _quiet_streamlit_caches() -> None:
-    """The compare section uses the Changes page's tables (insight.ui.changes), whose module defines Streamlit
-    cached functions; outside a running app Streamlit warns 'No runtime found' for each, which is noise in a
-    terminal."""
-    from streamlit.logger import get_logger
-
-    get_logger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
 
 
 def is_report(path: Path) -> bool:

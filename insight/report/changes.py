@@ -1,6 +1,6 @@
 """The report's "What changed" section (`insight report RUN --compare EARLIER`): the comparison
 `insight compare EARLIER RUN` makes (insight.changes.compare.compare_runs, the earlier run as A), in the
-Changes page's tables (insight.ui.changes) and figures (insight.figures.changes)."""
+Changes page's tables (insight.changes.tables) and figures (insight.figures.changes)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from insight import formatting as fmt
+from insight.changes import tables
 from insight.figures import changes as figures
 from insight.report.template import Section, bullets, esc, figure, markdown_html, paragraph, table
 from insight.ui.context import ActiveRun
@@ -29,8 +30,6 @@ def changes(earlier: ActiveRun, later: ActiveRun) -> Section:
 
 def changes_section(result: dict[str, Any], *, earlier: str, later: str) -> Section:
     """The section of a `compare_runs` result."""
-    from insight.ui import changes as tables
-
     moves = result["segment_transitions"]
     shift = result["risk_shift"]
     both = shift.get("both", {})
