@@ -6,7 +6,7 @@ import streamlit as st
 
 from insight.figures import charts
 from insight import formatting as fmt
-from insight.ui import report_download, shell, tables, widgets
+from insight.ui import outoftime, report_download, shell, tables, widgets
 from insight.ui.widgets import Metric
 
 with shell.page("Overview") as run:
@@ -18,6 +18,16 @@ with shell.page("Overview") as run:
         f"{fmt.markdown_text(run.id)}. "
         "Probabilities come from the calibrated churn model; churn rates are observed outcomes.")
 
+    late = outoftime.out_of_time(run.manifest)  # a run trained on snapshots (--time); None otherwise
+    if totals["labelled"] or late is None or late.churn_rate is None:
+        churn_rate = Metric("Churn rate", fmt.pct(totals["churn_rate"]),
+                            f"Observed share of churners among the {fmt.count(totals['labelled'])} customers "
+                            "with a known outcome.")
+    else:  # the latest snapshot's outcomes are not known yet: the latest snapshot that has them
+        churn_rate = Metric(f"Churn rate, {late.snapshot}", fmt.pct(late.churn_rate),
+                            f"This run's customers (the snapshot of {late.latest}) have no known outcome yet; "
+                            f"this is the observed churn rate of {late.snapshot}, the latest snapshot with "
+                            "outcomes.")
     widgets.metric_row([
         Metric("Customers", fmt.count(totals["customers"])),
         Metric("Expected churners", fmt.count(totals["expected_churners"]),
@@ -26,12 +36,12 @@ with shell.page("Overview") as run:
         Metric("Revenue at risk", fmt.amount(totals["revenue_at_risk"]) if revenue else fmt.DASH,
                f"The sum of churn probability × {fmt.markdown_text(revenue)}." if revenue
                else "This run has no revenue column, so revenue at risk is not available."),
-        Metric("Churn rate", fmt.pct(totals["churn_rate"]),
-               f"Observed share of churners among the {fmt.count(totals['labelled'])} customers with a "
-               "known outcome."),
+        churn_rate,
         Metric("Model ROC AUC", fmt.score(run.test_metrics.get("roc_auc")),
                "How well the model ranks churners above stayers on held-out test customers "
-               "(0.5 = a coin toss, 1 = perfect)."),
+               "(0.5 = a coin toss, 1 = perfect)." + ("" if late is None else
+               f" Out of time, on {late.snapshot} (a snapshot the model never saw): "
+               f"{fmt.score(late.out_of_time_auc)}.")),
     ])
 
     left, right = st.columns([4, 3], gap="large")

@@ -30,6 +30,8 @@ class OutOfTime:
     """One row per model and test: Model, Test, Snapshots, Customers and the metrics (COLUMNS' names)."""
     test_auc: float
     out_of_time_auc: float
+    churn_rate: float | None = None
+    """The observed churn rate of the out-of-time snapshot."""
 
 
 def out_of_time(manifest: Manifest) -> OutOfTime | None:
@@ -52,7 +54,8 @@ def out_of_time(manifest: Manifest) -> OutOfTime | None:
                              **{label: figures.get(k) for k, label in COLUMNS.items()}})
     return OutOfTime(trained_through=through, snapshot=str(late["snapshot"]),
                      latest=str(time.get("latest_snapshot", late["snapshot"])), rows=rows,
-                     test_auc=float(metrics["lightgbm"]["test"]["roc_auc"]), out_of_time_auc=float(late["roc_auc"]))
+                     test_auc=float(metrics["lightgbm"]["test"]["roc_auc"]),
+                     out_of_time_auc=float(late["roc_auc"]), churn_rate=late.get("positive_rate"))
 
 
 def caption(found: OutOfTime) -> str:
