@@ -92,7 +92,8 @@ def train(
         if spec.time_column:  # train on the labelled snapshots before L, test out of time on L
             plan = snapshots.snapshot_plan(frame[spec.time_column], y, time_column=spec.time_column,
                                            as_of=config.as_of)
-        splits = split_rows(y if plan is None else plan.training_labels(y), config)
+        splits = (split_rows(y, config) if plan is None else  # snapshots: a customer's months stay together
+                  split_rows(plan.training_labels(y), config, groups=data[spec.id_column].to_numpy()))
         revenue = revenue_column(spec, data.columns)
     warming = _warm_compiled_code(explain.FAST_TREESHAP_ROWS <= len(data), config)
     fit = fit_models(table, spec, config, splits=splits, progress=clock.report)

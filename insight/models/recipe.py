@@ -30,6 +30,7 @@ from insight.config import ChurnConfig, DataSpec, TrainConfig
 from insight.data.features import FeatureMap, encode, fit_feature_map
 from insight.data.rows import clean_rows
 from insight.data.schema import CleanTable
+from insight.errors import InputError
 from insight.models.baseline import LogisticBaseline, fit_logistic_baseline
 from insight.models.churn import ChurnModel, fit_churn_model, thread_count
 from insight.runs import layout
@@ -59,23 +60,46 @@ class Splits:
         return out
 
 
-def split_rows(y: np.ndarray, config: TrainConfig, *, test_size: float | None = None) -> Splits:
+def split_rows(y: np.ndarray, config: TrainConfig, *, test_size: float | None = None,
+               groups: np.ndarray | None = None) -> Splits:
     """Stratified train / validation / test rows among customers whose churn label is known.
 
-    `test_size=0` gives no test rows (cross-validation holds its own fold out).
+    `test_size=0` gives no test rows (cross-validation holds its own fold out). With `groups` (the customer
+    id of each row, for a table of snapshots where one customer has a row per month) every customer's rows
+    fall in one split, so the random-split test never scores a customer whose other months were trained on.
     """
     from sklearn.model_selection import train_test_split
 
     test_size = config.test_size if test_size is None else test_size
     labelled = np.flatnonzero(~np.isnan(y))
+    valid_share = config.valid_size / (1 - test_size)
+    if groups is not None:
+        rest, test = (_group_split(labelled, y, groups, test_size, config.seed) if test_size > 0
+                      else (labelled, np.array([], dtype=np.int64)))
+        train, valid = _group_split(rest, y, groups, valid_share, config.seed)
+        return Splits(train=np.sort(train), valid=np.sort(valid), test=np.sort(test))
     if test_size > 0:
         rest, test = train_test_split(labelled, test_size=test_size, stratify=y[labelled],
                                       random_state=config.seed)
     else:
         rest, test = labelled, np.array([], dtype=np.int64)
-    valid_share = config.valid_size / (1 - test_size)
     train, valid = train_test_split(rest, test_size=valid_share, stratify=y[rest], random_state=config.seed)
     return Splits(train=np.sort(train), valid=np.sort(valid), test=np.sort(test))
+
+
+def _group_split(rows: np.ndarray, y: np.ndarray, groups: np.ndarray, share: float,
+                 seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`rows` split into (rest, held out) with about `share` of them held out, whole groups at a time and
+    stratified by the label (scikit-learn's StratifiedGroupKFold: the first of round(1 / share) folds)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    folds = max(2, int(round(1 / share)))
+    if len(np.unique(groups[rows])) < folds:
+        raise InputError(f"Too few customers to hold {share:.0%} of them out as whole customers: "
+                         f"{len(np.unique(groups[rows]))} in the training snapshots.")
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    rest, held = next(splitter.split(rows, y[rows], groups[rows]))
+    return rows[rest], rows[held]
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,31 @@ def torch_equal(a: object, b: object) -> bool:
     import torch
 
     return bool(torch.equal(a, b))  # type: ignore[arg-type]
+
+
+def test_a_split_by_customer_keeps_each_customers_rows_in_one_split() -> None:
+    """Snapshots: a customer has a row per month; with groups every customer's rows land in one split, the
+    shares stay near the configured ones and each split keeps about the overall churn rate."""
+    rng = np.random.default_rng(7)
+    customers = np.repeat(np.arange(2_000), rng.integers(1, 7, 2_000))  # 1 to 6 months each
+    churn_of = rng.random(2_000) < 0.2
+    y = churn_of[customers].astype(float)
+    y[rng.random(len(y)) < 0.05] = np.nan  # some months unlabelled
+    config = TrainConfig(seed=3)
+    splits = split_rows(y, config, groups=customers)
+    owners = [set(customers[rows]) for rows in (splits.train, splits.valid, splits.test)]
+    assert not (owners[0] & owners[1]) and not (owners[0] & owners[2]) and not (owners[1] & owners[2])
+    labelled = np.flatnonzero(~np.isnan(y))
+    assert sorted(np.concatenate([splits.train, splits.valid, splits.test])) == sorted(labelled)
+    assert len(splits.test) / len(labelled) == pytest.approx(config.test_size, abs=0.03)
+    assert len(splits.valid) / len(labelled) == pytest.approx(config.valid_size, abs=0.03)
+    for rows in (splits.train, splits.valid, splits.test):
+        assert y[rows].mean() == pytest.approx(np.nanmean(y), abs=0.03)
+    ungrouped = split_rows(y, config)  # the plain split shares customers between its test and its training
+    assert set(customers[ungrouped.test]) & set(customers[ungrouped.fit])
+
+
+def test_a_split_by_customer_needs_enough_customers() -> None:
+    y = np.array([0.0, 1.0] * 4)
+    with pytest.raises(InputError, match="Too few customers"):
+        split_rows(y, TrainConfig(seed=0), groups=np.array([0, 0, 0, 0, 1, 1, 1, 1]))
