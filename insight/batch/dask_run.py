@@ -43,6 +43,7 @@ def write_dask_run(runs_dir: Path, scored: list[tp.ScoredPart], *, fit: Fit, fit
     from insight.runs.manifest import SourceInfo
     from insight.runs.writer import TrainedRun, write_trained_run
     from insight.segments import profiles
+    from insight.segments.identity import keep_identity
     from insight.segments.clustering import UNASSIGNED
     from insight.segments.recovery import recovery_report
     from insight.segments.target_awareness import target_awareness
@@ -73,6 +74,10 @@ def write_dask_run(runs_dir: Path, scored: list[tp.ScoredPart], *, fit: Fit, fit
             revenue_column=revenue, shap_values=shap_values, feature_names=models.feature_names, seed=config.seed)
         names = {p.id: p.name for p in segment_profiles}
         customers[layout.SEGMENT_NAME] = customers[layout.SEGMENT_ID].map(names)
+        # the ids, names and colours of the segments of an earlier run they match, as insight.pipeline does
+        segment_profiles, identity = keep_identity(customers, segment_profiles, runs_dir=runs_dir,
+                                                   id_column=spec.id_column)
+        labels = customers[layout.SEGMENT_ID].to_numpy(dtype=np.int64)
     heads = {spec.target: customers[layout.MULTITASK_CHURN_PROBABILITY].to_numpy(dtype=np.float64),
              **{a: customers[layout.predicted(a)].to_numpy(dtype=np.float64) for a in spec.aux_targets}}
     metrics = held_out_metrics(y, customers[layout.CHURN_PROBABILITY].to_numpy(dtype=np.float64), heads, customers,
@@ -84,13 +89,15 @@ def write_dask_run(runs_dir: Path, scored: list[tp.ScoredPart], *, fit: Fit, fit
     found, projection = segments.found, segments.projection
     sample_labels = labels[sample.rows]
     segment_report = {
-        **found.info, "n_segments": int(labels.max() + 1) if (labels >= 0).any() else 0,
+        **found.info, "n_segments": int(len(np.unique(labels[labels >= 0]))),
         "unassigned_share": round(float((labels == UNASSIGNED).mean()), 4),
         "projection": {**projection.info, "rows": int(len(labels)), "sample_rows": int(len(sample.rows))},
         "target_awareness": target_awareness(labels, y, {a: customers[a].to_numpy(dtype=np.float64)
                                                          for a in spec.aux_targets},
                                              train_rows=splits.fit, test_rows=splits.test),
         **recovery_report(fitted.table.frame[spec.id_column], truth, fit.X, sample_labels, config.seed)}
+    if identity:
+        segment_report["identity"] = identity
     metrics["segments"] = segment_report
     metrics["engine"] = engine
     churn_rate = float(np.nanmean(y))

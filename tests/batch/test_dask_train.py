@@ -4,6 +4,8 @@ customers), its final churn model comes from lightgbm.dask, and it is as good as
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 import socket
 from pathlib import Path
 
@@ -169,3 +171,26 @@ def test_bad_tables_exit_2_with_what_is_wrong_and_write_nothing(dataset: Path, t
     assert result.exit_code == 2, result.output
     assert "1 duplicated values (e.g. 'C000300')" in result.output
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_a_later_dask_run_keeps_the_segments_of_the_earlier_run(dask_run: Path, dataset: Path, dask_scheduler: str,
+                                                                 demo: tuple[pd.DataFrame, pd.DataFrame],
+                                                                 tmp_path: Path) -> None:
+    """Segment identity on Dask as in a local run: retrained on the same customers (another seed) beside the
+    earlier run, the segments that match keep its ids and names, recorded in the manifest."""
+    runs = tmp_path / "runs"
+    shutil.copytree(dask_run, runs / dask_run.name)
+    later = train_on_dask(dataset, demo_spec(), dataclasses.replace(CONFIG, seed=1), runs_dir=runs,
+                          source_name="customers", truth=demo[1], scheduler=dask_scheduler, sample_rows=SAMPLE)
+    identity = open_run(later).manifest.metrics["segments"]["identity"]
+    assert identity["previous_run"] == dask_run.name and identity["matched"]
+    before = pd.read_parquet(dask_run / "customers.parquet").set_index("customer_id")
+    after = pd.read_parquet(later / "customers.parquet").set_index("customer_id").loc[before.index]
+    earlier_names = dict(zip(before["segment_id"], before["segment_name"]))
+    for match in identity["matched"]:
+        kept = after["segment_id"] == match["id"]
+        assert set(after.loc[kept, "segment_name"]) == {earlier_names[match["id"]]}
+        was = before["segment_id"] == match["id"]  # the kept id's customers then and now overlap as recorded
+        jaccard = (kept & was).sum() / (kept | was).sum()
+        assert jaccard == pytest.approx(match["jaccard"], abs=1e-3) and jaccard >= 0.3
+    assert verify_run(later) == []
