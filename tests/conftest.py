@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from insight.config import DataSpec, SegmentConfig, TrainConfig
 from insight.data.demo import demo_data, demo_spec
 from insight.pipeline import train
-from insight.runs.run import open_run
+from insight.runs.run import open_run, set_latest
 from insight.runs.store import RunStore
 import pg_server
 
@@ -117,6 +118,17 @@ def changed_demo_run(demo_small: tuple[pd.DataFrame, pd.DataFrame],
     customers.loc[later, "payment_failures_12m"] = customers.loc[later, "payment_failures_12m"] + 1
     return train(customers, demo_spec(), small_config(), runs_dir=tmp_path_factory.mktemp("runs-changed"),
                  source_name="demo-next-month.csv")
+
+
+@pytest.fixture(scope="session")
+def month_runs(tmp_path_factory: pytest.TempPathFactory, demo_run: Path, changed_demo_run: Path) -> Path:
+    """A runs folder with copies of the demo run and the run a month later (LATEST): the Changes page's pair.
+    Read only."""
+    runs = tmp_path_factory.mktemp("month-runs")
+    for run in (demo_run, changed_demo_run):
+        shutil.copytree(run, runs / run.name)
+    set_latest(runs, changed_demo_run.name)
+    return runs
 
 
 SNAPSHOT_DATES = ("2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30")

@@ -20,16 +20,6 @@ PAGE = "pages/changes.py"
 
 
 @pytest.fixture(scope="module")
-def month_runs(tmp_path_factory: pytest.TempPathFactory, demo_run: Path, changed_demo_run: Path) -> Path:
-    """The demo run and the run a month later (LATEST)."""
-    runs = tmp_path_factory.mktemp("changes-runs")
-    for run in (demo_run, changed_demo_run):
-        shutil.copytree(run, runs / run.name)
-    set_latest(runs, changed_demo_run.name)
-    return runs
-
-
-@pytest.fixture(scope="module")
 def expected(demo_run: Path, changed_demo_run: Path) -> dict:
     return compare_runs(demo_run, changed_demo_run)
 

@@ -4,7 +4,6 @@ server on a runs folder holding just those two runs, the later one LATEST."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from insight.formatting import label
 from insight.runs import layout
-from insight.runs.run import set_latest
 from tests.e2e.conftest import open_tab, serve_runs
 from tests.e2e.test_dashboard import FIRST_LOAD_MS, assert_no_error, metric, settled
 
@@ -22,17 +20,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def changes_runs(tmp_path_factory: pytest.TempPathFactory, demo_run: Path, changed_demo_run: Path) -> Path:
-    runs = tmp_path_factory.mktemp("changes-runs")
-    for run in (demo_run, changed_demo_run):
-        shutil.copytree(run, runs / run.name)
-    set_latest(runs, changed_demo_run.name)
-    return runs
-
-
-@pytest.fixture(scope="module")
-def changes_server(changes_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve_runs(changes_runs, tmp_path_factory.mktemp("changes-server")) as url:
+def changes_server(month_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve_runs(month_runs, tmp_path_factory.mktemp("changes-server")) as url:
         yield url
 
 
