@@ -18,7 +18,8 @@ customer; 0 for a new one), each conditional on having stayed that long:
   in the value's currency, for a value per unit of the duration (monthly charges for tenure in months).
 
 Early stopping watches the log loss of a validation split by customer (every row of a customer on one side),
-stratified by the event; the final booster is refitted on every row with the iteration count it found.
+stratified by the event, for each tree size in `num_leaves_grid`; the size with the lowest validation log loss
+is refitted on every row with the iteration count it found.
 The hazards are not recalibrated: a binary log-loss fit on person-period rows is a maximum-likelihood fit of
 the discrete hazards, and calibration at each horizon is measured on held-out customers
 (insight.survival.metrics.horizon_calibration) rather than assumed.
@@ -66,7 +67,8 @@ class HazardConfig:
     """LightGBM settings in the style of insight.config.ChurnConfig, and the interval grid's."""
 
     learning_rate: float = 0.05
-    num_leaves: int = 16
+    num_leaves_grid: tuple[int, ...] = (4, 8, 16)
+    """Tree sizes tried; the one with the lowest validation log loss wins (ties to the smaller)."""
     min_child_samples: int = 40
     feature_fraction: float = 0.8
     bagging_fraction: float = 0.8
@@ -82,10 +84,10 @@ class HazardConfig:
     interval_width: float | None = None
 
 
-def lightgbm_params(config: HazardConfig, *, seed: int, threads: int | None) -> dict[str, Any]:
+def lightgbm_params(config: HazardConfig, *, num_leaves: int, seed: int, threads: int | None) -> dict[str, Any]:
     return {
         "objective": "binary", "metric": "binary_logloss", "learning_rate": config.learning_rate,
-        "num_leaves": config.num_leaves, "min_child_samples": config.min_child_samples,
+        "num_leaves": num_leaves, "min_child_samples": config.min_child_samples,
         "feature_fraction": config.feature_fraction, "bagging_fraction": config.bagging_fraction,
         "bagging_freq": config.bagging_freq, "lambda_l2": config.lambda_l2,
         "min_data_per_group": config.min_data_per_group, "cat_smooth": config.cat_smooth, "seed": seed,
@@ -202,23 +204,30 @@ def fit_hazard_model(frame: pd.DataFrame, duration: np.ndarray | pd.Series, even
                          width=config.interval_width)
     names = model_feature_names([*features, INTERVAL_FEATURE])
     categorical = encoder.categorical_indices
-    params = lightgbm_params(config, seed=seed, threads=threads)
     fit_rows, hold_rows = customer_split(e, config.valid_share, seed)
     train_pp = person_period(X[fit_rows], d[fit_rows], e[fit_rows], grid)
     valid_pp = person_period(X[hold_rows], d[hold_rows], e[hold_rows], grid)
-    train = lgb.Dataset(train_pp.X, label=train_pp.y, feature_name=names, categorical_feature=categorical)
-    valid = lgb.Dataset(valid_pp.X, label=valid_pp.y, reference=train)
-    probe = lgb.train(params, train, num_boost_round=config.max_rounds, valid_sets=[valid],
-                      callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
-    iterations = int(probe.best_iteration or probe.current_iteration())
+    train = lgb.Dataset(train_pp.X, label=train_pp.y, feature_name=names, categorical_feature=categorical,
+                        free_raw_data=False)
+    valid = lgb.Dataset(valid_pp.X, label=valid_pp.y, reference=train, free_raw_data=False)
+    candidates: list[dict[str, Any]] = []
+    for leaves in sorted(set(config.num_leaves_grid)):
+        probe = lgb.train(lightgbm_params(config, num_leaves=leaves, seed=seed, threads=threads), train,
+                          num_boost_round=config.max_rounds, valid_sets=[valid],
+                          callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
+        candidates.append({"num_leaves": leaves, "iterations": int(probe.best_iteration or probe.current_iteration()),
+                           "valid_log_loss": float(probe.best_score["valid_0"]["binary_logloss"])})
+    best = min(candidates, key=lambda c: (round(c["valid_log_loss"], 6), c["num_leaves"]))
+    iterations = best["iterations"]
+    params = lightgbm_params(config, num_leaves=best["num_leaves"], seed=seed, threads=threads)
     everyone = person_period(X, d, e, grid)
     data = lgb.Dataset(everyone.X, label=everyone.y, feature_name=names, categorical_feature=categorical)
     booster = lgb.train(params, data, num_boost_round=iterations)
     final = lgb.Booster(model_str=booster.model_to_string())  # the booster saved is the one that scores
-    report = {"intervals": grid.n_intervals, "grid_method": grid.method, "iterations": iterations,
-              "person_period_rows": int(len(everyone.y)), "customers": int(len(d)), "events": int(e.sum()),
-              "valid_log_loss": float(probe.best_score["valid_0"]["binary_logloss"]),
+    report = {"intervals": grid.n_intervals, "grid_method": grid.method, "num_leaves": best["num_leaves"],
+              "iterations": iterations, "candidates": candidates, "person_period_rows": int(len(everyone.y)),
+              "customers": int(len(d)), "events": int(e.sum()), "valid_log_loss": best["valid_log_loss"],
               "seconds": round(time.perf_counter() - started, 2)}
-    log.info("hazard model: %d intervals, %d person-period rows, %d trees", grid.n_intervals, len(everyone.y),
-             iterations)
+    log.info("hazard model: %d intervals, %d person-period rows, %d leaves, %d trees", grid.n_intervals,
+             len(everyone.y), best["num_leaves"], iterations)
     return HazardModel(booster=final, grid=grid, encoder=encoder, report=report)
