@@ -57,9 +57,9 @@ class SurvivalEncoder:
         out = np.empty((len(frame), len(self.features)), dtype=np.float64)
         for j, col in enumerate(self.features):
             if col in self.categories_:
-                codes = {v: i for i, v in enumerate(self.categories_[col])}
-                vals = frame[col].astype(object).where(frame[col].notna(), None)
-                out[:, j] = [codes.get(str(v), np.nan) if v is not None else np.nan for v in vals]
+                codes = _codes(frame[col], self.categories_[col]).astype(np.float64)
+                codes[codes < 0] = np.nan
+                out[:, j] = codes
             else:
                 out[:, j] = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
         return out
@@ -70,16 +70,21 @@ class SurvivalEncoder:
         for col in self.features:
             if col in self.categories_:
                 levels = self.categories_[col]
-                vals = frame[col].astype(object).where(frame[col].notna(), levels[0] if levels else None)
-                text = np.asarray([str(v) for v in vals], dtype=object)
-                for level in levels[1:]:
-                    cols[f"{col}={level}"] = (text == level).astype(float)
+                codes = _codes(frame[col], levels)
+                for i, level in enumerate(levels[1:], start=1):
+                    cols[f"{col}={level}"] = (codes == i).astype(float)  # missing and unseen: the first level
             else:
                 x = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
                 x = np.where(np.isnan(x), self.medians_[col], x)
                 mean, sd = self.scales_[col]
                 cols[col] = (x - mean) / sd
         return pd.DataFrame(cols, index=frame.index)
+
+
+def _codes(series: pd.Series, levels: list[str]) -> np.ndarray:
+    """Each value's position in `levels` (compared as text), -1 when missing or unseen."""
+    text = series.astype("string")
+    return np.asarray(pd.Index(levels, dtype="string").get_indexer(text), dtype=np.int64)
 
 
 def event_indicator(values: pd.Series | np.ndarray) -> np.ndarray:
