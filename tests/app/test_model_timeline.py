@@ -3,7 +3,6 @@ and the batches the run scored, estimated beside realised AUC; without either, h
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -12,7 +11,8 @@ from appkit import array, assert_clean, open_page, plotly_figure, table_with
 
 from insight.batch.scoring import score_dataset
 from insight.data.demo import demo_data
-from insight.runs.run import MANIFEST_DIGEST, RunWriter, set_latest
+from insight.runs.run import set_latest
+from runkit import rewritten_run
 
 PAGE = "pages/model.py"
 
@@ -20,17 +20,13 @@ PAGE = "pages/model.py"
 def _earlier(source: Path, runs_dir: Path, name: str, created: str, test_auc: float,
              out_of_time_auc: float | None = None) -> Path:
     """A run of the same data as `source`, created earlier, with other test (and out-of-time) figures."""
-    manifest = json.loads((source / "manifest.json").read_text())
-    manifest["created"] = created
-    manifest["metrics"]["lightgbm"]["test"]["roc_auc"] = test_auc
-    if out_of_time_auc is not None:
-        manifest["metrics"]["lightgbm"]["out_of_time"] = {"roc_auc": out_of_time_auc, "snapshot": "2026-01-31"}
-    with RunWriter(runs_dir, name) as writer:
-        for file in source.iterdir():
-            if file.name != "manifest.json":
-                writer.write_bytes(file.name, file.read_bytes())
-        return writer.commit({k: v for k, v in manifest.items()
-                              if k not in ("schema_version", "run_id", "files", MANIFEST_DIGEST)})
+    def edit(manifest: dict) -> None:
+        manifest["created"] = created
+        manifest["metrics"]["lightgbm"]["test"]["roc_auc"] = test_auc
+        if out_of_time_auc is not None:
+            manifest["metrics"]["lightgbm"]["out_of_time"] = {"roc_auc": out_of_time_auc, "snapshot": "2026-01-31"}
+
+    return rewritten_run(source, runs_dir, name, edit)
 
 
 @pytest.fixture(scope="module")

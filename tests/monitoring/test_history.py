@@ -3,7 +3,6 @@ order, and its batch records as a table."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -12,24 +11,21 @@ import pytest
 
 from insight.monitoring.batches import write_batch_record
 from insight.monitoring.history import batch_history, lineage
-from insight.runs.run import MANIFEST_DIGEST, RunWriter, read_manifest
+from insight.runs.run import read_manifest
+from runkit import rewritten_run
 
 
 def _variant(source: Path, runs_dir: Path, name: str, **changes: object) -> Path:
     """A copy of `source` under another id with manifest fields changed (config.as_of, source.name, ...)."""
-    manifest = json.loads((source / "manifest.json").read_text())
-    for key, value in changes.items():
-        block, _, field = key.partition("__")
-        if field:
-            manifest[block][field] = value
-        else:
-            manifest[block] = value
-    with RunWriter(runs_dir, name) as writer:
-        for file in source.iterdir():
-            if file.name != "manifest.json":
-                writer.write_bytes(file.name, file.read_bytes())
-        return writer.commit({k: v for k, v in manifest.items()
-                              if k not in ("schema_version", "run_id", "files", MANIFEST_DIGEST)})
+    def edit(manifest: dict) -> None:
+        for key, value in changes.items():
+            block, _, field = key.partition("__")
+            if field:
+                manifest[block][field] = value
+            else:
+                manifest[block] = value
+
+    return rewritten_run(source, runs_dir, name, edit)
 
 
 @pytest.fixture(scope="module")

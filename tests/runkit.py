@@ -1,0 +1,24 @@
+"""Test helper: a verified copy of a real run under another id with its manifest edited (another creation
+time, other metrics or config), written by the project's own RunWriter, for tests of what reads many runs
+(the Model page's timeline, insight.monitoring.history)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from insight.runs.run import MANIFEST_DIGEST, RunWriter
+
+
+def rewritten_run(source: Path, runs_dir: Path, name: str, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """`source`'s files as run `name` in `runs_dir`, its manifest passed through `edit` (in place) first."""
+    manifest = json.loads((source / "manifest.json").read_text())
+    edit(manifest)
+    with RunWriter(runs_dir, name) as writer:
+        for file in source.iterdir():
+            if file.name != "manifest.json":
+                writer.write_bytes(file.name, file.read_bytes())
+        return writer.commit({k: v for k, v in manifest.items()
+                              if k not in ("schema_version", "run_id", "files", MANIFEST_DIGEST)})
