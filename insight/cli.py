@@ -1,4 +1,4 @@
-"""The `insight` command: demo-data, train, evaluate, demo, score, runs, serve."""
+"""The `insight` command: demo-data, train, demo, serve, evaluate, score, compare, report, runs."""
 
 from __future__ import annotations
 

@@ -24,8 +24,9 @@ def compare_command(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the whole comparison as JSON here.")] = None,
     runs_dir: RunsDir = None,
 ) -> None:
-    """What changed from run A (earlier) to run B (newer): model metrics side by side, feature drift per
-    column (population stability index with a Kolmogorov-Smirnov or chi-squared test, Benjamini-Hochberg
+    """What changed from run A (earlier) to run B (newer): metrics, drift, risk, drivers, segments.
+
+    Model metrics side by side, feature drift per column (population stability index with a Kolmogorov-Smirnov or chi-squared test, Benjamini-Hochberg
     corrected) worst first, the shift in predicted risk, the change in global drivers, segment migration of
     the customers in both runs and the customers who became high-risk.
 

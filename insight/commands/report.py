@@ -28,8 +28,9 @@ def report_command(
                                                                 "written by `insight report`.")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
-    """Write one self-contained HTML report of a run: the overview, the segments and their profiles, the
-    drivers and model quality (and with --compare, what changed from the earlier run). plotly.js, the styles
+    """Write one self-contained HTML report of a run, readable offline in any browser.
+
+    The overview, the segments and their profiles, the drivers and model quality (and with --compare, what changed from the earlier run). plotly.js, the styles
     and the logo are inside the file, so it opens in any browser without a network; it is about 5 MB.
 
     --out is written atomically (a temporary file beside it, renamed into place). An existing --out is
