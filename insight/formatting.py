@@ -58,6 +58,19 @@ def score(value: Any, digits: int = 3) -> str:
     return DASH if _missing(value) else f"{float(value):.{digits}f}"
 
 
+def duration(value: Any, unit: str, *, infinite: str = "not reached") -> str:
+    """A time in the survival duration's unit: (7, 'months') -> '7 months', (1, 'months') -> '1 month',
+    (6.93, 'months') -> '6.9 months'; `infinite` for inf (a median the curve never falls to), DASH when unknown."""
+    if _missing(value):
+        return DASH
+    v = float(value)
+    if math.isinf(v):
+        return infinite
+    text = number(round(v, 1) if abs(v) >= 1 else v)
+    word = unit[:-1] if text == "1" and unit.endswith("s") else unit
+    return f"{text} {word}"
+
+
 def number(value: float) -> str:
     """A number as a person would write it: whole numbers 1,234; from 100 no decimals; from 1 one decimal;
     below 1 two significant digits (3, 12.5, 1,234, 0.042)."""

@@ -67,3 +67,13 @@ def test_label() -> None:
 ])
 def test_markdown_text_shows_data_literally(text: str, escaped: str) -> None:
     assert fmt.markdown_text(text) == escaped
+
+
+def test_duration() -> None:
+    assert fmt.duration(7, "months") == "7 months" and fmt.duration(1.0, "months") == "1 month"
+    assert fmt.duration(6.93, "months") == "6.9 months" and fmt.duration(365, "days") == "365 days"
+    assert fmt.duration(0.25, "years") == "0.25 years" and fmt.duration(1, "weeks") == "1 week"
+    assert fmt.duration(1234.4, "days") == "1,234 days"
+    assert fmt.duration(float("inf"), "months") == "not reached"
+    assert fmt.duration(float("inf"), "months", infinite="never") == "never"
+    assert fmt.duration(float("nan"), "months") == fmt.DASH and fmt.duration(None, "days") == fmt.DASH
