@@ -1,9 +1,22 @@
-"""Whom to contact: expected net benefit of a retention offer by how many of the riskiest customers get it.
+"""Whom to contact: expected net benefit of a retention offer by how many of the top-ranked customers get it.
 
-For the top-k customers by churn probability, the expected benefit is
-    sum over them of  probability x save_rate x value  -  k x cost,
-where `save_rate` is the share of contacted churners the offer keeps and `value` what a kept customer is
-worth. The best cut maximises it.
+Customers are ranked one of two ways (`RANKINGS`):
+
+- by churn probability (the default): for the top-k customers the expected benefit is
+      sum over them of  probability x save_rate x worth  -  k x cost,
+  where `save_rate` is the share of contacted churners the offer keeps and `worth` what a kept customer is
+  worth (one amount for everyone, or each customer's own value);
+- by value at risk (runs with a survival model and a value per period): `value_at_risk` is the survival
+  model's `value_lost_<H>`, value per period x (H - RMST(H)), the value a customer is expected to take away
+  within the horizon H against staying. It is already an expectation over when (and whether) they leave, so
+  no probability multiplies it: if the offer keeps `save_rate` of the lost value (of a contacted customer who
+  would leave, it keeps the periods they would have been gone), contacting a customer is worth
+      save_rate x value_at_risk  -  cost,
+  and customers are ranked by value at risk, which is also the order of that benefit: the best cut contacts
+  exactly those with save_rate x value_at_risk > cost. The expected number of customers saved is then
+  probability x save_rate with the probability of leaving within the same horizon (`churn_within_<H>`).
+
+The best cut maximises the expected net benefit. Missing and negative values and values at risk count as 0.
 """
 
 from __future__ import annotations
@@ -32,6 +45,10 @@ DEFAULT_SAVE_RATE = 0.30
 """The Targeting page's default share of contacted churners an offer keeps."""
 DEFAULT_COST_SHARE = 0.10
 """The Targeting page's default cost of an offer, as a share of the value of a kept customer."""
+RANK_BY_PROBABILITY = "probability"
+RANK_BY_VALUE = "value_at_risk"
+RANKINGS = (RANK_BY_PROBABILITY, RANK_BY_VALUE)
+"""How customers can be ranked for an offer: by churn probability, or by the value at risk within a horizon."""
 
 
 def break_even_probability(economics: OfferEconomics) -> float:
@@ -62,16 +79,58 @@ def expected_benefit(probability: np.ndarray, worth: np.ndarray, economics: Offe
         - economics.cost_per_contact
 
 
-def benefit_curve(probability: np.ndarray, value: np.ndarray | None, economics: OfferEconomics) -> pd.DataFrame:
-    """Expected net benefit after contacting the top 0..n customers (ranked by probability).
+def value_at_risk_worth(value_at_risk: np.ndarray) -> np.ndarray:
+    """The values at risk as a kept customer's worth: missing and negative ones as 0."""
+    return np.clip(np.nan_to_num(np.asarray(value_at_risk, dtype=float), nan=0.0, posinf=0.0, neginf=0.0),
+                   0, None)
+
+
+def value_benefit(value_at_risk: np.ndarray, economics: OfferEconomics) -> np.ndarray:
+    """The expected net benefit of contacting each customer when ranking by value at risk:
+    save rate x value at risk - cost (the value at risk is already an expectation over leaving)."""
+    return economics.save_rate * value_at_risk_worth(value_at_risk) - economics.cost_per_contact
+
+
+def ranking_order(probability: np.ndarray, value_at_risk: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the customers in contact order: by probability, or by value at risk when given (the
+    largest first; ties keep the input order)."""
+    score = np.asarray(probability, dtype=float) if value_at_risk is None else value_at_risk_worth(value_at_risk)
+    return np.argsort(-score, kind="stable")
+
+
+def benefit_curve(probability: np.ndarray, value: np.ndarray | None, economics: OfferEconomics, *,
+                  value_at_risk: np.ndarray | None = None) -> pd.DataFrame:
+    """Expected net benefit after contacting the top 0..n customers: ranked by probability, or by
+    `value_at_risk` when given (then `value` must be None: the value at risk is what a kept customer is worth,
+    and `probability`, the chance of leaving within its horizon, only counts the customers saved).
 
     Returns one row per k with columns: contacted, expected_saved, expected_value_saved, cost, net_benefit.
     """
+    if value_at_risk is not None:
+        return _value_curve(probability, value, value_at_risk, economics)
     p = np.asarray(probability, dtype=float)
     order = np.argsort(-p, kind="stable")
     kept = customer_worth(None if value is None else np.asarray(value, dtype=float)[order], len(p), economics)
     saved = p[order] * economics.save_rate
     gains = np.concatenate([[0.0], np.cumsum(saved * kept)])
+    contacted = np.arange(len(p) + 1)
+    cost = contacted * economics.cost_per_contact
+    return pd.DataFrame({"contacted": contacted, "expected_saved": np.concatenate([[0.0], np.cumsum(saved)]),
+                         "expected_value_saved": gains, "cost": cost, "net_benefit": gains - cost})
+
+
+def _value_curve(probability: np.ndarray, value: np.ndarray | None, value_at_risk: np.ndarray,
+                 economics: OfferEconomics) -> pd.DataFrame:
+    """`benefit_curve` ranked by value at risk."""
+    if value is not None:
+        raise ValueError("ranking by value at risk values each customer by it: give value=None")
+    p = np.asarray(probability, dtype=float)
+    at_risk = value_at_risk_worth(value_at_risk)
+    if len(at_risk) != len(p):
+        raise ValueError("probability and value_at_risk need one value per customer")
+    order = ranking_order(p, at_risk)
+    saved = np.nan_to_num(p[order]) * economics.save_rate
+    gains = np.concatenate([[0.0], np.cumsum(economics.save_rate * at_risk[order])])
     contacted = np.arange(len(p) + 1)
     cost = contacted * economics.cost_per_contact
     return pd.DataFrame({"contacted": contacted, "expected_saved": np.concatenate([[0.0], np.cumsum(saved)]),
@@ -98,8 +157,10 @@ class TargetPlan:
 
     curve: pd.DataFrame
     contacted: int
-    """How many of the riskiest customers to contact (`best_cut`)."""
+    """How many of the top-ranked customers to contact (`best_cut`)."""
     customers: int
+    rank_by: str = RANK_BY_PROBABILITY
+    """How the customers were ranked (one of `RANKINGS`)."""
 
     @property
     def best(self) -> dict[str, float]:
@@ -113,7 +174,9 @@ class TargetPlan:
         return self.contacted / max(1, self.customers)
 
 
-def plan(probability: np.ndarray, value: np.ndarray | None, economics: OfferEconomics) -> TargetPlan:
-    """`benefit_curve` and its `best_cut`."""
-    curve = benefit_curve(probability, value, economics)
-    return TargetPlan(curve=curve, contacted=best_cut(curve), customers=len(curve) - 1)
+def plan(probability: np.ndarray, value: np.ndarray | None, economics: OfferEconomics, *,
+         value_at_risk: np.ndarray | None = None) -> TargetPlan:
+    """`benefit_curve` (ranked by value at risk when `value_at_risk` is given) and its `best_cut`."""
+    curve = benefit_curve(probability, value, economics, value_at_risk=value_at_risk)
+    rank_by = RANK_BY_PROBABILITY if value_at_risk is None else RANK_BY_VALUE
+    return TargetPlan(curve=curve, contacted=best_cut(curve), customers=len(curve) - 1, rank_by=rank_by)
