@@ -102,11 +102,26 @@ def median_kaplan_meier(duration: np.ndarray, event: np.ndarray) -> float:
     return float(below.iloc[0]) if len(below) else float("inf")
 
 
+def expected_events(duration: np.ndarray, event: np.ndarray, in_group: np.ndarray) -> float:
+    """The churn events the group would have had if it left at everyone's rate: the log-rank test's E, the sum
+    over event times t of (events at t) x (group at risk at t) / (everyone at risk at t). Observed above
+    expected: the group leaves sooner than the rest."""
+    d, e, g = np.asarray(duration, dtype=float), np.asarray(event, dtype=bool), np.asarray(in_group, dtype=bool)
+    times, leaving = np.unique(d[e], return_counts=True)
+    if not len(times):
+        return 0.0
+    at_risk = len(d) - np.searchsorted(np.sort(d), times, side="left")
+    group_at_risk = int(g.sum()) - np.searchsorted(np.sort(d[g]), times, side="left")
+    return float(np.sum(leaving * group_at_risk / at_risk))
+
+
 def log_rank_vs_rest(duration: Any, event: Any, groups: Any) -> dict[str, dict[str, Any]]:
     """Per group (by its label as text): the log-rank test of its customers against all other customers
     (`log_rank_statistic`, chi-square with one degree of freedom, and `log_rank_p`; NaN when there is no
-    rest), `customers`, `events` (churned) and `median_km`, the group's own Kaplan-Meier median (inf when
-    its curve stays above 0.5). The format of the manifest's metrics.survival.segments."""
+    rest), `customers`, `events` (churned), `events_expected` (at everyone's rate: more events than expected
+    means the group leaves sooner), and `median_km` and `median_km_rest`, the Kaplan-Meier medians of the group
+    and of the rest (inf when the curve stays above 0.5, NaN without customers). The format of the manifest's
+    metrics.survival.segments."""
     d, e, labels = _arrays(duration, event, groups)
     out: dict[str, dict[str, Any]] = {}
     for name in _order(labels):
@@ -114,7 +129,9 @@ def log_rank_vs_rest(duration: Any, event: Any, groups: Any) -> dict[str, dict[s
         test = logrank_against_rest(d, e, mask)
         out[name] = {"log_rank_statistic": test["statistic"], "log_rank_p": test["p_value"],
                      "customers": int(mask.sum()), "events": int(e[mask].sum()),
-                     "median_km": median_kaplan_meier(d[mask], e[mask])}
+                     "events_expected": expected_events(d, e, mask),
+                     "median_km": median_kaplan_meier(d[mask], e[mask]),
+                     "median_km_rest": median_kaplan_meier(d[~mask], e[~mask])}
     log.info("log-rank against the rest for %d groups", len(out))
     return out
 

@@ -85,6 +85,31 @@ def test_log_rank_finds_a_faster_group() -> None:
     assert stats["2"]["log_rank_p"] < 1e-10 and stats["2"]["log_rank_statistic"] > 40
     assert stats["2"]["median_km"] < stats["0"]["median_km"]
     assert stats["2"]["customers"] == 300 and stats["2"]["events"] == int(e_fast.sum())
+    assert stats["2"]["events"] > 1.5 * stats["2"]["events_expected"]  # leaves sooner than the rest
+    assert stats["0"]["events"] < stats["0"]["events_expected"]
+    assert stats["2"]["median_km_rest"] > stats["2"]["median_km"]
+
+
+def test_expected_events_agree_with_the_log_rank_statistic_of_lifelines() -> None:
+    from lifelines.statistics import logrank_test
+
+    rng = np.random.default_rng(5)
+    d1, e1 = exponential(250, 1 / 6, rng)
+    d2, e2 = exponential(500, 1 / 9, rng)
+    d, e = np.r_[d1, d2].round(), np.r_[e1, e2]  # ties, as with tenure in whole months
+    g = np.r_[np.ones(250, bool), np.zeros(500, bool)]
+    observed = int(e[g].sum())
+    expected = log_rank_vs_rest(d, e, g.astype(int))["1"]["events_expected"]
+    # the hypergeometric variance of the group's events at each event time, summed
+    variance = 0.0
+    for t in np.unique(d[e]):
+        n, n_g, k = (d >= t).sum(), ((d >= t) & g).sum(), ((d == t) & e).sum()
+        variance += k * (n_g / n) * (1 - n_g / n) * (n - k) / max(n - 1, 1)
+    reference = logrank_test(d[g], d[~g], event_observed_A=e[g], event_observed_B=e[~g]).test_statistic
+    assert (observed - expected) ** 2 / variance == pytest.approx(reference, rel=1e-9)
+    # by hand: one group customer and one other at risk at t=1, where one leaves: E = 1/2
+    hand = log_rank_vs_rest(np.array([1.0, 2.0]), np.array([1, 0]), np.array([0, 1]))
+    assert hand["0"]["events_expected"] == pytest.approx(0.5) and hand["1"]["events_expected"] == pytest.approx(0.5)
 
 
 def test_log_rank_does_not_find_a_difference_that_is_not_there() -> None:
