@@ -14,6 +14,10 @@ def main(argv: list[str]) -> int:
         from benchmarks.monitoring import main as monitoring_main
 
         return monitoring_main(argv[1:])
+    if argv and argv[0] == "survival":
+        from benchmarks.survival import main as survival_main
+
+        return survival_main(argv[1:])
     from benchmarks.runner import main as bench_main
 
     return bench_main(argv)

@@ -42,6 +42,11 @@ def demo_data_command(
                                                                 "customer per month end; the latest month "
                                                                 "unlabelled) and changes.json lists the changes "
                                                                 "planted part-way.")] = None,
+    survival: Annotated[bool, typer.Option("--survival", help="Current and former customers with a planted time "
+                                                              "to churn per segment, censored at the snapshot: "
+                                                              "customers.csv gets tenure_months (train with "
+                                                              "--duration tenure_months) and truth.csv each "
+                                                              "customer's true Weibull law.")] = False,
 ) -> None:
     """Write synthetic demo customers (customers.csv) and their planted truth (truth.csv)."""
     from insight.data.demo import write_demo_data
@@ -49,6 +54,16 @@ def demo_data_command(
 
     if rows < 100:
         _fail("--rows must be at least 100.")
+    if survival and months is not None:
+        _fail("--survival and --months cannot be combined: --survival writes one snapshot of current and former "
+              "customers; leave one of them out.")
+    if survival:
+        from insight.data.demo_survival import DURATION, write_demo_survival_data
+
+        customers, truth = write_demo_survival_data(out, rows=rows, seed=seed)
+        typer.echo(f"wrote {customers} and {truth} ({rows:,} current and former customers, seed {seed}; "
+                   f"duration {DURATION})")
+        return
     if months is not None:
         if not MIN_MONTHS <= months <= MAX_MONTHS:
             _fail(f"--months must be between {MIN_MONTHS} and {MAX_MONTHS} (one snapshot per month end); leave "
