@@ -16,6 +16,8 @@ from insight.commands import compare, evaluate, report, score
 from insight.commands.common import KEEP_HELP, RunsDir, Scheduler, Workers, fail as _fail, progress as _progress
 from insight.commands.common import AsOf, TimeColumn, check_engine as _check_engine, quiet_dask as _quiet_dask
 from insight.commands.common import check_as_of as _check_as_of, setup_logging
+from insight.commands.common import Duration, DurationUnit, Horizons, PeriodValue
+from insight.commands.common import survival_options as _survival_options
 from insight.errors import InputError, RunError
 
 if TYPE_CHECKING:
@@ -113,6 +115,10 @@ def train_command(
                                                                    "network and map.")] = 200_000,
     time_column: TimeColumn = None,
     as_of: AsOf = None,
+    duration: Duration = None,
+    duration_unit: DurationUnit = None,
+    horizons: Horizons = None,
+    period_value: PeriodValue = None,
 ) -> None:
     """Train the churn model, SHAP explanations, multi-task network and segments; write one run.
 
@@ -122,16 +128,26 @@ def train_command(
     With --time, DATA holds periodic snapshots (one row per customer per snapshot date): the model trains on
     the labelled snapshots before the latest labelled one, L, and is tested out of time on L (beside the
     random split among the training snapshots); the run's customers are those of the latest snapshot.
+
+    With --duration, a survival model (a discrete-time hazard model on LightGBM, with exact SHAP) learns when
+    customers leave, the target being the event: per customer the chance of leaving within each horizon, the
+    expected remaining lifetime and the value lost, tested against Cox PH and Kaplan-Meier.
     """
     from insight.config import DataSpec
 
     _check_engine(engine, scheduler, workers)
     as_of = _check_as_of(time_column, as_of)
+    survival = _survival_options(duration, duration_unit, horizons, period_value)
     if time_column and engine == "dask":
         _fail("--time is not supported yet with --engine dask; train with --engine local.")
+    if duration and engine == "dask":
+        _fail("--duration is not supported yet with --engine dask; train with --engine local.")
+    if duration and time_column:
+        _fail("--duration with --time is not supported yet: train the survival model on one snapshot (the "
+              "latest) without --time.")
     spec = DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux or ()), keep=tuple(keep or ()),
                     exclude=tuple(exclude or ()), actionable=tuple(actionable or ()), positive_label=positive,
-                    revenue_column=revenue, time_column=time_column)
+                    revenue_column=revenue, time_column=time_column, **survival)
     if engine == "dask":
         path = _train_on_dask(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed,
                               scheduler=scheduler, workers=workers, sample_rows=sample_rows)

@@ -39,6 +39,17 @@ class DataSpec:
     """The snapshot date of each row (`--time`), for a table of periodic snapshots (one row per customer
     per snapshot): never a feature; training tests out of time on the latest labelled snapshot
     (insight.data.snapshots)."""
+    duration_column: str | None = None
+    """How long each customer has been observed (`--duration`: tenure), for the survival model: the churn
+    target is the event (churned) or censoring (still there); never a feature of the survival model."""
+    duration_unit: str | None = None
+    """days, weeks, months or years (`--duration-unit`; guessed from the column's name, else months)."""
+    horizons: tuple[float, ...] = ()
+    """The horizons (in the duration's unit) of the churn-within and lifetime figures; by default 30, 90 and
+    365 days in the duration's unit."""
+    period_value_column: str | None = None
+    """A customer's value per unit of the duration (`--period-value`: monthly charges for tenure in months),
+    for the value lost within each horizon; guessed from the features' names when not given."""
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -46,8 +57,13 @@ class DataSpec:
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        if out["time_column"] is None:  # a run without --time records its spec as before
-            del out["time_column"]
+        for key in ("time_column", "duration_column", "duration_unit", "period_value_column"):
+            if out[key] is None:  # a run without --time or --duration records its spec as before
+                del out[key]
+        if not out["horizons"]:
+            del out["horizons"]
+        else:
+            out["horizons"] = list(out["horizons"])
         return out
 
     @classmethod

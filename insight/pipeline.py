@@ -24,7 +24,9 @@ from insight.config import DataSpec, TrainConfig
 from insight.runs import layout
 
 if TYPE_CHECKING:
+    from insight.data.features import FeatureMap
     from insight.data.schema import CleanTable
+    from insight.survival.run_parts import SurvivalParts
     from insight.data.snapshots import SnapshotPlan
     from insight.models.recipe import Splits
 
@@ -43,6 +45,7 @@ STAGES = {  # stage -> (start, end) share of the whole job, for progress bars
     "projecting with UMAP": (0.55, 0.85),
     "finding segments": (0.85, 0.92),
     "profiling segments": (0.92, 0.96),
+    "modelling time to churn": (0.92, 0.96),
     "writing the run": (0.96, 1.00),
 }
 
@@ -76,6 +79,7 @@ def train(
     from insight.segments.identity import keep_identity
     from insight.segments.recovery import recovery_report
     from insight.segments.target_awareness import target_awareness
+    from insight.survival.setup import checked_duration
 
     config = config or TrainConfig()
     prepare_runs_dir(runs_dir)  # a runs folder that is a file fails now, not after the fit; killed leftovers go
@@ -95,6 +99,7 @@ def train(
         splits = (split_rows(y, config) if plan is None else  # snapshots: a customer's months stay together
                   split_rows(plan.training_labels(y), config, groups=data[spec.id_column].to_numpy()))
         revenue = revenue_column(spec, data.columns)
+        duration = checked_duration(spec, frame) if spec.duration_column else None
     warming = _warm_compiled_code(explain.FAST_TREESHAP_ROWS <= len(data), config)
     fit = fit_models(table, spec, config, splits=splits, progress=clock.report)
     timings.update(fit.seconds)  # each model's own time (they train side by side)
@@ -140,6 +145,11 @@ def train(
         # the ids, names and colours of the segments of an earlier run they match (by the customers they share)
         segment_profiles, identity = keep_identity(customers, segment_profiles, runs_dir=runs_dir,
                                                    id_column=spec.id_column)
+    survival = None
+    if duration is not None:
+        with clock("modelling time to churn"):
+            survival = _survival_parts(spec, models.fmap, X, data, duration, y, splits, customers, config)
+            customers = pd.concat([customers, survival.columns], axis=1)
     if plan is None:
         metrics = held_out_metrics(y, scores.probability, scores.heads, data, spec, splits, models.multitask.tasks)
     else:
@@ -160,6 +170,8 @@ def train(
     if identity:
         segment_report["identity"] = identity
     metrics["segments"] = segment_report
+    if survival is not None:
+        metrics["survival"] = survival.metrics
 
     with clock("writing the run"):
         path = write_trained_run(runs_dir, TrainedRun(
@@ -171,12 +183,35 @@ def train(
             latent=scores.latent, fit_rows=projection.fit_rows, segment_profiles=segment_profiles,
             segment_report=segment_report, metrics=metrics,
             global_importance=explain.global_importance(scores.shap_values, models.feature_names),
-            churn_rate=churn_rate, risk_bands=thresholds, timings=timings))
+            churn_rate=churn_rate, risk_bands=thresholds, timings=timings, survival=survival))
     log.info("run %s complete: test ROC AUC %.3f", path.name, metrics["lightgbm"]["test"]["roc_auc"])
     if plan is not None:
         log.info("out of time (%s): ROC AUC %.3f", metrics["lightgbm"]["out_of_time"]["snapshot"],
                  metrics["lightgbm"]["out_of_time"]["roc_auc"])
     return path
+
+
+def _survival_parts(spec: DataSpec, fmap: FeatureMap, X: np.ndarray, data: pd.DataFrame, duration: np.ndarray,
+                    y: np.ndarray, splits: Splits, customers: pd.DataFrame, config: TrainConfig) -> SurvivalParts:
+    """The survival model of `--duration` (insight.survival.run_parts), fitted on the training customers and
+    tested on the test customers like the churn model."""
+    from insight.survival.run_parts import SurvivalParts, customer_columns, fit_survival, segment_curves
+    from insight.survival.setup import survival_setup
+
+    train_rows = np.sort(splits.fit)
+    setup = survival_setup(spec, fmap, X, data, duration, train_rows)
+    model, metrics = fit_survival(setup, X, fmap, duration, y, train_rows=train_rows, test_rows=splits.test,
+                                  seed=config.seed, threads=config.threads)
+    value = (np.clip(np.nan_to_num(pd.to_numeric(data[setup.period_value_column], errors="coerce")
+                                   .to_numpy(dtype=np.float64, na_value=np.nan), nan=0.0), 0.0, None)
+             if setup.period_value_column else None)
+    columns, shap = customer_columns(model, setup, X, fmap, duration, value, threads=config.threads)
+    known = ~np.isnan(y)  # curves and tests of the customers whose outcome is known
+    curves, tests = segment_curves(model, setup, X[known], fmap, duration[known], y[known],
+                                   customers[layout.SEGMENT_ID].to_numpy()[known])
+    metrics["segments"] = tests
+    log.info("survival model: %s", ", ".join(f"{k} {v['concordance']:.3f}" for k, v in metrics.get("test", {}).items()))
+    return SurvivalParts(setup=setup, model=model, columns=columns, shap=shap, curves=curves, metrics=metrics)
 
 
 def _latest_snapshot(frame: pd.DataFrame, table: CleanTable, X: np.ndarray, y: np.ndarray, plan: SnapshotPlan,

@@ -106,6 +106,29 @@ def telco_run(telco_frame: pd.DataFrame, runs_dir: Path, demo_run: Path) -> Path
 
 
 @pytest.fixture(scope="session")
+def survival_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run with --duration tenure_months (the survival model beside everything else) on 1,500 demo
+    survival customers (insight.data.demo_survival), in a runs folder of its own."""
+    import dataclasses
+
+    from insight.data.demo_survival import demo_survival_data
+
+    data = demo_survival_data(rows=SMALL_ROWS, seed=0)
+    spec = dataclasses.replace(demo_spec(), duration_column="tenure_months")
+    return train(data.customers, spec, small_config(), runs_dir=tmp_path_factory.mktemp("survival-runs"),
+                 source_name="demo-survival.csv", truth=data.truth)
+
+
+@pytest.fixture(scope="session")
+def telco_survival_run(telco_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run with --duration tenure on a 2,000-row sample of the IBM Telco data, in its own runs folder."""
+    spec = DataSpec(id_column="customerID", target="Churn", duration_column="tenure")
+    sample = telco_frame.sample(2000, random_state=0).reset_index(drop=True)
+    return train(sample, spec, small_config(), runs_dir=tmp_path_factory.mktemp("telco-survival-runs"),
+                 source_name="telco.csv")
+
+
+@pytest.fixture(scope="session")
 def changed_demo_run(demo_small: tuple[pd.DataFrame, pd.DataFrame],
                      tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run trained after the demo run (in a runs folder of its own) on the same customers changed as a next

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -35,6 +35,22 @@ TimeColumn = Annotated[str | None, typer.Option("--time", help="The snapshot dat
                                                                  "snapshot; never a feature.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="With --time: leave out the snapshots after this date "
                                                           "(YYYY-MM-DD); default: every snapshot.")]
+Duration = Annotated[str | None, typer.Option("--duration", help="The column holding how long each customer "
+                                                                 "has been observed (tenure): also train a "
+                                                                 "survival model of when customers leave, with "
+                                                                 "the target as the event.")]
+DurationUnit = Annotated[str | None, typer.Option("--duration-unit", help="With --duration: days, weeks, months "
+                                                                          "or years (default: from the column's "
+                                                                          "name, else months).")]
+Horizons = Annotated[str | None, typer.Option("--horizons", help="With --duration: the horizons of the "
+                                                                 "churn-within and lifetime figures, in the "
+                                                                 "duration's unit, comma-separated (default: "
+                                                                 "30, 90 and 365 days in that unit).")]
+PeriodValue = Annotated[str | None, typer.Option("--period-value", help="With --duration: the column of a "
+                                                                        "customer's value per unit of the "
+                                                                        "duration (monthly charges), for the "
+                                                                        "value lost (default: a column named "
+                                                                        "like it, e.g. MonthlyCharges).")]
 KEEP_HELP = ("Keep a column a guard would drop (repeatable). With --aux on the same column: a present-state "
              "value (known when a customer is scored, e.g. tenure) that the churn models use as a feature and "
              "the multi-task network learns as a target only.")
@@ -81,6 +97,32 @@ def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
+
+
+def survival_options(duration: str | None, unit: str | None, horizons: str | None,
+                     period_value: str | None) -> dict[str, Any]:
+    """--duration and its options as DataSpec fields (exit 2 when an option needs --duration or a horizon is
+    not a positive number)."""
+    from insight.survival.hazard import HORIZONS_BY_UNIT
+
+    if not duration:
+        given = [name for name, value in (("--duration-unit", unit), ("--horizons", horizons),
+                                          ("--period-value", period_value)) if value]
+        if given:
+            fail(f"{', '.join(given)} needs --duration COL (the column of how long each customer has been observed).")
+        return {}
+    if unit and unit not in HORIZONS_BY_UNIT:
+        fail(f"--duration-unit {unit!r} is not a unit: use one of {', '.join(HORIZONS_BY_UNIT)}.")
+    parsed: tuple[float, ...] = ()
+    if horizons:
+        try:
+            parsed = tuple(float(h) for h in horizons.split(",") if h.strip())
+        except ValueError:
+            fail(f"--horizons {horizons!r} is not a comma-separated list of numbers (e.g. 1,3,12).")
+        if not parsed or any(not h > 0 or h == float("inf") for h in parsed):
+            fail(f"--horizons {horizons!r}: give positive numbers in the duration's unit (e.g. 1,3,12).")
+    return {"duration_column": duration, "duration_unit": unit, "horizons": parsed,
+            "period_value_column": period_value}
 
 
 def check_as_of(time_column: str | None, as_of: str | None) -> str | None:

@@ -111,10 +111,15 @@ def reason_frame(
 
 def reason_text(feature: Feature, value: float, points: float) -> str:
     """'Support tickets 90d: 6 (typical 1) — raises risk by 9 points'."""
+    return f"{feature_value_text(feature, value)} — {effect_words(points)}"
+
+
+def feature_value_text(feature: Feature, value: float) -> str:
+    """'Support tickets 90d: 6 (typical 1)': a model-matrix value in words, with the typical one beside it."""
     shown = decode_value(feature, value)
     typical = typical_value(feature)
     context = f" (typical {typical})" if typical is not None and typical != shown and shown != "missing" else ""
-    return f"{label(feature.name)}: {shown}{context} — {effect_words(points)}"
+    return f"{label(feature.name)}: {shown}{context}"
 
 
 def effect_words(points: float) -> str:

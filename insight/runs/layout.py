@@ -48,6 +48,15 @@ MAP_FIT = "map_fit.parquet"
 MAP = "map.parquet"
 MAP_SHAP = "map_shap.parquet"
 SEGMENTS = "segments.json"
+SURVIVAL_MODEL = "survival_model.json"
+"""With --duration: the discrete-time hazard model (insight.survival.hazard.HazardModel's JSON)."""
+SURVIVAL_SHAP = "survival_shap.parquet"
+"""With --duration: exact SHAP values of the timing (the time-weighted mean hazard log-odds over each
+customer's next main-horizon window), one column per survival feature, and `base_value` (per customer: the
+model's typical log-odds over that customer's window, the interval feature's share included)."""
+SURVIVAL_CURVES = "survival_curves.parquet"
+"""With --duration: `group` ("everyone" or a segment id), `kind` ("predicted": the members' mean predicted
+S(t) from the start; "kaplan_meier", with 95 % bands), `time`, `survival`, `lower`, `upper`."""
 
 # ---------------------------------------------------------------------------- columns of customers.parquet
 CHURN_PROBABILITY = "churn_probability"
@@ -68,6 +77,13 @@ MAP_X, MAP_Y = "x", "y"
 SPLIT = "split"
 """train / valid / test / unlabelled."""
 TEST_SPLIT = "test"
+MEDIAN_LIFETIME = "median_lifetime"
+"""With --duration: the predicted median time to leaving, from the start (inf when the curve stays above 0.5)."""
+EXPECTED_LEAVE_IN = "expected_leave_in"
+"""With --duration: the median time from now (the duration so far) to leaving (inf likewise)."""
+TIMING_REASONS = ("timing_reason_1", "timing_reason_2", "timing_reason_3")
+EVERYONE = "everyone"
+"""survival_curves.parquet: the group of all customers."""
 
 # --------------------------------------------------------------------------------- columns of other tables
 BASE_VALUE = "base_value"
@@ -83,6 +99,26 @@ RISK_BAND_FACTORS = {"medium": 0.5, "high": 1.5, "very high": 2.5}
 def predicted(aux: str) -> str:
     """The column of the multi-task prediction of `aux`."""
     return f"{PREDICTED_PREFIX}{aux}"
+
+
+def horizon_label(h: float) -> str:
+    """'12', '0_25': a horizon as a column-name suffix."""
+    return f"{h:g}".replace(".", "_")
+
+
+def churn_within(h: float) -> str:
+    """With --duration: P(leave within the next `h`), conditional on the time already stayed."""
+    return f"churn_within_{horizon_label(h)}"
+
+
+def expected_lifetime(h: float) -> str:
+    """With --duration: the expected time stayed within the next `h` (restricted mean, at most `h`)."""
+    return f"expected_lifetime_{horizon_label(h)}"
+
+
+def value_lost(h: float) -> str:
+    """With --duration and a period value: value per period x (h - expected lifetime within h)."""
+    return f"value_lost_{horizon_label(h)}"
 
 
 def latent_columns(dim: int) -> list[str]:

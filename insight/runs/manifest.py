@@ -72,6 +72,9 @@ class Manifest:
     timings_seconds: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    survival: dict[str, Any] | None = None
+    """With --duration: the survival model's duration column, unit, horizons, main horizon, features, the
+    features left out (and why), the value per period column and the model's report (insight.survival.setup)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys this version does not know (a later writer's additions), kept so that to_dict loses nothing."""
 
@@ -100,6 +103,7 @@ class Manifest:
             timings_seconds=dict(d.get("timings_seconds", {})),
             versions=dict(d.get("versions", {})),
             files=dict(d.get("files", {})),
+            survival=dict(d["survival"]) if isinstance(d.get("survival"), dict) else None,
             extra={k: v for k, v in d.items() if k not in known},
         )
 
@@ -114,6 +118,8 @@ class Manifest:
             "churn_rate": self.churn_rate, "timings_seconds": self.timings_seconds, "versions": self.versions,
             **self.extra,
         }
+        if self.survival is not None:
+            out["survival"] = self.survival
         if self.files:
             out["files"] = self.files
         return out
@@ -135,6 +141,12 @@ class Manifest:
     def segment_report(self) -> dict[str, Any]:
         """How the segments were chosen, their projection, target awareness and recovery of planted truth."""
         return dict(self.metrics.get("segments", {}))
+
+    @property
+    def survival_metrics(self) -> dict[str, Any]:
+        """With --duration: the survival model against Cox PH and Kaplan-Meier on the test customers, the
+        calibration at each horizon and each segment's log-rank test (insight.survival.run_parts)."""
+        return dict(self.metrics.get("survival", {}))
 
     @property
     def latent_dim(self) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from insight.runs import layout
 from insight.runs.manifest import DroppedColumn, Manifest, SegmentProfile, SourceInfo
 from insight.runs.run import RunWriter, new_run_id, resolve_runs_dir
 from insight.segments.mapsample import map_sample_rows
+
+if TYPE_CHECKING:
+    from insight.survival.run_parts import SurvivalParts
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,8 @@ class TrainedRun:
     timings: dict[str, float]
     source_info: SourceInfo | None = None
     """The table's name, size and fingerprint, when no one frame holds it (Dask partitions)."""
+    survival: SurvivalParts | None = None
+    """With --duration: the survival model and what it derived (its columns are already in `customers`)."""
 
 
 def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_schema: Schema, scores: Scores,
@@ -122,6 +127,13 @@ def write_trained_run(runs_dir: Path, trained: TrainedRun) -> Path:
             writer.write_parquet(layout.MAP_SHAP, shap_table.iloc[map_rows].reset_index(drop=True))
         writer.write_json(layout.SEGMENTS, {"segments": [p.to_dict() for p in trained.segment_profiles],
                                             **trained.segment_report})
+        if trained.survival is not None:
+            survival = trained.survival
+            writer.write_text(layout.SURVIVAL_MODEL, survival.model.to_json())
+            timing = survival.shap.copy()
+            timing.insert(0, str(trained.ids.name), trained.ids.to_numpy())
+            writer.write_parquet(layout.SURVIVAL_SHAP, timing.iloc[order].reset_index(drop=True))
+            writer.write_parquet(layout.SURVIVAL_CURVES, survival.curves, compress_floats=False)
         path = writer.commit(manifest_of(trained, run_id).to_dict())
     return path
 
@@ -142,7 +154,8 @@ def manifest_of(trained: TrainedRun, run_id: str) -> Manifest:
                               for c in trained.schema.dropped),
         global_importance=tuple(trained.global_importance.head(50).to_dict(orient="records")),
         risk_bands=trained.risk_bands, churn_rate=trained.churn_rate, timings_seconds=trained.timings,
-        versions=library_versions())
+        versions=library_versions(),
+        survival=None if trained.survival is None else trained.survival.manifest())
 
 
 def latent_frame(ids: pd.Series, latent: np.ndarray) -> pd.DataFrame:

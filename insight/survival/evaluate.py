@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from insight.runs.layout import horizon_label
 from insight.survival import metrics
 from insight.survival.baselines import fit_cox, fit_kaplan_meier
 from insight.survival.encoding import event_indicator
@@ -29,10 +30,6 @@ def _column(frame: pd.DataFrame, value: str | np.ndarray | pd.Series) -> np.ndar
     return frame[value].to_numpy() if isinstance(value, str) else np.asarray(value)
 
 
-def _label(h: float) -> str:
-    return f"{h:g}".replace(".", "_")
-
-
 def fold_metrics(model: Any, test: pd.DataFrame, d_test: np.ndarray, e_test: np.ndarray, *,
                  d_train: np.ndarray, e_train: np.ndarray, times: np.ndarray,
                  horizons: tuple[float, ...]) -> dict[str, float]:
@@ -42,10 +39,10 @@ def fold_metrics(model: Any, test: pd.DataFrame, d_test: np.ndarray, e_test: np.
     out = {"concordance": c["uno"], "harrell_concordance": c["harrell"],
            "integrated_brier": metrics.integrated_brier(model, test, d_test, e_test, times=times, **kw)}
     for h, score in metrics.brier_at(model, test, d_test, e_test, horizons=np.asarray(horizons), **kw).items():
-        out[f"brier_{_label(h)}"] = score
+        out[f"brier_{horizon_label(h)}"] = score
     risk = 1.0 - model.survival_at(test, np.asarray(horizons, dtype=float))
     for j, h in enumerate(horizons):
-        out[f"calibration_error_{_label(h)}"] = metrics.horizon_calibration(risk[:, j], d_test, e_test, h)["error"]
+        out[f"calibration_error_{horizon_label(h)}"] = metrics.horizon_calibration(risk[:, j], d_test, e_test, h)["error"]
     return out
 
 

@@ -67,3 +67,44 @@ def horizon_shap(model: HazardModel, frame: pd.DataFrame, *, horizon: float,
 def horizon_log_odds(model: HazardModel, frame: pd.DataFrame, *, horizon: float) -> np.ndarray:
     """The quantity `horizon_shap` explains: mean logit h_k(x) over the intervals starting before `horizon`."""
     return model.raw_hazard(frame)[:, :horizon_intervals(model, horizon)].mean(axis=1)
+
+
+WINDOW_CHUNK_ROWS = 200_000
+"""Customer-interval rows explained at a time by `window_shap` (bounds its memory)."""
+
+
+def window_weights(model: HazardModel, elapsed: np.ndarray, horizon: float) -> np.ndarray:
+    """customers x intervals: the share of each customer's window [elapsed, elapsed + horizon) that falls in
+    each interval (rows sum to 1; the last interval is open-ended)."""
+    a = np.asarray(elapsed, dtype=float)[:, None]
+    starts = model.grid.starts[None, :]
+    ends = np.r_[model.grid.edges[:-1], np.inf][None, :]
+    overlap = np.clip(np.minimum(a + float(horizon), ends) - np.maximum(a, starts), 0.0, None)
+    return overlap / float(horizon)
+
+
+def window_shap(model: HazardModel, frame: pd.DataFrame, *, elapsed: np.ndarray, horizon: float,
+                threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """SHAP values (customers x (features + interval)) and base values of the time-weighted mean hazard
+    log-odds over each customer's next `horizon` from `elapsed`: sum_k w_k logit h_k(x), w from
+    `window_weights`. Exact and additive like `horizon_shap` (a weighted sum of exact SHAP values)."""
+    if horizon <= 0:
+        raise ValueError("the horizon must be positive")
+    Xc = model.matrix(frame)
+    w = window_weights(model, elapsed, horizon)
+    n, f = Xc.shape
+    values = np.zeros((n, f + 1))
+    base = np.zeros(n)
+    rows, ks = np.nonzero(w > 0)
+    for lo in range(0, len(rows), WINDOW_CHUNK_ROWS):
+        r, k = rows[lo:lo + WINDOW_CHUNK_ROWS], ks[lo:lo + WINDOW_CHUNK_ROWS]
+        part, part_base = _shap(model, np.column_stack([Xc[r], k.astype(float)]), threads)
+        weight = w[r, k]
+        np.add.at(values, r, part * weight[:, None])
+        np.add.at(base, r, part_base * weight)
+    return values, base
+
+
+def window_log_odds(model: HazardModel, frame: pd.DataFrame, *, elapsed: np.ndarray, horizon: float) -> np.ndarray:
+    """The quantity `window_shap` explains."""
+    return (model.raw_hazard(frame) * window_weights(model, elapsed, horizon)).sum(axis=1)

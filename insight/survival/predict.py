@@ -1,4 +1,4 @@
-"""Per-customer survival figures as one table, for customers.parquet (not wired yet).
+"""Per-customer survival figures as one table, for customers.parquet (column names: insight.runs.layout).
 
 For each horizon H (in the duration's unit), conditional on the time each customer has already stayed
 (`elapsed`; 0 for new customers):
@@ -20,16 +20,12 @@ import logging
 import numpy as np
 import pandas as pd
 
+from insight.runs import layout
 from insight.survival import curves
 from insight.survival.hazard import HazardModel
 from insight.survival.person_period import IntervalGrid
 
 log = logging.getLogger(__name__)
-
-
-def horizon_label(h: float) -> str:
-    """'30', '0_25': a horizon as a column-name suffix."""
-    return f"{h:g}".replace(".", "_")
 
 
 def conditional_median(rates: np.ndarray, grid: IntervalGrid, elapsed: np.ndarray) -> np.ndarray:
@@ -60,12 +56,11 @@ def survival_table(model: HazardModel, frame: pd.DataFrame, *, horizons: tuple[f
     out: dict[str, np.ndarray] = {}
     surv = curves.survival_at(rates, model.grid, np.asarray(horizons, dtype=float), a)
     for j, h in enumerate(horizons):
-        label = horizon_label(h)
-        out[f"churn_within_{label}"] = 1.0 - surv[:, j]
+        out[layout.churn_within(h)] = 1.0 - surv[:, j]
         rmst = curves.restricted_mean(rates, model.grid, h, a)
-        out[f"expected_lifetime_{label}"] = rmst
+        out[layout.expected_lifetime(h)] = rmst
         if value_per_period is not None:
-            out[f"value_lost_{label}"] = np.asarray(value_per_period, dtype=float) * (float(h) - rmst)
-    out["median_lifetime"] = curves.median_time(rates, model.grid)
-    out["expected_leave_in"] = conditional_median(rates, model.grid, a)
+            out[layout.value_lost(h)] = np.asarray(value_per_period, dtype=float) * (float(h) - rmst)
+    out[layout.MEDIAN_LIFETIME] = curves.median_time(rates, model.grid)
+    out[layout.EXPECTED_LEAVE_IN] = conditional_median(rates, model.grid, a)
     return pd.DataFrame(out)

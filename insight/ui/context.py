@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -25,6 +26,9 @@ from insight.segments.mapsample import MAP_POINTS, MAP_SAMPLE
 from insight.runs.run import Run, open_run, read_manifest
 from insight.runs.store import RunStore
 from insight.segments.target_awareness import describe as describe_awareness
+
+if TYPE_CHECKING:
+    from insight.survival.hazard import HazardModel
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +221,48 @@ class ActiveRun:
     def lead_columns(self) -> list[str]:
         """The risk table's first columns: id, probability, band, revenue at risk, segment, reasons."""
         return self.store.lead_columns()
+
+    # ------------------------------------------------------------------ time to churn (runs with --duration)
+
+    @property
+    def survival(self) -> dict[str, Any] | None:
+        """The manifest's survival section (insight.survival.setup.SurvivalSetup.to_dict and the model's
+        report); None for a run trained without --duration."""
+        return self.manifest.survival
+
+    def survival_model(self) -> HazardModel | None:
+        """The run's survival model (survival_model.json, loaded once); None without --duration."""
+        return self._survival_model
+
+    def survival_curves(self) -> pd.DataFrame | None:
+        """survival_curves.parquet (per segment and everyone: Kaplan-Meier with bands, mean predicted; read
+        once); None without --duration."""
+        return self._survival_curves
+
+    def customer_survival_curve(self, customer_id: Any) -> pd.DataFrame | None:
+        """One customer's predicted survival curve from the start (`time`, `survival`, at the times of the
+        stored curves), from their stored row; None without --duration or for an unknown id."""
+        model = self._survival_model
+        row = self.store.customer(customer_id) if model is not None else None
+        if model is None or row is None:
+            return None
+        from insight.survival.stored import customer_curve
+
+        return customer_curve(model, self.feature_map, row)
+
+    @cached_property
+    def _survival_model(self) -> HazardModel | None:
+        if self.survival is None:
+            return None
+        from insight.survival.hazard import HazardModel
+
+        return HazardModel.from_json(self.run.text(layout.SURVIVAL_MODEL))
+
+    @cached_property
+    def _survival_curves(self) -> pd.DataFrame | None:
+        if self.survival is None:
+            return None
+        return pd.read_parquet(self.run.file(layout.SURVIVAL_CURVES))
 
 
 def open_active_run(path: Path) -> ActiveRun:

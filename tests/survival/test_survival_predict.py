@@ -3,7 +3,8 @@ import pytest
 
 from insight.survival import curves
 from insight.survival.person_period import IntervalGrid
-from insight.survival.predict import conditional_median, horizon_label, survival_table
+from insight.runs.layout import horizon_label
+from insight.survival.predict import conditional_median, survival_table
 
 GRID = IntervalGrid(edges=np.array([1.0, 3.0, 4.0, 10.0]), method="quantile")
 
