@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from insight.commands.common import KEEP_HELP, AsOf, TimeColumn, check_as_of, fail, progress
+from insight.commands.common import KEEP_HELP, AsOf, Duration, DurationUnit, Horizons, TimeColumn, check_as_of, fail
+from insight.commands.common import progress, survival_options
 from insight.errors import InputError
 
 
@@ -28,11 +29,17 @@ def evaluate_command(
     query: Annotated[str | None, typer.Option("--query", help="SQL query to read.")] = None,
     time_column: TimeColumn = None,
     as_of: AsOf = None,
+    duration: Duration = None,
+    duration_unit: DurationUnit = None,
+    horizons: Horizons = None,
 ) -> None:
     """Cross-validate the whole training recipe: LightGBM, the multi-task churn head and a logistic baseline.
 
     With --time (a table of snapshots), evaluate by rolling origin instead of --folds: train on the labelled
-    snapshots up to each one, test on the next labelled snapshot, for every snapshot it can."""
+    snapshots up to each one, test on the next labelled snapshot, for every snapshot it can.
+
+    With --duration, cross-validate the survival model against Cox PH and Kaplan-Meier on the same folds
+    instead (concordance, integrated Brier score, Brier score and calibration per horizon)."""
     import json
 
     from insight.config import DataSpec, TrainConfig
@@ -43,8 +50,14 @@ def evaluate_command(
     if folds < 2:
         fail("--folds must be at least 2.")
     as_of = check_as_of(time_column, as_of)
+    survival = survival_options(duration, duration_unit, horizons, None)
+    if duration and time_column:
+        fail("--duration with --time is not supported yet: evaluate the survival model on one snapshot.")
     spec = DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux or ()), keep=tuple(keep or ()),
-                    exclude=tuple(exclude or ()), positive_label=positive, time_column=time_column)
+                    exclude=tuple(exclude or ()), positive_label=positive, time_column=time_column, **survival)
+    if duration:
+        _survival(data, spec, folds=folds, seed=seed, table=table, query=query, json_out=json_out)
+        return
     if time_column:
         _rolling(data, spec, TrainConfig(seed=seed, as_of=as_of), table=table, query=query, json_out=json_out)
         return
@@ -113,6 +126,48 @@ def _rolling(data: str, spec: object, config: object, *, table: str | None, quer
     Console().print(grid)
     for skip in result["skipped"]:
         typer.echo(f"skipped {skip['train_through']} -> {skip['test_snapshot']}: {skip['reason']}", err=True)
+    if json_out:
+        json_out.write_text(json.dumps(jsonable(result), indent=2))
+        typer.echo(f"wrote {json_out}")
+
+
+SURVIVAL_COLUMNS = ("concordance", "harrell_concordance", "integrated_brier")
+
+
+def _survival(data: str, spec: object, *, folds: int, seed: int, table: str | None, query: str | None,
+              json_out: Path | None) -> None:
+    """`insight evaluate --duration`: the survival models' table (mean ± std over the folds) and the JSON."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from insight.data.sources import read_table
+    from insight.runs.run import jsonable
+    from insight.survival.table_evaluation import survival_cross_validation
+
+    try:
+        frame = read_table(data, table=table, query=query)
+        with progress() as report:
+            report("cross-validating the survival models", 0.0)
+            result = survival_cross_validation(frame, spec, folds=folds, seed=seed)  # type: ignore[arg-type]
+            report("cross-validating the survival models", 1.0)
+    except InputError as e:
+        fail(str(e))
+    setup = result["survival"]
+    extra = [k for k in result["models"]["survival"] if k.startswith(("brier_", "calibration_error_"))]
+    grid = Table(title=f"{folds}-fold cross-validation of when customers leave, {result['customers']:,} customers "
+                       f"({result['events']:,} churned), duration {setup['duration_column']!r} in "
+                       f"{setup['unit']} (mean ± std over the folds)")
+    grid.add_column("metric")
+    for model in result["models"]:  # one column per model: the table stays narrow with many horizons
+        grid.add_column(model, justify="right")
+    for metric in (*SURVIVAL_COLUMNS, *extra):
+        grid.add_row(metric, *[f"{scores[metric]['mean']:.4f} ± {scores[metric]['std']:.4f}"
+                               for scores in result["models"].values()])
+    Console().print(grid)
+    if setup["left_out"]:
+        typer.echo("left out of the survival models: " + "; ".join(f"{k} ({v})" for k, v in setup["left_out"].items()))
     if json_out:
         json_out.write_text(json.dumps(jsonable(result), indent=2))
         typer.echo(f"wrote {json_out}")
