@@ -69,6 +69,23 @@ with shell.page("Customer") as run:
                       f"{fmt.count(run.map_sample_size)} of the {fmt.count(run.count())} customers."
                       if run.has_map_sample else ""))
 
+    view = run.survival_view
+    if view.columns:  # runs trained with --duration
+        st.subheader("When they may leave")
+        tiles = widgets.survival_tiles(view, row)
+        for start in range(0, len(tiles), 4):
+            widgets.metric_row(tiles[start:start + 4])
+        timing = [row[r] for r in layout.TIMING_REASONS if row.get(r)]
+        if timing:
+            st.markdown("**What sets the timing**\n" + "\n".join(f"- {fmt.markdown_text(r)}" for r in timing))
+        figure = run.customer_survival_figure(customer_id, row)
+        if figure is not None:
+            st.plotly_chart(figure, key="customer_survival")
+            st.caption("This customer's predicted chance of still being a customer over time as a customer, "
+                       "from the survival model, beside the mean predicted curve of their segment and of "
+                       "everyone. Churn within each horizon and the expected leaving time count from now, given "
+                       "how long they have stayed.")
+
     st.subheader("Customers most like this one")
     similar = run.similar_customers(customer_id, SIMILAR)
     if similar is None:

@@ -7,7 +7,6 @@ import math
 import streamlit as st
 
 from insight import formatting as fmt
-from insight.formatting import label
 from insight.runs.layout import CHURN_PROBABILITY
 from insight.ui import access, filters, shell, widgets
 
@@ -38,7 +37,7 @@ with shell.page("Churn risk") as run:
     sortable = run.sortable_columns()
     sort_col, order_col, size_col, page_col = st.columns([3, 2, 1, 1])
     sort_by = sort_col.selectbox("Sort by", sortable, index=sortable.index(CHURN_PROBABILITY),
-                                 key="risk_sort", format_func=label)
+                                 key="risk_sort", format_func=run.survival_view.header)
     descending = order_col.segmented_control("Order", ["Highest first", "Lowest first"], key="risk_order",
                                              default="Highest first", required=True) != "Lowest first"
     page_size = size_col.selectbox("Rows per page", PAGE_SIZES, index=1, key="risk_page_size")
@@ -54,8 +53,9 @@ with shell.page("Churn risk") as run:
     first = (int(page) - 1) * page_size
     rows = run.risk_rows(flt, columns=shown, sort_by=sort_by, descending=descending, offset=first,
                          limit=page_size)
-    st.dataframe(widgets.risk_rows(rows), hide_index=True, key="risk_table",
-                 column_config=widgets.risk_columns(run.id_column, shown))
+    st.dataframe(run.survival_view.cells(widgets.risk_rows(rows)), hide_index=True, key="risk_table",
+                 column_config=widgets.risk_columns(run.id_column, shown)
+                 | widgets.survival_column_config(run.survival_view, shown))
     st.caption(f"Rows {fmt.count(min(matched, first + 1))}–{fmt.count(min(matched, first + page_size))} of "
                f"{fmt.count(matched)}. Probabilities are calibrated: of customers at 30 %, about 3 in 10 "
                "churn.")

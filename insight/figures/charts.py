@@ -383,10 +383,12 @@ def dependence_plot(shap: pd.DataFrame, values: pd.DataFrame, feature: str, *, c
     return _layout(fig, title, height=420)
 
 
-def benefit_curve_figure(curve: pd.DataFrame, *, best: int, max_points: int = 600) -> go.Figure:
+def benefit_curve_figure(curve: pd.DataFrame, *, best: int, max_points: int = 600,
+                         order: str = "riskiest first") -> go.Figure:
     """Expected net benefit (with the value saved and the offers' cost) by how many of the riskiest customers
     are contacted (frame from `insight.decisions.targeting.benefit_curve`), the best cut marked. Long curves are drawn
-    from an even subset of their points (the best cut always among them)."""
+    from an even subset of their points (the best cut always among them). `order` names the ranking on the
+    x axis ('most value at risk first')."""
     n = len(curve)
     rows = np.unique(np.r_[np.linspace(0, n - 1, min(n, max_points)).round().astype(int), best]) if n else []
     data = curve.iloc[rows] if n else curve
@@ -405,6 +407,6 @@ def benefit_curve_figure(curve: pd.DataFrame, *, best: int, max_points: int = 60
         fig.add_vline(x=best, line_dash="dash", line_color=BAND_COLORS["very high"])
         fig.add_annotation(x=best, y=float(top.iloc[0]) if len(top) else 0, text=f"best: contact {best:,}",
                            showarrow=True, arrowhead=2, ax=40, ay=-30, font={"size": 12})
-    fig.update_xaxes(title="Customers contacted (riskiest first)", rangemode="tozero")
+    fig.update_xaxes(title=f"Customers contacted ({order})", rangemode="tozero")
     fig.update_yaxes(title="Expected amount")
     return _layout(fig, "Expected net benefit by how many customers get the offer", legend="top left")

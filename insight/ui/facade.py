@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from insight.decisions.targeting import OfferEconomics, TargetPlan, plan, typical_value
+from insight.decisions.targeting import (RANK_BY_PROBABILITY, RANK_BY_VALUE, OfferEconomics, TargetPlan, plan,
+                                        ranking_order, typical_value)
 from insight import formatting as fmt
 from insight.errors import RunError
 from insight.models.quality import ScopeQuality, ThresholdQuality, at_threshold, scope_quality, scope_rows
@@ -106,11 +107,20 @@ class RunFacade(ActiveRun):
     # ------------------------------------------------------------------ the risk table
 
     def sortable_columns(self) -> list[str]:
-        return [c for c in self.filterable_columns() if c != layout.REASONS[0]]
+        """The columns the risk table sorts by; with survival, its figures right after the churn probability
+        (the timing reasons, words, left out like the main reason)."""
+        columns = [c for c in self.filterable_columns() if c != layout.REASONS[0]]
+        timing = self.survival_view.sortable
+        if not timing:
+            return columns
+        rest = [c for c in columns if c not in timing and c not in layout.TIMING_REASONS]
+        at = rest.index(layout.CHURN_PROBABILITY) + 1 if layout.CHURN_PROBABILITY in rest else 0
+        return [*rest[:at], *timing, *rest[at:]]
 
     def risk_columns(self, flt: RiskFilter, sort_by: str) -> list[str]:
-        """The risk table's lead columns, then those `flt` and the sort look at."""
-        shown = self.lead_columns()
+        """The risk table's lead columns (with survival: then churn within the main horizon, expected to leave
+        in and the value at risk), then those `flt` and the sort look at."""
+        shown = self.lead_columns() + [c for c in self.survival_view.lead if c not in self.lead_columns()]
         return shown + [c for c in dict.fromkeys([*(f.column for f in flt.conditions), sort_by])
                         if c not in shown]
 
@@ -250,31 +260,62 @@ class RunFacade(ActiveRun):
         """Every customer's churn probability and value, riskiest first."""
         return self.store.probability_and_value()
 
+    def rankings(self) -> tuple[str, ...]:
+        """How Targeting can rank customers: by probability, and by value at risk within the main horizon when
+        the run has survival with a period value."""
+        return (RANK_BY_PROBABILITY, RANK_BY_VALUE) if self.survival_view.value_at_risk else (RANK_BY_PROBABILITY,)
+
+    @data(max_entries=16)
+    def value_at_risk_ranking(self) -> pd.DataFrame:
+        """Every customer's id, churn probability, churn within the main horizon and value at risk within it,
+        in contact order by value at risk (insight.decisions.targeting.ranking_order; ties by id)."""
+        value, within = self.survival_view.value_at_risk, self.survival_view.churn_within
+        if value is None or within is None:
+            raise ValueError("this run has no value at risk to rank by")
+        frame = self.store.risk_table(columns=[self.id_column, layout.CHURN_PROBABILITY, within, value],
+                                      sort_by=value, limit=None)
+        order = ranking_order(frame[within].to_numpy(dtype=float), frame[value].to_numpy(dtype=float))
+        return frame.iloc[order].reset_index(drop=True)
+
     @data(max_entries=16)
     def typical_value(self) -> float:
         """The mean value of a customer (100 for a run without revenue): the offer's default value."""
         ranked = self.probability_and_value()
         return typical_value(ranked["value"].to_numpy(dtype=float) if self.value_column else None)
 
-    def target_plan(self, economics: OfferEconomics) -> TargetPlan:
-        """The offer's benefit curve over the customers ranked by risk, and its best cut."""
+    def target_plan(self, economics: OfferEconomics, rank_by: str = RANK_BY_PROBABILITY) -> TargetPlan:
+        """The offer's benefit curve over the customers ranked by risk (or by value at risk within the main
+        horizon, `rank_by` RANK_BY_VALUE), and its best cut."""
+        if rank_by == RANK_BY_VALUE:
+            ranked = self.value_at_risk_ranking()
+            view = self.survival_view
+            return plan(ranked[view.churn_within].to_numpy(dtype=float), None, economics,
+                        value_at_risk=ranked[view.value_at_risk].to_numpy(dtype=float))
         ranked = self.probability_and_value()
         own = ranked["value"].to_numpy(dtype=float) if self.value_column else None
         return plan(ranked[layout.CHURN_PROBABILITY].to_numpy(dtype=float), own, economics)
 
-    def target_rows(self, limit: int, economics: OfferEconomics) -> pd.DataFrame:
-        """The `limit` riskiest customers with the offer's expected benefit
-        (insight.ui.tables.target_list)."""
+    def target_rows(self, limit: int, economics: OfferEconomics,
+                    rank_by: str = RANK_BY_PROBABILITY) -> pd.DataFrame:
+        """The first `limit` customers of the plan's ranking (the riskiest, or those with the most value at
+        risk) with the offer's expected benefit (insight.ui.tables.target_list)."""
         value = self.value_column
         columns = [self.id_column, layout.CHURN_PROBABILITY, layout.RISK_BAND, *([value] if value else []),
                    *layout.REASONS]
+        if rank_by == RANK_BY_VALUE:
+            at_risk, within = self.survival_view.value_at_risk, self.survival_view.churn_within
+            known = [c for c in dict.fromkeys([*columns, within, at_risk]) if c in self.store.column_types]
+            ids = self.value_at_risk_ranking()[self.id_column].head(limit).tolist()
+            rows = self.store.customers_by_ids(ids, known)
+            return tables.target_list(rows, id_column=self.id_column, value_column=value, economics=economics,
+                                      value_at_risk=at_risk, within=within)
         known = [c for c in dict.fromkeys(columns) if c in self.store.column_types]
         rows = self.store.risk_table(columns=known, limit=limit)
         return tables.target_list(rows, id_column=self.id_column, value_column=value, economics=economics)
 
-    def target_export(self, limit: int, economics: OfferEconomics) -> bytes:
+    def target_export(self, limit: int, economics: OfferEconomics, rank_by: str = RANK_BY_PROBABILITY) -> bytes:
         """`target_rows` as CSV (cells a spreadsheet could run as a formula start with a single quote)."""
-        return csv_bytes(self.target_rows(limit, economics))
+        return csv_bytes(self.target_rows(limit, economics, rank_by))
 
     # ------------------------------------------------------------------ the segment map
 
@@ -359,6 +400,43 @@ class RunFacade(ActiveRun):
 
     def selection_ids(self, chosen: Selection) -> list[Any]:
         return list(chosen.choice.ids) if chosen.choice.ids is not None else self.ids_of(chosen.filter)
+
+    # ------------------------------------------------------------------ survival columns (risk table, Targeting)
+
+    @functools.cached_property
+    def survival_view(self) -> tables.SurvivalView:
+        """How the dashboard shows the run's survival columns (insight.ui.tables.survival_view; no columns for
+        a run without survival), with the longest time its survival curves reach."""
+        survival = self.manifest.survival
+        curves = self.survival_curves() if survival else None
+        last = float(curves["time"].max()) if curves is not None and len(curves) else None
+        return tables.survival_view(survival, list(self.store.column_types), last_time=last)
+
+    def customer_survival_figure(self, customer_id: Any, row: dict[str, Any]) -> go.Figure | None:
+        """The customer's predicted survival curve beside their segment's and everyone's mean predicted ones,
+        marked now and at the expected leaving time (insight.figures.survival.customer_survival_figure); None
+        without survival."""
+        curve, curves = self.customer_survival_curve(customer_id), self.survival_curves()
+        if curve is None or curves is None or not self.survival:
+            return None
+        from insight.figures.charts import segment_colors
+        from insight.figures.survival import customer_survival_figure
+        from insight.survival.groups import PREDICTED
+
+        def mean_curve(group: str) -> pd.DataFrame:
+            part = curves[(curves["group"].astype(str) == group) & (curves["kind"] == PREDICTED)]
+            return part.sort_values("time", kind="stable")
+
+        segment = row.get(layout.SEGMENT_ID)
+        elapsed = row.get(self.survival["duration_column"])
+        elapsed = float(elapsed) if elapsed is not None else float("nan")
+        leave_in = row.get(layout.EXPECTED_LEAVE_IN)
+        color = segment_colors(self.segment_names).get(int(segment)) if segment is not None else None
+        return customer_survival_figure(
+            curve, mean_curve(str(segment)) if segment is not None else None, mean_curve(layout.EVERYONE),
+            elapsed=elapsed, leave_at=elapsed + float(leave_in) if leave_in is not None else float("nan"),
+            unit=str(self.survival["unit"]), segment_name=str(row.get(layout.SEGMENT_NAME) or "Their segment"),
+            segment_color=color)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Checking the run's files…")

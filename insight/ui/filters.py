@@ -10,9 +10,11 @@ import streamlit as st
 
 from insight.formatting import label
 from insight.formatting import display_value, markdown_text
+from insight.formatting import duration as fmt_duration
 from insight.runs.layout import RISK_BAND, RISK_BANDS, SEGMENT_ID, SEGMENT_NAME, TOP_REASON
 from insight.runs.tables import ColumnFilter, RiskFilter
 from insight.ui.facade import RunFacade
+from insight.ui.tables import SurvivalColumn
 from insight.ui.sidebar import RUN_PARAM
 
 
@@ -28,8 +30,8 @@ def risk_filter(active: RunFacade) -> RiskFilter:
     with reason_col:
         reason = top_reason_control(active)
     columns = [c for c in active.filterable_columns() if c not in (RISK_BAND, SEGMENT_NAME, TOP_REASON)]
-    picked = st.multiselect("Filter on other columns", columns, key="filter_columns", format_func=label,
-                            placeholder="Choose columns to filter on…")
+    picked = st.multiselect("Filter on other columns", columns, key="filter_columns",
+                            format_func=active.survival_view.header, placeholder="Choose columns to filter on…")
     conditions = []
     for start in range(0, len(picked), 3):
         for column, name in zip(st.columns(3), picked[start:start + 3], strict=False):
@@ -131,29 +133,63 @@ def describe(flt: RiskFilter) -> str:
 def _column_control(active: RunFacade, name: str) -> ColumnFilter | None:
     kind = active.column_kinds[name]
     key = f"filter_{name}"
+    timing = active.survival_view.columns.get(name)
+    if timing is not None and timing.kind in ("share", "within", "time"):
+        return _survival_control(active, timing, key)
+    title = markdown_text(active.survival_view.header(name))
     if kind == "text":
-        text = st.text_input(markdown_text(label(name)), key=key, placeholder="contains…")
+        text = st.text_input(title, key=key, placeholder="contains…")
         return ColumnFilter(name, "contains", text=text) if text else None
     if kind == "category":
         values = active.distinct_values(name)
         role = active.roles.get(name)
-        chosen = st.multiselect(markdown_text(label(name)), [*values, None], key=key, placeholder="Any value",
+        chosen = st.multiselect(title, [*values, None], key=key, placeholder="Any value",
                                 format_func=lambda v: display_value(v, role))
         return ColumnFilter(name, "in", values=tuple(chosen)) if chosen else None
     low, high = active.value_range(name)
     if low is None or high is None or low == high:
-        st.caption(f"{markdown_text(label(name))}: a single value, nothing to filter.")
+        st.caption(f"{title}: a single value, nothing to filter.")
         return None
     if kind == "date":
         low, high = _as_date(low), _as_date(high)
-        chosen = st.slider(markdown_text(label(name)), min_value=low, max_value=high, value=(low, high), key=key)
+        chosen = st.slider(title, min_value=low, max_value=high, value=(low, high), key=key)
     else:
         low, high = float(low), float(high)
-        chosen = st.slider(markdown_text(label(name)), min_value=_floor(low), max_value=_ceil(high),
+        chosen = st.slider(title, min_value=_floor(low), max_value=_ceil(high),
                            value=(_floor(low), _ceil(high)), key=key, step=_step(low, high))
     if tuple(chosen) == (low, high) or (kind == "number" and chosen[0] <= low and chosen[1] >= high):
         return None
     return ColumnFilter(name, "range", low=chosen[0], high=chosen[1])
+
+
+def _survival_control(active: RunFacade, column: SurvivalColumn, key: str) -> ColumnFilter | None:
+    """A survival column's filter: a probability in percent, a time within its horizon, or a time that may
+    lie beyond the data (the slider's right end keeps everyone beyond it, infinite times included)."""
+    title, view = markdown_text(column.header), active.survival_view
+    if column.kind == "share":
+        low, high = st.slider(title, min_value=0, max_value=100, value=(0, 100), step=1, format="%d %%", key=key,
+                              help=column.help)
+        return None if (low, high) == (0, 100) else ColumnFilter(column.name, "range", low=low / 100,
+                                                                  high=high / 100)
+    if column.kind == "within":
+        top = float(column.horizon or 0.0)
+    else:
+        lo, hi = active.value_range(column.name)
+        finite = [float(v) for v in (lo, hi) if v is not None and math.isfinite(float(v))]
+        top = view.last_time if view.last_time is not None else max(finite, default=0.0)
+    top = _ceil(float(top))
+    if top <= 0:
+        st.caption(f"{title}: a single value, nothing to filter.")
+        return None
+    beyond = column.kind == "time"
+    low, high = st.slider(f"{title} ({markdown_text(view.unit)})", min_value=0.0, max_value=top,
+                          value=(0.0, top), step=_step(0.0, top), key=key,
+                          help=column.help + (f" The right end keeps everyone expected to leave later than "
+                                              f"{fmt_duration(top, view.unit)}." if beyond else ""))
+    if low <= 0 and high >= top:
+        return None
+    return ColumnFilter(column.name, "range", low=low if low > 0 else None,
+                        high=None if beyond and high >= top else high)
 
 
 def _as_date(value: Any) -> dt.date:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from insight import formatting as fmt
-from insight.decisions.targeting import OfferEconomics, customer_worth, expected_benefit
+from insight.decisions.targeting import (OfferEconomics, customer_worth, expected_benefit, value_at_risk_worth,
+                                        value_benefit)
 from insight.formatting import display_value, markdown_text
 from insight.formatting import label
 from insight.runs import layout
@@ -192,19 +194,29 @@ def dropped_table(dropped: Sequence[DroppedColumn]) -> pd.DataFrame:
 
 
 def target_list(rows: pd.DataFrame, *, id_column: str, value_column: str | None,
-                economics: OfferEconomics) -> pd.DataFrame:
-    """The customers to contact, riskiest first: id, churn probability, risk band, value of keeping them,
+                economics: OfferEconomics, value_at_risk: str | None = None,
+                within: str | None = None) -> pd.DataFrame:
+    """The customers to contact in the plan's order: id, churn probability, risk band, value of keeping them,
     expected benefit of the offer (insight.decisions.targeting: probability × save rate × value − cost) and
     the three reasons. Each customer's value is `value_column` of `rows` unless the offer values everyone
-    alike."""
+    alike. Ranked by value at risk (`value_at_risk`, the column `value_lost_<H>`), the value column is that
+    column itself and the benefit save rate × value at risk − cost; `within` (the column `churn_within_<H>`
+    of the same horizon) is shown beside the churn probability."""
     p = rows[layout.CHURN_PROBABILITY].to_numpy(dtype=float)
-    own = rows[value_column].to_numpy(dtype=float) if value_column else None
-    worth = customer_worth(own, len(rows), economics)
     out = pd.DataFrame({id_column: rows[id_column], layout.CHURN_PROBABILITY: rows[layout.CHURN_PROBABILITY]})
     if layout.RISK_BAND in rows:
         out[layout.RISK_BAND] = rows[layout.RISK_BAND].astype("string")
-    out["value"] = np.round(worth, 2)
-    out["expected_benefit"] = np.round(expected_benefit(p, worth, economics), 2)
+    if within is not None and within in rows:
+        out[within] = rows[within].astype(float)
+    if value_at_risk is not None:
+        at_risk = rows[value_at_risk].to_numpy(dtype=float)
+        out[value_at_risk] = np.round(value_at_risk_worth(at_risk), 2)
+        out["expected_benefit"] = np.round(value_benefit(at_risk, economics), 2)
+    else:
+        own = rows[value_column].to_numpy(dtype=float) if value_column else None
+        worth = customer_worth(own, len(rows), economics)
+        out["value"] = np.round(worth, 2)
+        out["expected_benefit"] = np.round(expected_benefit(p, worth, economics), 2)
     for name in layout.REASONS:
         if name in rows:
             out[name] = rows[name]
@@ -231,3 +243,149 @@ def shap_driver_table(drivers: pd.DataFrame, *, limit: int = 8) -> pd.DataFrame:
         "Rest (mean SHAP)": top["rest"].astype(float).to_numpy(),
         "Difference": top["difference"].astype(float).to_numpy(),
     })
+
+
+# ------------------------------------------------------------------------------- survival columns
+
+SurvivalKind = Literal["share", "within", "time", "amount", "text"]
+
+
+@dataclass(frozen=True)
+class SurvivalColumn:
+    """How the dashboard shows one survival column of customers.parquet.
+
+    kind "share": a probability (0-1); "within": a time within a horizon (never above it); "time": a time that
+    may be infinite or beyond the longest time observed (shown as text); "amount": money; "text": words."""
+
+    name: str
+    header: str
+    kind: SurvivalKind
+    help: str
+    horizon: float | None = None
+
+
+def survival_columns(survival: Mapping[str, Any] | None) -> dict[str, SurvivalColumn]:
+    """The survival columns of a run with survival (the manifest's `survival`: unit, horizons, main horizon,
+    period value column), in the order the dashboard shows them: churn within each horizon, expected to
+    leave in, expected lifetime and value at risk within each horizon, median lifetime and the timing
+    reasons. Empty for a run without survival."""
+    if not survival:
+        return {}
+    unit = str(survival["unit"])
+    horizons = [float(h) for h in survival["horizons"]]
+    out: dict[str, SurvivalColumn] = {}
+
+    def add(column: SurvivalColumn) -> None:
+        out[column.name] = column
+
+    for h in horizons:
+        span = fmt.duration(h, unit)
+        add(SurvivalColumn(layout.churn_within(h), f"Churn within {span}", "share",
+                           f"The probability of leaving within the next {span}, given how long they have "
+                           "stayed so far (survival model).", h))
+    add(SurvivalColumn(layout.EXPECTED_LEAVE_IN, "Expected to leave in", "time",
+                       "The median time from now to leaving: half of the customers like this one are expected "
+                       "to have left by then (survival model)."))
+    for h in horizons:
+        span = fmt.duration(h, unit)
+        add(SurvivalColumn(layout.expected_lifetime(h), f"Expected stay within {span}", "within",
+                           f"How long they are expected to stay within the next {span} (at most {span}): the "
+                           "restricted mean lifetime.", h))
+    if survival.get("period_value_column"):
+        value = label(str(survival["period_value_column"])).lower()
+        for h in horizons:
+            span = fmt.duration(h, unit)
+            add(SurvivalColumn(layout.value_lost(h), f"Value at risk ({span})", "amount",
+                               f"The {value} expected to be lost within the next {span}: {value} per "
+                               f"{unit[:-1] if unit.endswith('s') else unit} × the time they are expected to "
+                               "be gone within it.", h))
+    add(SurvivalColumn(layout.MEDIAN_LIFETIME, "Median lifetime", "time",
+                       "From the start: the time by which half of the customers like this one have left."))
+    for i, name in enumerate(layout.TIMING_REASONS, start=1):
+        add(SurvivalColumn(name, f"Timing reason {i}", "text",
+                           "What brings their leaving sooner or later, from the survival model's SHAP values."))
+    return out
+
+
+def survival_time(value: Any, unit: str, *, last_time: float | None) -> str:
+    """A time of the survival model in words (insight.formatting.duration); infinite ones, and those past
+    `last_time` (the longest time the data holds, beyond which the model only extrapolates), as 'beyond
+    <last time>'."""
+    beyond = f"beyond {fmt.duration(last_time, unit)}" if last_time is not None else "beyond the data"
+    if value is not None and last_time is not None and not pd.isna(value) and float(value) > last_time:
+        return beyond
+    return fmt.duration(value, unit, infinite=beyond)
+
+
+@dataclass(frozen=True)
+class SurvivalView:
+    """The survival columns a run's customers.parquet holds, as the dashboard shows them (empty `columns`
+    for a run without survival)."""
+
+    columns: dict[str, SurvivalColumn]
+    unit: str = ""
+    main_horizon: float | None = None
+    last_time: float | None = None
+    """The longest time the survival curves reach: beyond it the model only extrapolates."""
+
+    def header(self, name: str) -> str:
+        """A column's header: a survival column's own ('Churn within 3 months'), else the name as words."""
+        column = self.columns.get(name)
+        return column.header if column is not None else label(name)
+
+    def _main(self, column: str | None) -> str | None:
+        return column if column is not None and column in self.columns else None
+
+    @property
+    def churn_within(self) -> str | None:
+        """`churn_within_<main horizon>` when the run has it."""
+        return self._main(None if self.main_horizon is None else layout.churn_within(self.main_horizon))
+
+    @property
+    def value_at_risk(self) -> str | None:
+        """`value_lost_<main horizon>` when the run has it (survival with a period value)."""
+        return self._main(None if self.main_horizon is None else layout.value_lost(self.main_horizon))
+
+    @property
+    def lead(self) -> list[str]:
+        """The survival columns the risk table always shows: churn within the main horizon, expected to leave
+        in and the value at risk (those the run has)."""
+        names = [self.churn_within, self._main(layout.EXPECTED_LEAVE_IN), self.value_at_risk]
+        return [n for n in names if n is not None]
+
+    @property
+    def sortable(self) -> list[str]:
+        """The survival figures (not the timing reasons' words), in display order."""
+        return [n for n, c in self.columns.items() if c.kind != "text"]
+
+    def cells(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """`survival_cells` of `rows` (unchanged without survival)."""
+        return survival_cells(rows, self.columns, unit=self.unit, last_time=self.last_time) if self.columns \
+            else rows
+
+
+def survival_view(survival: Mapping[str, Any] | None, present: Sequence[str], *,
+                  last_time: float | None = None) -> SurvivalView:
+    """The `SurvivalView` of a run: its manifest's `survival` (None without) and the columns its
+    customers.parquet holds."""
+    if not survival:
+        return SurvivalView(columns={})
+    have = set(present)
+    columns = {n: c for n, c in survival_columns(survival).items() if n in have}
+    return SurvivalView(columns=columns, unit=str(survival["unit"]), main_horizon=float(survival["main_horizon"]),
+                        last_time=last_time)
+
+
+def survival_cells(rows: pd.DataFrame, columns: Mapping[str, SurvivalColumn], *, unit: str,
+                   last_time: float | None) -> pd.DataFrame:
+    """`rows` with the survival times that may be infinite (kind "time") as text and values at risk rounded
+    to cents; other columns as they are."""
+    out = rows.copy()
+    for name, column in columns.items():
+        if name not in out:
+            continue
+        if column.kind == "time":
+            out[name] = [survival_time(v, unit, last_time=last_time) for v in out[name].tolist()]
+        elif column.kind == "amount":
+            out[name] = out[name].astype(float).round(2)
+    return out

@@ -14,6 +14,7 @@ from insight.formatting import label
 from insight.runs import layout
 from insight.runs.manifest import SegmentProfile
 from insight import formatting as fmt
+from insight.ui.tables import SurvivalView, survival_time
 
 CREATE_RUN_COMMANDS = """\
 make demo
@@ -163,3 +164,44 @@ def risk_columns(id_column: str, shown: Sequence[str]) -> dict[str, Any]:
     }
     config.update({c: label(c) for c in shown if c not in config})
     return config
+
+
+def survival_column_config(view: SurvivalView, shown: Sequence[str]) -> dict[str, Any]:
+    """Headers and formats of the survival columns among `shown` (an insight.ui.tables.SurvivalView's): a
+    probability as a bar, a time within a horizon in the duration's unit, a time that may lie beyond the data
+    as its words, value at risk as money. Empty for a run without survival."""
+    config: dict[str, Any] = {}
+    for name in shown:
+        column = view.columns.get(name)
+        if column is None:
+            continue
+        if column.kind == "share":
+            config[name] = st.column_config.ProgressColumn(column.header, format="percent", min_value=0,
+                                                           max_value=1, help=column.help)
+        elif column.kind == "within":
+            config[name] = st.column_config.NumberColumn(column.header, format=f"%.1f {view.unit}",
+                                                         help=column.help)
+        elif column.kind == "amount":
+            config[name] = st.column_config.NumberColumn(column.header, format="localized", help=column.help)
+        else:
+            config[name] = st.column_config.TextColumn(column.header, help=column.help,
+                                                       width="large" if column.kind == "text" else None)
+    return config
+
+
+def survival_tiles(view: SurvivalView, row: dict[str, Any]) -> list[Metric]:
+    """One customer's time to churn as metric tiles: churn within each horizon, expected to leave in, the
+    expected stay and the value at risk within the main horizon (those the run has)."""
+    tiles = [Metric(c.header, fmt.pct(row.get(n)), c.help) for n, c in view.columns.items() if c.kind == "share"]
+    leave = view.columns.get(layout.EXPECTED_LEAVE_IN)
+    if leave is not None:
+        tiles.append(Metric(leave.header, survival_time(row.get(leave.name), view.unit, last_time=view.last_time),
+                            leave.help))
+    main = view.main_horizon
+    stay = view.columns.get(layout.expected_lifetime(main)) if main is not None else None
+    if stay is not None:
+        tiles.append(Metric(stay.header, fmt.duration(row.get(stay.name), view.unit), stay.help))
+    if view.value_at_risk:
+        at_risk = view.columns[view.value_at_risk]
+        tiles.append(Metric(at_risk.header, fmt.amount(row.get(at_risk.name)), at_risk.help))
+    return tiles
