@@ -6,7 +6,8 @@ own by `PartitionScorer`, a pure function of the partition given the run, and be
 file `part.<i>.parquet`:
 
     <id column>, churn_probability, risk_band, reason_1, reason_2, reason_3,
-    segment_id, segment_name, x, y, z0 .. z<K-1>
+    segment_id, segment_name, x, y, z0 .. z<K-1>  (and, for a run with --duration, the survival columns of
+    insight.batch.survival_scores)
 
 The models are the run's own files (`insight.runs.models.load_models`: LightGBM from its text model, the
 multi-task network from its state_dict with `weights_only=True`) and they score through the one scoring path,
@@ -31,7 +32,6 @@ import functools
 import json
 import logging
 import os
-import re
 import shutil
 import time
 import uuid
@@ -52,6 +52,9 @@ from insight.data.warehouse import WarehouseSource, masked_url
 from insight.errors import InputError, RunError
 from insight.runs import layout
 from insight.runs.manifest import segment_profiles
+from insight.batch.output_folder import PART as _PART, SCORES_MARKER, check_out
+from insight.batch.survival_scores import empty_survival_columns, survival_scores
+from insight.survival.hazard import HazardModel
 
 if TYPE_CHECKING:
     from insight.models.recipe import Models
@@ -80,6 +83,8 @@ class ScoringRun:
     latent_dim: int
     risk_bands: dict[str, float]
     segment_names: dict[int, str]
+    survival: dict[str, Any] | None = None
+    """The manifest's survival section (a run trained with --duration), else None."""
 
     @property
     def latent_columns(self) -> list[str]:
@@ -99,6 +104,7 @@ class ScoringModels:
     fitted_xy: np.ndarray
     known_latent: np.ndarray
     known_labels: np.ndarray
+    survival: HazardModel | None = None
 
 
 @functools.lru_cache(maxsize=4)
@@ -118,7 +124,7 @@ def load_scoring_run(path: str) -> ScoringRun:
     return ScoringRun(path=run.path, run_id=run.id, id_column=run.manifest.spec.id_column,
                       fmap=FeatureMap.from_dict(run.json(layout.FEATURES)),
                       latent_dim=int(run.json(layout.MULTITASK_SHAPE)["config"]["latent_dim"]),
-                      risk_bands=run.manifest.risk_bands, segment_names=names)
+                      risk_bands=run.manifest.risk_bands, segment_names=names, survival=run.manifest.survival)
 
 
 @functools.lru_cache(maxsize=2)
@@ -141,8 +147,9 @@ def load_scoring_models(path: str) -> ScoringModels:
     known = labels != UNASSIGNED
     log.info("loaded run %s for scoring in %.1f s (%d reference customers)", info.run_id,
              time.perf_counter() - started, len(fitted))
+    survival = HazardModel.from_json(run.text(layout.SURVIVAL_MODEL)) if info.survival else None
     return ScoringModels(models=models, fitted_latent=latent, fitted_xy=xy, known_latent=latent[known],
-                         known_labels=labels[known])
+                         known_labels=labels[known], survival=survival)
 
 
 # ---------------------------------------------------------------------------------------- one partition
@@ -166,7 +173,7 @@ class PartitionScorer:
         clean = clean_rows(frame, info.fmap, ids=ids)
         if len(frame) == 0:
             return empty_output(frame, info)
-        return score_clean(ids, clean, info, load_scoring_models(self.run_path))
+        return score_clean(ids, clean, info, load_scoring_models(self.run_path), raw=frame)
 
 
 @dataclass(frozen=True)
@@ -183,15 +190,18 @@ class PartitionChecker:
         return pd.DataFrame({k: np.array([v], dtype=np.int64) for k, v in counts.items()})
 
 
-def score_clean(ids: pd.Series, clean: pd.DataFrame, info: ScoringRun, models: ScoringModels) -> pd.DataFrame:
-    """Scores of clean feature columns (as `insight.data.rows.clean_rows` returns them), single-threaded."""
+def score_clean(ids: pd.Series, clean: pd.DataFrame, info: ScoringRun, models: ScoringModels, *,
+                raw: pd.DataFrame) -> pd.DataFrame:
+    """Scores of clean feature columns (as `insight.data.rows.clean_rows` returns them, from `raw`),
+    single-threaded."""
     from insight.data.features import encode
     from insight.decisions.risk_bands import risk_bands
     from insight.models.recipe import score_matrix
     from insight.segments.clustering import place_by_neighbours, vote_by_neighbours
 
     with single_threaded():
-        scores = score_matrix(models.models, encode(clean, info.fmap), explain=True, latent=True, threads=1)
+        X = encode(clean, info.fmap)
+        scores = score_matrix(models.models, X, explain=True, latent=True, threads=1)
         assert scores.latent is not None and scores.reasons is not None
         latent = scores.latent.astype(np.float32, copy=False)
         xy = place_by_neighbours(models.fitted_latent, models.fitted_xy, latent)
@@ -208,6 +218,10 @@ def score_clean(ids: pd.Series, clean: pd.DataFrame, info: ScoringRun, models: S
     out[layout.MAP_X], out[layout.MAP_Y] = xy[:, 0].astype(np.float32), xy[:, 1].astype(np.float32)
     for i, name in enumerate(info.latent_columns):
         out[name] = latent[:, i]
+    if info.survival and models.survival is not None:
+        with single_threaded():
+            out = pd.concat([out, survival_scores(raw.reset_index(drop=True), X, info.fmap, info.survival,
+                                                  models.survival)], axis=1)
     return out
 
 
@@ -222,6 +236,8 @@ def empty_output(frame: pd.DataFrame, info: ScoringRun) -> pd.DataFrame:
     out[layout.SEGMENT_NAME] = pd.Series([], dtype="str")
     for name in (layout.MAP_X, layout.MAP_Y, *info.latent_columns):
         out[name] = np.array([], dtype=np.float32)
+    if info.survival:
+        empty_survival_columns(out, info.survival)
     return out
 
 
@@ -334,7 +350,7 @@ def score_dataset(
 
         check_label_column(parts, labels)
     if table_out is None:
-        _check_out(out, [p.path for p in parts if isinstance(p, FileSource)]
+        check_out(out, [p.path for p in parts if isinstance(p, FileSource)]
                    + [Path(p.file).resolve() for p in parts if isinstance(p, DatabaseSource)], overwrite=overwrite,
                    runs_dir=Path(runs_dir).resolve() if runs_dir is not None else None)
     log.info("scoring %d partition(s) of %s with run %s on the %s engine", len(parts), masked_url(str(data)),
@@ -401,72 +417,6 @@ def _score_local(parts: list[Source], tmp: Path, run_path: str, progress: Progre
     if progress:
         progress("scored", 1.0)
     return pd.concat(checks, ignore_index=True)
-
-
-SCORES_MARKER = "_insight_scores.json"
-"""Written with every score output (run id, time, parts): the one sign that `--overwrite` may replace a folder.
-Its leading underscore keeps Parquet readers from taking it for data."""
-_PART = re.compile(r"part\.\d+\.parquet")
-
-
-def _check_out(out: Path, parts: list[Path], *, overwrite: bool, runs_dir: Path | None = None) -> None:
-    """Refuse an --out that would write into runs, or replace anything but a previous score output."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file; give a folder.")
-    _check_not_runs(out, runs_dir)
-    if any(out == p or out in p.parents for p in parts):
-        raise InputError(f"--out {out} holds input data; write the scores somewhere else.")
-    if not out.exists() or not any(out.iterdir()):
-        return
-    if not overwrite:
-        raise InputError(f"--out {out} is not empty; pass --overwrite to replace a previous score output, or "
-                         "choose another folder.")
-    foreign = _not_score_output(out)
-    if foreign:
-        raise InputError(f"--out {out} is not a score output of insight (it holds "
-                         f"{', '.join(sorted(foreign)[:5])}{' ...' if len(foreign) > 5 else ''}); --overwrite "
-                         f"only replaces a folder written by `insight score` (with its {SCORES_MARKER}). Choose "
-                         "another folder, or empty this one yourself.")
-
-
-def _check_not_runs(out: Path, runs_dir: Path | None) -> None:
-    """--out must not be the runs folder, a run, inside either, or a folder that holds runs."""
-    from insight.runs.layout import LATEST, MANIFEST
-
-    where = "the runs folder" if runs_dir is not None and out == runs_dir else None
-    if where is None and runs_dir is not None and runs_dir in out.parents:
-        where = f"inside the runs folder {runs_dir}"
-    for folder in (out, *out.parents):
-        if where is None and (folder / MANIFEST).is_file():
-            where = "a run folder" if folder == out else f"inside the run folder {folder}"
-        if where is None and folder != out and (folder / LATEST).is_file():
-            where = f"inside the runs folder {folder}"
-    if where is None and out.is_dir():
-        if (out / LATEST).exists():
-            where = "a runs folder"
-        elif any(child.is_dir() and ((child / MANIFEST).exists() or (child / LATEST).exists()
-                                     or child.name.startswith(".tmp-")) for child in out.iterdir()):
-            where = "a folder that holds runs"
-    if where is not None:
-        raise InputError(f"--out {out} is {where}; scores never go among the runs. Give a folder outside "
-                         "the runs folder.")
-
-
-def _not_score_output(out: Path) -> list[str]:
-    """The entries of `out` that a previous score output (its marker, the parts and monitoring report it lists)
-    does not explain."""
-    marker = out / SCORES_MARKER
-    try:
-        body = json.loads(marker.read_text())
-        listed = set(body["parts"])
-        report = body.get("monitoring")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return [p.name for p in out.iterdir()]
-    from insight.monitoring.report import MONITORING_FILE
-
-    return [p.name for p in out.iterdir()
-            if p.name != SCORES_MARKER and not (p.is_file() and p.name in listed and _PART.fullmatch(p.name))
-            and not (p.is_file() and p.name == report == MONITORING_FILE)]
 
 
 def _write_marker(tmp: Path, *, run_id: str, data: str | Path, engine: str, rows: int) -> None:

@@ -50,6 +50,13 @@ class SurvivalSetup:
         """The longest horizon: the window of the timing reasons and of the value at risk."""
         return max(self.horizons)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SurvivalSetup:
+        """The setup a run's manifest records (its `survival` section)."""
+        return cls(duration_column=str(d["duration_column"]), unit=str(d["unit"]),
+                   horizons=tuple(float(h) for h in d["horizons"]), features=tuple(d["features"]),
+                   left_out=dict(d.get("left_out", {})), period_value_column=d.get("period_value_column"))
+
     def to_dict(self) -> dict[str, Any]:
         return {"duration_column": self.duration_column, "unit": self.unit, "horizons": list(self.horizons),
                 "main_horizon": self.main_horizon, "features": list(self.features), "left_out": self.left_out,
