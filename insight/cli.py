@@ -169,9 +169,16 @@ def demo_command(
     host: Host = "127.0.0.1",
     no_auth: NoAuth = False,
     secrets: Secrets = None,
+    survival: Annotated[bool, typer.Option("--survival", help="The demo's current and former customers with a "
+                                                              "planted time to churn (demo-data --survival), "
+                                                              "trained with --duration tenure_months: the "
+                                                              "dashboard's time-to-churn figures.")] = False,
 ) -> None:
     """Generate the demo data, train on it (churn plus both auxiliary targets) and open the dashboard."""
+    import dataclasses
+
     from insight.data.demo import demo_spec, write_demo_data
+    from insight.data.demo_survival import write_demo_survival_data
     from insight.runs.run import latest_run, resolve_runs_dir
 
     if serve:  # refuse an unsafe --host before training, not after
@@ -180,9 +187,11 @@ def demo_command(
     if if_missing and existing is not None:
         typer.echo(f"using the existing run {existing.name}")
     else:
-        customers, truth = write_demo_data(data_dir, rows=rows, seed=0)
+        write = write_demo_survival_data if survival else write_demo_data
+        customers, truth = write(data_dir, rows=rows, seed=0)
         typer.echo(f"demo data: {customers}")
-        path = _train(str(customers), demo_spec(), runs_dir=runs_dir, truth=truth, seed=0)
+        spec = dataclasses.replace(demo_spec(), duration_column="tenure_months") if survival else demo_spec()
+        path = _train(str(customers), spec, runs_dir=runs_dir, truth=truth, seed=0)
         typer.echo(path.name)
     if serve:
         _serve(runs_dir, port, host=host, no_auth=no_auth, secrets=secrets)

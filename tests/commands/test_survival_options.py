@@ -77,3 +77,15 @@ def test_a_negative_duration_is_named(survival_csv: Path, tmp_path: Path) -> Non
     result = _invoke("train", bad, *DEMO, "--duration", "tenure_months", "--runs-dir", tmp_path / "runs")
     assert result.exit_code == 2
     assert "5 negative values" in " ".join(result.output.split())
+
+
+@pytest.mark.slow
+def test_demo_survival_trains_a_run_with_time_to_churn(tmp_path: Path) -> None:
+    result = _invoke("demo", "--survival", "--no-serve", "--rows", 800, "--runs-dir", tmp_path / "runs",
+                     "--data-dir", tmp_path / "data")
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / result.output.strip().splitlines()[-1]
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["survival"]["duration_column"] == "tenure_months"
+    assert manifest["spec"]["duration_column"] == "tenure_months"
+    assert (tmp_path / "data" / "truth.csv").exists()
