@@ -82,3 +82,21 @@ def test_a_run_without_survival_shows_none_of_it(monkeypatch: pytest.MonkeyPatch
     assert not any(m.label.startswith(("Churn within", "Expected to leave")) for m in at.metric)
     assert not any(c.proto.id.endswith("customer_survival") for c in at.get("plotly_chart"))
     assert [h.value for h in at.subheader][:2] == ["Why this risk", "Customers most like this one"]
+
+
+def test_a_telco_customer_when_they_may_leave(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                              telco_survival_run: Path) -> None:
+    """The Telco run (tenure in months, MonthlyCharges as the value per period): the riskiest customer's
+    tiles and curve, no error."""
+    shutil.copytree(telco_survival_run, tmp_path / telco_survival_run.name)
+    set_latest(tmp_path, telco_survival_run.name)
+    survival = json.loads((telco_survival_run / "manifest.json").read_text())["survival"]
+    assert survival["period_value_column"] == "MonthlyCharges"
+    at = open_page(monkeypatch, tmp_path, telco_survival_run, "pages/customer.py")
+    row = pd.read_parquet(telco_survival_run / "customers.parquet").sort_values(
+        ["churn_probability", "customerID"], ascending=[False, True]).iloc[0]
+    main = survival["main_horizon"]
+    assert metric(at, f"Value at risk ({fmt.duration(main, survival['unit'])})") == \
+        fmt.amount(row[layout.value_lost(main)])
+    traces = [t["name"] for t in plotly_figure(at, "customer_survival")["data"]]
+    assert "This customer" in traces and "Everyone (mean)" in traces

@@ -135,3 +135,21 @@ def test_a_run_without_survival_shows_its_table_as_before(monkeypatch: pytest.Mo
     options = at.selectbox(key="risk_sort").options
     assert not any(o.startswith(("Churn within", "Expected to leave", "Value at risk")) for o in options)
     assert "Churn within" not in " ".join(at.multiselect(key="filter_columns").options)
+
+
+def test_the_telco_table_sorts_by_the_time_to_leaving(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                      telco_survival_run: Path) -> None:
+    """The Telco run: sorted by the expected time to leaving, soonest first, with no time shown as inf."""
+    shutil.copytree(telco_survival_run, tmp_path / telco_survival_run.name)
+    set_latest(tmp_path, telco_survival_run.name)
+    at = open_page(monkeypatch, tmp_path, telco_survival_run, "pages/risk.py")
+    _sort(at, "Expected to leave in")
+    at.button_group(key="risk_order").set_value("Lowest first").run()
+    assert_clean(at, "Telco sorted by the time to leaving")
+    frame = _customers(telco_survival_run)
+    soonest = frame.sort_values([layout.EXPECTED_LEAVE_IN, "customerID"], ascending=[True, True]).head(50)
+    shown = at.dataframe[0].value
+    assert shown["customerID"].tolist() == soonest["customerID"].tolist()
+    assert not shown[layout.EXPECTED_LEAVE_IN].astype(str).str.contains("inf", case=False).any()
+    assert _headers(at)[layout.value_lost(_survival(telco_survival_run)["main_horizon"])].startswith(
+        "Value at risk (")

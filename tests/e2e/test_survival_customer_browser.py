@@ -42,6 +42,15 @@ def tab(browser: Browser, survival_server: str, request: pytest.FixtureRequest, 
         yield page
 
 
+@pytest.fixture(scope="module")
+def telco_server(telco_survival_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    runs = tmp_path_factory.mktemp("telco-survival-browser-runs")
+    shutil.copytree(telco_survival_run, runs / telco_survival_run.name)
+    set_latest(runs, telco_survival_run.name)
+    with serve_runs(runs, tmp_path_factory.mktemp("telco-survival-browser-server")) as url:
+        yield url
+
+
 def _facts(run: Path) -> tuple[pd.DataFrame, dict]:
     frame = pd.read_parquet(run / layout.CUSTOMERS)
     return frame, json.loads((run / "manifest.json").read_text())["survival"]
@@ -55,9 +64,20 @@ def _open(tab: Page, path: str, heading: str) -> None:
 
 
 def test_the_customer_survival_curve_renders(tab: Page, survival_run: Path) -> None:
-    frame, survival = _facts(survival_run)
-    row = frame[np.isfinite(frame[layout.EXPECTED_LEAVE_IN])].sort_values("customer_id").iloc[0]
-    _open(tab, f"/customer?run={survival_run.name}&customer={row['customer_id']}", "Customer")
+    _customer_curve(tab, survival_run, "customer_id")
+
+
+def test_a_telco_customer_survival_curve_renders(browser: Browser, telco_server: str, telco_survival_run: Path,
+                                                 request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    with open_tab(browser, telco_server, request, tmp_path) as telco_tab:
+        _customer_curve(telco_tab, telco_survival_run, "customerID")
+
+
+def _customer_curve(tab: Page, run: Path, id_column: str) -> None:
+    """The Customer page of a customer with a finite expected leaving time: the tiles and the curves drawn."""
+    frame, survival = _facts(run)
+    row = frame[np.isfinite(frame[layout.EXPECTED_LEAVE_IN])].sort_values(id_column).iloc[0]
+    _open(tab, f"/customer?run={run.name}&customer={row[id_column]}", "Customer")
     expect(tab.get_by_role("heading", name="When they may leave")).to_be_visible()
     main = fmt.duration(survival["main_horizon"], survival["unit"])
     expect(metric(tab, f"Churn within {main}")).to_have_text(
