@@ -23,9 +23,9 @@ from plotly.subplots import make_subplots
 
 from insight.figures.charts import ACCENT, MODEL_COLORS, NEUTRAL, _layout, segment_colors, shorten
 from insight.formatting import duration, pct
+from insight.runs.layout import EVERYONE
+from insight.survival.groups import KAPLAN_MEIER
 
-EVERYONE = "everyone"
-"""The group of the survival curves holding all customers (insight.survival.groups.EVERYONE)."""
 EVERYONE_COLOR = "#4D5560"
 MODEL_NAMES = {"survival": "Survival model", "cox": "Cox PH", "kaplan_meier": "Kaplan-Meier"}
 BAND_OPACITY = 0.16
@@ -51,13 +51,13 @@ def kaplan_meier_figure(curves: pd.DataFrame, names: Mapping[int, str], *, unit:
     """One Kaplan-Meier step line per segment with its translucent 95 % band, and everyone's dashed.
 
     `curves`: the run's survival curves (columns group, kind, time, survival, lower, upper; the kind
-    "kaplan_meier" rows are drawn); `names`: segment id -> name, in the order drawn; `shown`: the segment ids to
-    draw (default every segment in `names`). Segments without a curve are skipped."""
+    "kaplan_meier" rows are drawn); `names`: segment id -> name, in the order drawn; `shown`: the segment ids
+    to draw (default every segment in `names`). Segments without a curve are skipped."""
     ids = [int(s) for s in (names if shown is None else shown)]
     colors = segment_colors([*names, *ids])
     fig = go.Figure()
     for s in ids:
-        part = _curve(curves, str(s), "kaplan_meier")
+        part = _curve(curves, str(s), KAPLAN_MEIER)
         if part.empty:
             continue
         color, name = colors[s], shorten(str(names.get(s, f"Segment {s}")), 40)
@@ -65,14 +65,14 @@ def kaplan_meier_figure(curves: pd.DataFrame, names: Mapping[int, str], *, unit:
             fig.add_scatter(x=part["time"], y=part["upper"], mode="lines", line={"width": 0, "shape": "hv"},
                             legendgroup=str(s), showlegend=False, hoverinfo="skip", name=f"{name} upper")
             fig.add_scatter(x=part["time"], y=part["lower"], mode="lines", line={"width": 0, "shape": "hv"},
-                            fill="tonexty", fillcolor=_translucent(color), legendgroup=str(s), showlegend=False,
-                            hoverinfo="skip", name=f"{name} 95 % band")
+                            fill="tonexty", fillcolor=_translucent(color), legendgroup=str(s),
+                            showlegend=False, hoverinfo="skip", name=f"{name} 95 % band")
         fig.add_scatter(x=part["time"], y=part["survival"], mode="lines", name=name, legendgroup=str(s),
                         line={"color": color, "width": 2.2, "shape": "hv"},
                         customdata=np.c_[part["lower"], part["upper"]],
                         hovertemplate=f"{name}: %{{y:.0%}} still customers after %{{x:,.4~g}} {unit} "
                                       "(95 %: %{customdata[0]:.0%}–%{customdata[1]:.0%})<extra></extra>")
-    everyone = _curve(curves, EVERYONE, "kaplan_meier")
+    everyone = _curve(curves, EVERYONE, KAPLAN_MEIER)
     if not everyone.empty:
         fig.add_scatter(x=everyone["time"], y=everyone["survival"], mode="lines", name="Everyone",
                         line={"color": EVERYONE_COLOR, "width": 2, "dash": "dash", "shape": "hv"},
@@ -82,7 +82,7 @@ def kaplan_meier_figure(curves: pd.DataFrame, names: Mapping[int, str], *, unit:
     fig.update_xaxes(title=time_title(unit), rangemode="tozero")
     fig.update_yaxes(title="Share still customers", range=[0, 1.02], tickformat=".0%")
     return _layout(fig, "How long customers stay, by segment (Kaplan-Meier, 95 % bands)", height=420,
-                   legend="bottom right" if len(ids) <= 6 else "top right")
+                   legend="top right")
 
 
 def _at(curve: pd.DataFrame, t: float) -> float | None:
@@ -113,8 +113,8 @@ def customer_survival_figure(customer_curve: pd.DataFrame, segment_curve: pd.Dat
             fig.add_scatter(x=curve["time"], y=curve["survival"], mode="lines", name=name, line=style,
                             hovertemplate=f"{name}: %{{y:.0%}} still customers after %{{x:,.4~g}} {unit}"
                                           "<extra></extra>")
-    fig.add_scatter(x=customer_curve["time"], y=customer_curve["survival"], mode="lines", name="This customer",
-                    line={"color": ACCENT, "width": 3},
+    fig.add_scatter(x=customer_curve["time"], y=customer_curve["survival"], mode="lines",
+                    name="This customer", line={"color": ACCENT, "width": 3},
                     hovertemplate=f"This customer: %{{y:.0%}} chance of still being a customer after "
                                   f"%{{x:,.4~g}} {unit}<extra></extra>")
     now = _at(customer_curve, float(elapsed))
@@ -131,7 +131,8 @@ def customer_survival_figure(customer_curve: pd.DataFrame, segment_curve: pd.Dat
                         marker={"size": 14, "color": MODEL_COLORS[1], "symbol": "x",
                                 "line": {"color": "white", "width": 1}},
                         hovertemplate=f"Expected to leave at about {duration(leave, unit)} as a customer "
-                                      f"(in {duration(leave - float(elapsed), unit)} from now)<extra></extra>")
+                                      f"(in {duration(leave - float(elapsed), unit)} from now)"
+                                      "<extra></extra>")
     elif math.isfinite(leave):
         fig.add_annotation(x=1, xref="paper", y=1.0, yref="paper", showarrow=False, xanchor="right",
                            text=f"Expected to leave at about {duration(leave, unit)}, beyond the curve")
@@ -172,8 +173,8 @@ def horizon_calibration_figure(calibration: Mapping[str, Mapping[str, Any]], *, 
                         horizontal_spacing=0.06)
     chosen = [m for m in models if m in calibration]
     for col, (label, _) in enumerate(horizons, start=1):
-        fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": NEUTRAL}, name="Perfect",
-                        legendgroup="perfect", showlegend=col == 1, hoverinfo="skip", row=1, col=col)
+        fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": NEUTRAL},
+                        name="Perfect", legendgroup="perfect", showlegend=col == 1, hoverinfo="skip", row=1, col=col)
         for i, model in enumerate(chosen):
             entry = (calibration.get(model) or {}).get(label)
             if not entry:
@@ -197,5 +198,5 @@ def horizon_calibration_figure(calibration: Mapping[str, Mapping[str, Any]], *, 
     fig.update_yaxes(title="Observed risk (Kaplan-Meier)", range=[0, 1.02], tickformat=".0%", row=1, col=1)
     for col in range(2, len(titles) + 1):
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=col)
-    return _layout(fig, "Calibration at each horizon: does the predicted risk of leaving come true?", height=400,
-                   legend="top left")
+    return _layout(fig, "Calibration at each horizon: does the predicted risk of leaving come true?",
+                   height=400, legend="top left")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from insight.runs.layout import EVERYONE
 from insight.survival.baselines import kaplan_meier_curve, logrank_against_rest
 from insight.survival.encoding import event_indicator
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EVERYONE = "everyone"
 KAPLAN_MEIER, PREDICTED = "kaplan_meier", "predicted"
 CURVE_COLUMNS = ("group", "kind", "time", "survival", "lower", "upper")
 CURVE_POINTS = 61
@@ -106,7 +106,8 @@ def expected_events(duration: np.ndarray, event: np.ndarray, in_group: np.ndarra
     """The churn events the group would have had if it left at everyone's rate: the log-rank test's E, the sum
     over event times t of (events at t) x (group at risk at t) / (everyone at risk at t). Observed above
     expected: the group leaves sooner than the rest."""
-    d, e, g = np.asarray(duration, dtype=float), np.asarray(event, dtype=bool), np.asarray(in_group, dtype=bool)
+    d, e = np.asarray(duration, dtype=float), np.asarray(event, dtype=bool)
+    g = np.asarray(in_group, dtype=bool)
     times, leaving = np.unique(d[e], return_counts=True)
     if not len(times):
         return 0.0
@@ -119,8 +120,8 @@ def log_rank_vs_rest(duration: Any, event: Any, groups: Any) -> dict[str, dict[s
     """Per group (by its label as text): the log-rank test of its customers against all other customers
     (`log_rank_statistic`, chi-square with one degree of freedom, and `log_rank_p`; NaN when there is no
     rest), `customers`, `events` (churned), `events_expected` (at everyone's rate: more events than expected
-    means the group leaves sooner), and `median_km` and `median_km_rest`, the Kaplan-Meier medians of the group
-    and of the rest (inf when the curve stays above 0.5, NaN without customers). The format of the manifest's
+    means the group leaves sooner), and `median_km` and `median_km_rest`, the Kaplan-Meier medians of the
+    group and of the rest (inf when the curve stays above 0.5, NaN without customers). The format of the manifest's
     metrics.survival.segments."""
     d, e, labels = _arrays(duration, event, groups)
     out: dict[str, dict[str, Any]] = {}

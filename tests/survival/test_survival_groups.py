@@ -12,6 +12,8 @@ from survivalkit import RATES, true_median
 from insight.survival.groups import (CURVE_COLUMNS, EVERYONE, kaplan_meier_curves, log_rank_vs_rest,
                                      predicted_mean_curves)
 
+pytestmark = pytest.mark.filterwarnings("ignore:Starting with pandas version 4.0")  # lifelines 0.30
+
 
 def exponential(n: int, rate: float, rng: np.random.Generator, censor_max: float = 60.0
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -21,7 +23,8 @@ def exponential(n: int, rate: float, rng: np.random.Generator, censor_max: float
 
 
 def test_kaplan_meier_by_hand() -> None:
-    # group a: 5 customers, leaving at 1, 2, 3 and censored at 2 and 5: S = 4/5, 4/5 * 2/4... by hand
+    # group a: 5 customers leaving at 1, 2 and 3, censored at 2 and 5:
+    # S(1) = 4/5, S(2) = 4/5 x 3/4, S(3) = S(2) x 1/2
     d = np.array([1, 2, 2, 3, 5, 4, 6], dtype=float)
     e = np.array([1, 1, 0, 1, 0, 1, 0])
     g = np.array(["a", "a", "a", "a", "a", "b", "b"])
