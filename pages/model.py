@@ -8,7 +8,7 @@ import streamlit as st
 
 from insight import formatting as fmt
 from insight.figures import charts
-from insight.ui import outoftime, shell, tables, timeline, widgets
+from insight.ui import outoftime, shell, survival_sections, tables, timeline, widgets
 from insight.ui.widgets import Metric
 
 NUMBER = {**{c: st.column_config.NumberColumn(format="%.3f")
@@ -114,5 +114,7 @@ with shell.page("Model quality") as run:
         st.caption("Each head against predicting the training customers' mean: R² for amounts (the mean "
                    "scores about 0), ROC AUC for yes/no targets (any constant scores 0.5).")
         st.dataframe(tables.head_table(heads), hide_index=True, key="model_heads", column_config=NUMBER)
+
+    survival_sections.show_model(run)  # survival model vs Cox PH and Kaplan-Meier; nothing without --duration
 
     timeline.show(run)  # the runs of this data and the batches this run scored, over time

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from insight import formatting as fmt
-from insight.ui import access, filters, mapview, shell, tables, widgets
+from insight.ui import access, filters, mapview, shell, survival_sections, tables, widgets
 
 with shell.page("Segments") as run:
     points, revenue = run.map_frame, run.revenue_column
@@ -75,3 +75,5 @@ with shell.page("Segments") as run:
                                     ("Selected (mean SHAP)", "Rest (mean SHAP)", "Difference")})
         st.caption("Mean SHAP value of each feature among these customers and among all other customers of "
                    "the run (log-odds: above 0 raises churn risk); the largest differences first.")
+
+    survival_sections.show_segments(run, chosen)  # time to churn per segment; nothing without --duration
