@@ -76,12 +76,13 @@ def target_values(frame: pd.DataFrame, target: str) -> list[str]:
 
 def training_spec(columns: Iterable[str], *, id_column: str, target: str, aux: Sequence[str] = (),
                   keep: Sequence[str] = (), exclude: Sequence[str] = (),
-                  positive: str | None = None) -> DataSpec:
-    """The DataSpec `insight train --id --target --aux --keep --exclude --positive` would build, with the demo
-    data's levers as actionable features when the table has the demo's columns (as the CLI does)."""
+                  positive: str | None = None, duration: str | None = None) -> DataSpec:
+    """The DataSpec `insight train --id --target --aux --keep --exclude --positive --duration` would build,
+    with the demo data's levers as actionable features when the table has the demo's columns (as the CLI
+    does)."""
     return DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux), keep=tuple(keep),
                     exclude=tuple(exclude), positive_label=positive or None,
-                    actionable=default_actionable(list(columns)))
+                    actionable=default_actionable(list(columns)), duration_column=duration or None)
 
 
 def check_spec(frame: pd.DataFrame, spec: DataSpec) -> Schema:
@@ -90,4 +91,8 @@ def check_spec(frame: pd.DataFrame, spec: DataSpec) -> Schema:
     each column set aside."""
     table = schema.clean_table(frame, spec)
     revenue_column(spec, table.frame.columns)
+    if spec.duration_column:
+        from insight.survival.setup import checked_duration
+
+        checked_duration(spec, frame)
     return table.schema

@@ -84,9 +84,8 @@ def duration_unit(spec: DataSpec) -> str:
 def duration_values(data: pd.DataFrame, column: str) -> np.ndarray:
     """The duration as floats; InputError when it is not a column, not numbers, missing or negative."""
     if column not in data.columns:
-        raise InputError(f"--duration column {column!r} is not a column of the table (or was dropped as an id, "
-                         "text or constant column): name the column holding how long each customer has been "
-                         "observed (tenure).")
+        raise InputError(f"--duration column {column!r} is not a column of the table: name the column holding "
+                         "how long each customer has been observed (tenure).")
     values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = int(np.isnan(values).sum())
     if bad:

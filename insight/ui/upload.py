@@ -39,7 +39,8 @@ WATCHING_KEY = "upload_watching"
 """session_state: ids of this session's jobs seen running (one finishing reruns the whole app)."""
 POLL_S = 1.5
 OPTION_WORDS = {"id": "Customer id", "target": "Churn column", "aux": "Aux targets", "keep": "Keep anyway",
-                "exclude": "Never use", "positive": "Value that means churned"}
+                "exclude": "Never use", "positive": "Value that means churned",
+                "duration": "Time observed (tenure)"}
 """The page's name for each `insight train` option its messages mention."""
 _OPTION = re.compile(r"(?:\b[Pp]ass )?--(" + "|".join(OPTION_WORDS) + r")\b(?: (?:COL|VALUE)\b)?")
 
@@ -221,10 +222,16 @@ def _spec_fields(frame: pd.DataFrame, table: TablePreview, job_id: str) -> DataS
                 OPTION_WORDS["positive"], values, index=None, key=f"upload_positive_{job_id}",
                 placeholder="Automatic (yes, true, 1, churned...)",
                 help="Only when the churn column's values do not say it themselves.")
+    durations = [c for c in table.aux_candidates(id_column=id_column, target=target) if c not in aux]
+    duration = left.selectbox(
+        OPTION_WORDS["duration"], durations, index=None, key=f"upload_duration_{job_id}",
+        placeholder="None: no survival model",
+        help="How long each customer has been observed (tenure, in days or months): also train a survival "
+             "model of when customers leave, with the churn column as the event.")
     if id_column is None or target is None:
         return None
     return preview.training_spec(columns, id_column=id_column, target=target, aux=aux, keep=keep,
-                                 exclude=exclude, positive=positive)
+                                 exclude=exclude, positive=positive, duration=duration)
 
 
 def _guards_table(spec: DataSpec, checked: Schema) -> None:

@@ -114,6 +114,11 @@ def test_bad_choices_are_refused_inline_with_the_cli_message(monkeypatch: pytest
     field(at, "Churn column").set_value(TARGET).run()
     field(at, "Aux targets").set_value(["seat_change_next_12m", "revenue_next_12m"]).run()
     assert errors(at) == [] and [b.label for b in at.button] == ["Start training"]
+    field(at, "Time observed (tenure)").set_value("active_days_90d").run()  # a duration for the survival model
+    assert errors(at) == [] and [b.label for b in at.button] == ["Start training"]
+    field(at, "Time observed (tenure)").set_value("timezone_offset_hours").run()  # negative: not a duration
+    assert len(errors(at)) == 1 and "“Time observed (tenure)” column 'timezone_offset_hours'" in errors(at)[0]
+    assert "negative values" in errors(at)[0] and not at.button
 
 
 @pytest.mark.parametrize(("name", "data", "expected"), [

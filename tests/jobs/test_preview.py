@@ -61,3 +61,15 @@ def test_the_guards_decide_and_refuse_as_training_does(frame: pd.DataFrame) -> N
 def test_target_values_are_offered_only_when_few(frame: pd.DataFrame) -> None:
     assert preview.target_values(frame, TARGET) == sorted(set(frame[TARGET].dropna().astype(str)))
     assert preview.target_values(frame, ID_COLUMN) == []
+
+
+def test_a_duration_asks_for_the_survival_model_and_is_checked_as_training_does(frame: pd.DataFrame) -> None:
+    spec = training_spec(frame.columns, id_column=ID_COLUMN, target=TARGET, aux=AUX_TARGETS,
+                         duration="active_days_90d")
+    assert spec.duration_column == "active_days_90d"
+    assert training_spec(frame.columns, id_column=ID_COLUMN, target=TARGET).duration_column is None
+    preview.check_spec(frame, spec)  # a good duration passes
+    bad = frame.copy()
+    bad.loc[:2, "active_days_90d"] = -1.0
+    with pytest.raises(InputError, match="3 negative values"):
+        preview.check_spec(bad, spec)
