@@ -49,6 +49,10 @@ def demo_data_command(
                                                               "customers.csv gets tenure_months (train with "
                                                               "--duration tenure_months) and truth.csv each "
                                                               "customer's true Weibull law.")] = False,
+    campaign: Annotated[bool, typer.Option("--campaign", help="Add a past randomised retention campaign: "
+                                                              "customers.csv gets retention_offer (0/1) and "
+                                                              "truth.csv each customer's true uplift (combines "
+                                                              "with --survival).")] = False,
 ) -> None:
     """Write synthetic demo customers (customers.csv) and their planted truth (truth.csv)."""
     from insight.data.demo import write_demo_data
@@ -59,6 +63,16 @@ def demo_data_command(
     if survival and months is not None:
         _fail("--survival and --months cannot be combined: --survival writes one snapshot of current and former "
               "customers; leave one of them out.")
+    if campaign and months is not None:
+        _fail("--campaign with --months is not yet supported: the campaign is planted on one snapshot; leave "
+              "--months out.")
+    if campaign:
+        from insight.data.demo_campaign import TREATMENT, write_demo_campaign_data
+
+        customers, truth = write_demo_campaign_data(out, rows=rows, seed=seed, survival=survival)
+        typer.echo(f"wrote {customers} and {truth} ({rows:,} {'current and former ' if survival else ''}customers, "
+                   f"seed {seed}; treatment {TREATMENT})")
+        return
     if survival:
         from insight.data.demo_survival import DURATION, write_demo_survival_data
 
@@ -239,6 +253,9 @@ def runs_list(runs_dir: RunsDir = None) -> None:
             late = m.metrics.get("lightgbm", {}).get("out_of_time")
             if late:  # trained with --time
                 line += f", out of time {late['roc_auc']:.3f} ({late['snapshot']})"
+            timing = m.survival_metrics.get("test", {}).get("survival")
+            if timing:  # trained with --duration
+                line += f", time to churn C {timing['concordance']:.3f} ({m.survival['duration_column']})"
         except (KeyError, ValueError, TypeError, OSError, RunError):
             line = f"{path.name}  (unreadable manifest: `insight runs verify {path.name}` says why)"
         typer.echo(("* " if path == latest else "  ") + line)

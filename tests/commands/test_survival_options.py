@@ -89,3 +89,11 @@ def test_demo_survival_trains_a_run_with_time_to_churn(tmp_path: Path) -> None:
     assert manifest["survival"]["duration_column"] == "tenure_months"
     assert manifest["spec"]["duration_column"] == "tenure_months"
     assert (tmp_path / "data" / "truth.csv").exists()
+
+
+@pytest.mark.slow
+def test_runs_list_names_the_time_to_churn_concordance(survival_run: Path) -> None:
+    result = _invoke("runs", "list", "--runs-dir", survival_run.parent)
+    manifest = json.loads((survival_run / "manifest.json").read_text())
+    c = manifest["metrics"]["survival"]["test"]["survival"]["concordance"]
+    assert f"time to churn C {c:.3f} (tenure_months)" in result.stdout
