@@ -81,8 +81,9 @@ def kaplan_meier_figure(curves: pd.DataFrame, names: Mapping[int, str], *, unit:
     fig.add_hline(y=0.5, line_dash="dot", line_color=NEUTRAL, line_width=1)
     fig.update_xaxes(title=time_title(unit), rangemode="tozero")
     fig.update_yaxes(title="Share still customers", range=[0, 1.02], tickformat=".0%")
-    return _layout(fig, "How long customers stay, by segment (Kaplan-Meier, 95 % bands)", height=420,
-                   legend="top right")
+    _layout(fig, "How long customers stay, by segment (Kaplan-Meier, 95 % bands)", height=460)
+    fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.2, "yanchor": "top"})
+    return fig  # the legend under the plot: curves that stay high or fall fast leave no corner free
 
 
 def _at(curve: pd.DataFrame, t: float) -> float | None:
