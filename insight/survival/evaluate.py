@@ -33,12 +33,19 @@ def _column(frame: pd.DataFrame, value: str | np.ndarray | pd.Series) -> np.ndar
 def fold_metrics(model: Any, test: pd.DataFrame, d_test: np.ndarray, e_test: np.ndarray, *,
                  d_train: np.ndarray, e_train: np.ndarray, times: np.ndarray,
                  horizons: tuple[float, ...]) -> dict[str, float]:
-    """Every figure of one model on one held-out fold."""
+    """Every figure of one model on one held-out fold.
+
+    The IPCW figures (Uno's concordance, the Brier scores) weight test customers by the training customers'
+    censoring distribution, which is unknown past the longest training duration: a test customer observed
+    longer counts as censored there (they stayed at least that long), as scikit-survival requires."""
     kw = {"train_duration": d_train, "train_event": e_train}
-    c = metrics.concordance(model, test, d_test, e_test, tau=float(times[-1]), **kw)
+    longest = float(np.max(d_train))
+    d_ipcw = np.minimum(d_test, longest)
+    e_ipcw = np.asarray(e_test, dtype=bool) & (np.asarray(d_test, dtype=float) <= longest)
+    c = metrics.concordance(model, test, d_ipcw, e_ipcw, tau=float(times[-1]), **kw)
     out = {"concordance": c["uno"], "harrell_concordance": c["harrell"],
-           "integrated_brier": metrics.integrated_brier(model, test, d_test, e_test, times=times, **kw)}
-    for h, score in metrics.brier_at(model, test, d_test, e_test, horizons=np.asarray(horizons), **kw).items():
+           "integrated_brier": metrics.integrated_brier(model, test, d_ipcw, e_ipcw, times=times, **kw)}
+    for h, score in metrics.brier_at(model, test, d_ipcw, e_ipcw, horizons=np.asarray(horizons), **kw).items():
         out[f"brier_{horizon_label(h)}"] = score
     risk = 1.0 - model.survival_at(test, np.asarray(horizons, dtype=float))
     for j, h in enumerate(horizons):

@@ -47,3 +47,21 @@ def test_telco_tree_model_beats_cox_on_concordance_and_kaplan_meier_on_brier():
     assert m["survival"]["integrated_brier"]["mean"] < m["kaplan_meier"]["integrated_brier"]["mean"]
     assert m["survival"]["integrated_brier"]["mean"] <= m["cox"]["integrated_brier"]["mean"]
     assert m["survival"]["concordance"]["mean"] > 0.85
+
+
+def test_a_test_customer_observed_past_the_longest_training_duration_is_scored(hazard_model, groups_data):
+    """scikit-survival's IPCW cannot weigh a test time past the training's longest; such a customer counts as
+    censored there instead of failing the run (small tables hit it: one long-lived test customer)."""
+    from insight.survival import metrics
+    from insight.survival.evaluate import fold_metrics
+
+    frame, d, e = groups_data
+    train, test = np.arange(0, 4000), np.arange(4000, 4400)
+    d_train = np.minimum(d[train], 30.0)  # every training customer followed for at most 30
+    e_train = e[train] & (d[train] <= 30.0)
+    d_test = d[test].copy()
+    d_test[0], d_test[1] = 45.0, 60.0  # observed longer than anyone in training
+    times = metrics.evaluation_times(d_train, d_test, e[test])
+    out = fold_metrics(hazard_model, frame.iloc[test].reset_index(drop=True), d_test, e[test], d_train=d_train,
+                       e_train=e_train, times=times, horizons=(3.0, 12.0))
+    assert 0.5 < out["concordance"] <= 1 and 0 < out["integrated_brier"] < 0.25
