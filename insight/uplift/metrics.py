@@ -13,7 +13,9 @@ weights, scaled within each group to sum to its count, so a constant propensity 
 n_* and C_* sums.
 
 They are scikit-uplift 0.5.1's curves with the response "stayed" = 1 - churn (so its positive uplift is our
-prevented churn); the coefficients are its normalised areas: AUUC = uplift_auc_score and the Qini coefficient
+prevented churn), computed as it does, in stayers: (S_t / n_t - S_c / n_c) * k and S_t - S_c * n_t / n_c
+(the same as above wherever both groups are among the k; where one is not, its rate counts as 0, as there);
+the coefficients are its normalised areas: AUUC = uplift_auc_score and the Qini coefficient
 = qini_auc_score (negative_effect=True): (area - random's) / (perfect's - random's), random targeting being
 the straight line to the curve's end and `perfect` the ranking that knows the outcomes (scikit-uplift's
 perfect curves). 0 is random, 1 perfect. tests/uplift/test_uplift_metrics.py checks all of it against
@@ -56,16 +58,17 @@ def _arrays(churn: np.ndarray, score: np.ndarray, treatment: np.ndarray, propens
 
 def _blocks(churn: np.ndarray, score: np.ndarray, treatment: np.ndarray, propensity: np.ndarray | None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """k, n_t, n_c, C_t, C_c at the end of each block of tied scores, highest score first."""
+    """k, n_t, n_c, S_t, S_c (the treated and control customers who stayed) at the end of each block of tied
+    scores, highest score first."""
     y, s, t, w = _arrays(churn, score, treatment, propensity)
     order = np.argsort(s, kind="mergesort")[::-1]
     y, s, t, w = y[order], s[order], t[order], w[order]
     ends = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
     n_t = np.cumsum(w * t)[ends]
     n_c = np.cumsum(w * (1 - t))[ends]
-    c_t = np.cumsum(w * t * y)[ends]
-    c_c = np.cumsum(w * (1 - t) * y)[ends]
-    return (ends + 1).astype(float), n_t, n_c, c_t, c_c
+    s_t = np.cumsum(w * t * (1 - y))[ends]
+    s_c = np.cumsum(w * (1 - t) * (1 - y))[ends]
+    return (ends + 1).astype(float), n_t, n_c, s_t, s_c
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -81,15 +84,15 @@ def _from_zero(k: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def uplift_curve(churn: np.ndarray, score: np.ndarray, treatment: np.ndarray, *,
                  propensity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(customers targeted, churners prevented among them), from (0, 0)."""
-    k, n_t, n_c, c_t, c_c = _blocks(churn, score, treatment, propensity)
-    return _from_zero(k, (_ratio(c_c, n_c) - _ratio(c_t, n_t)) * k)
+    k, n_t, n_c, s_t, s_c = _blocks(churn, score, treatment, propensity)
+    return _from_zero(k, (_ratio(s_t, n_t) - _ratio(s_c, n_c)) * k)
 
 
 def qini_curve(churn: np.ndarray, score: np.ndarray, treatment: np.ndarray, *,
                propensity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(customers targeted, churners prevented among the treated of them), from (0, 0)."""
-    k, n_t, n_c, c_t, c_c = _blocks(churn, score, treatment, propensity)
-    return _from_zero(k, c_c * _ratio(n_t, n_c) - c_t)
+    k, n_t, n_c, s_t, s_c = _blocks(churn, score, treatment, propensity)
+    return _from_zero(k, s_t - s_c * _ratio(n_t, n_c))
 
 
 def perfect_uplift_curve(churn: np.ndarray, treatment: np.ndarray, *,
