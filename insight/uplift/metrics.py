@@ -144,6 +144,24 @@ def ranking_scores(churn: np.ndarray, treatment: np.ndarray, scores: dict[str, n
                    "auuc": auuc(churn, s, treatment, propensity=propensity)} for name, s in scores.items()}
 
 
+def true_gain_share(score: np.ndarray, true_uplift: np.ndarray) -> float:
+    """With a known true uplift (simulated data): the share of the gain over random targeting that ranking by
+    the true uplift achieves which ranking by `score` achieves. The gain of a ranking is the area between its
+    cumulative true uplift (expected churners prevented by treating its top k) and random targeting's line,
+    summed over k (a Qini on expected values); 1 for the true ranking, about 0 for a random one."""
+    tau = np.asarray(true_uplift, dtype=float)
+    s = np.asarray(score, dtype=float)
+    if len(s) != len(tau):
+        raise ValueError("score and true_uplift need one value per customer")
+    random = np.arange(1, len(tau) + 1) * tau.mean()
+
+    def gain(order: np.ndarray) -> float:
+        return float((np.cumsum(tau[order]) - random).sum())
+
+    best = gain(np.argsort(-tau, kind="stable"))
+    return gain(np.argsort(-s, kind="stable")) / best if best > 0 else float("nan")
+
+
 def curve_points(x: np.ndarray, y: np.ndarray, points: int = 101) -> tuple[np.ndarray, np.ndarray]:
     """The curve at `points` evenly spaced counts of customers (linear between its blocks), for a figure."""
     grid = np.linspace(0.0, float(x[-1]), points)

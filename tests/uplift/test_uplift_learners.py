@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from upliftkit import CATEGORICAL, FEATURES, campaign, gain_share
+from upliftkit import CATEGORICAL, FEATURES, campaign
 
 from insight.uplift.boosting import UpliftConfig
 from insight.uplift.learners import Campaign, dr_pseudo_outcome, fit_learner
+from insight.uplift.metrics import true_gain_share as gain_share
 
 
 def rmse(a: np.ndarray, b: np.ndarray) -> float:

@@ -74,3 +74,13 @@ def test_ranking_scores_and_curve_points():
     assert len(gx) == 11 and gx[-1] == x[-1] and gy[-1] == pytest.approx(y[-1])
     with pytest.raises(ValueError, match="0/1"):
         metrics.qini_coefficient(d["churn"] * 2, d["tau"], d["treatment"])
+
+
+def test_true_gain_share_by_hand():
+    tau = np.array([0.3, 0.0, -0.1, 0.1])
+    # true order 0.3, 0.1, 0, -0.1: cumulative 0.3, 0.4, 0.4, 0.3 against random's 0.075 k: gain 0.65;
+    # the reverse of the input order: cumulative 0.1, 0, 0, 0.3: gain -0.35
+    assert metrics.true_gain_share(np.array([1.0, 2.0, 3.0, 4.0]), tau) == pytest.approx(-0.35 / 0.65)
+    assert metrics.true_gain_share(tau, tau) == pytest.approx(1.0)
+    d = campaign(20000, seed=4)
+    assert abs(metrics.true_gain_share(np.random.default_rng(0).random(20000), d["tau"])) < 0.1

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from upliftkit import gain_share
 
 from insight.uplift.boosting import UpliftConfig
 from insight.uplift.metrics import qini_coefficient
+from insight.uplift.metrics import true_gain_share as gain_share
 from insight.uplift.select import select_learner, validation_split
 
 

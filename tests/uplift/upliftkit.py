@@ -40,15 +40,3 @@ def frame(data: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame({"segment": np.asarray(SEGMENTS)[X[:, 0].astype(int)], "tenure": X[:, 1],
                          "spend": X[:, 2], "noise": X[:, 3]})
 
-
-def gain_share(score: np.ndarray, tau: np.ndarray) -> float:
-    """The share of the true-uplift ranking's gain over random targeting that ranking by `score` achieves:
-    the area between the cumulative true uplift of the ranking and the random line, over the oracle's."""
-    tau = np.asarray(tau, dtype=float)
-
-    def area(order: np.ndarray) -> float:
-        cum = np.cumsum(tau[order])
-        random = np.arange(1, len(tau) + 1) * tau.mean()
-        return float((cum - random).sum())
-
-    return area(np.argsort(-np.asarray(score), kind="stable")) / area(np.argsort(-tau, kind="stable"))
