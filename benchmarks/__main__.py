@@ -18,6 +18,10 @@ def main(argv: list[str]) -> int:
         from benchmarks.survival import main as survival_main
 
         return survival_main(argv[1:])
+    if argv and argv[0] == "uplift":
+        from benchmarks.uplift import main as uplift_main
+
+        return uplift_main(argv[1:])
     from benchmarks.runner import main as bench_main
 
     return bench_main(argv)
