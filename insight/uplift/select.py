@@ -6,14 +6,15 @@ share their outcome models), and scores each on the validation part: the Qini co
 (insight.uplift.metrics, with propensity weights when the propensity is not constant), beside random
 targeting (0 by construction) and, when a churn probability is given, the ranking by churn risk. The learner
 with the highest Qini coefficient is chosen and, with `refit` (the default), fitted again on every training
-customer: the validation figures describe the learner chosen, the model returned has seen all the data.
+customer, with its bag (the candidates are fitted without one: only their point estimates are compared);
+the validation figures describe the learner chosen, the model returned has seen all the data.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -63,8 +64,10 @@ def select_learner(c: Campaign, *, risk: np.ndarray | None = None, candidates: t
     started = time.perf_counter()
     fit_rows, valid_rows = validation_split(c.treatment, c.churn, valid_share, seed)
     fit_part, valid = c.subset(fit_rows), c.subset(valid_rows)
-    outcomes = fit_outcomes(fit_part, config=config, seed=seed, threads=threads)
-    models = {k: fit_learner(k, fit_part, config=config, seed=seed, threads=threads, outcomes=outcomes)
+    # the candidates need no bag when the chosen one is fitted again: only their point estimates are compared
+    candidate_config = replace(config, bootstrap=0) if refit else config
+    outcomes = fit_outcomes(fit_part, config=candidate_config, seed=seed, threads=threads)
+    models = {k: fit_learner(k, fit_part, config=candidate_config, seed=seed, threads=threads, outcomes=outcomes)
               for k in candidates}
     weights = valid.propensity if np.ptp(valid.propensity) > 0 else None
     rankings = {k: m.predict(valid.X) for k, m in models.items()}
