@@ -1,7 +1,7 @@
 """`build_report`: one self-contained HTML file about a run, for people who will not open the dashboard.
 
-The file holds the overview, the segments and their profiles, the drivers and model quality of the run (and,
-given a second run, what changed), with plotly.js, the CSS and the logo inline: it opens in a browser with
+The file holds the overview, the segments and their profiles, the drivers and model quality of the run (with
+--duration, its time to churn; given a second run, what changed), with plotly.js, the CSS and the logo inline: it opens in a browser with
 no network. `insight report` writes it (insight.commands.report); the dashboard offers it as a download
 (insight.ui.report_download).
 """
@@ -12,7 +12,7 @@ import logging
 import time
 from pathlib import Path
 
-from insight.report import quality, sections
+from insight.report import quality, sections, survival
 from insight.report.template import Section, document
 from insight.ui.context import ActiveRun, open_active_run
 
@@ -32,6 +32,9 @@ def report_html(active: ActiveRun, *, compare: ActiveRun | None = None) -> str:
     started = time.perf_counter()
     parts: list[Section] = [sections.overview(active), sections.segments(active), sections.drivers(active),
                             quality.quality(active)]
+    timing = survival.survival(active)  # runs trained with --duration
+    if timing is not None:
+        parts.append(timing)
     if compare is not None:
         from insight.report.changes import changes
 

@@ -18,7 +18,7 @@ from insight import formatting as fmt
 from insight.runs import layout
 from insight.runs.run import open_run, set_latest
 from insight.survival.encoding import event_indicator
-from insight.ui.survival_sections import p_text
+from insight.survival.tables import p_text
 
 PAGE = "pages/segments.py"
 

@@ -1,4 +1,4 @@
-"""The words and tables of the survival sections (insight.ui.survival_sections), without Streamlit: the log-rank
+"""The words and tables of the survival sections (insight.survival.tables), without Streamlit: the log-rank
 sentence from real log-rank figures (insight.survival.groups) on simulated segments, the per-segment table,
 the model comparison and a verdict that names the better model whichever it is."""
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from insight.survival.groups import kaplan_meier_curves, log_rank_vs_rest
-from insight.ui import survival_sections as view
+from insight.survival import tables as view
 
 
 @pytest.fixture(scope="module")
