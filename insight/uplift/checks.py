@@ -57,7 +57,7 @@ class TreatmentCheck:
 def treatment_flags(treatment: np.ndarray | pd.Series, *, name: str = "treatment") -> np.ndarray:
     """The column as 0/1 int8, or InputError naming the values that are not 0 or 1."""
     s = pd.Series(treatment)
-    if pd.api.types.is_bool_dtype(s):
+    if pd.api.types.is_bool_dtype(s) and not s.isna().any():
         return s.to_numpy(dtype=np.int8)
     numbers = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s) else s.astype(float)
     ok = numbers.isin([0.0, 1.0]) & s.notna()

@@ -28,6 +28,9 @@ def test_a_treatment_that_is_not_0_1_is_refused_naming_the_values_seen():
         treatment_flags(pd.Series(["yes", "no"] * 300))
     assert treatment_flags(pd.Series([True, False])).tolist() == [1, 0]
     assert treatment_flags(np.array([1.0, 0.0])).dtype == np.int8
+    assert treatment_flags(pd.Series(["1", "0"])).tolist() == [1, 0]  # a text column of 0/1 reads as numbers
+    with pytest.raises(InputError, match="1 rows hold other values: missing"):
+        treatment_flags(pd.Series([True, None, False], dtype="boolean"))
 
 
 def test_a_small_group_is_refused_with_its_size_and_the_minimum(train_data):
