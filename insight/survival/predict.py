@@ -8,9 +8,10 @@ For each horizon H (in the duration's unit), conditional on the time each custom
 - `value_lost_<H>` (with a value per period): value per period x (H - RMST(H)), the value expected to be lost
   within the next H against a customer certain to stay;
 
-and `median_lifetime`: the median time to leaving counted from the start (S(t) = 0.5; inf when the curve never
-falls that far), with `expected_leave_in`: the conditional median from now, the time u with
-S(u | elapsed) = 0.5 (inf likewise).
+and `median_lifetime`: the median time to leaving counted from the start (S(t) = 0.5; inf when the curve does
+not fall that far within the longest duration the model was fitted on), with `expected_leave_in`: the
+conditional median from now, the time u with S(elapsed + u) = S(elapsed) / 2 (inf likewise when elapsed + u
+lies past that longest duration).
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ def survival_table(model: HazardModel, frame: pd.DataFrame, *, horizons: tuple[f
         out[layout.expected_lifetime(h)] = rmst
         if value_per_period is not None:
             out[layout.value_lost(h)] = np.asarray(value_per_period, dtype=float) * (float(h) - rmst)
-    out[layout.MEDIAN_LIFETIME] = curves.median_time(rates, model.grid)
-    out[layout.EXPECTED_LEAVE_IN] = conditional_median(rates, model.grid, a)
+    # a median past the longest duration the model was fitted on would only extend the last interval's hazard:
+    # inf there, as for a curve that never falls to one half ("not within what was observed")
+    last = float(model.grid.edges[-1])
+    median = curves.median_time(rates, model.grid)
+    leave = conditional_median(rates, model.grid, a)
+    out[layout.MEDIAN_LIFETIME] = np.where(median > last, np.inf, median)
+    out[layout.EXPECTED_LEAVE_IN] = np.where(a + leave > last, np.inf, leave)
     return pd.DataFrame(out)

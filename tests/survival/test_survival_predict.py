@@ -38,3 +38,23 @@ def test_survival_table_columns(hazard_model, groups_data):
     assert horizon_label(0.25) == "0_25" and horizon_label(30.0) == "30"
     with pytest.raises(ValueError):
         survival_table(hazard_model, sample, horizons=(1.0,), elapsed=np.full(len(sample), -1.0))
+
+
+def test_medians_past_the_longest_duration_fitted_are_not_reached(hazard_model, groups_data):
+    """The 'long' group's median (ln 2 x 30, about 21) lies inside the data's follow-up (40); from 35 months
+    already stayed, the conditional median of anyone would lie past it: inf, never an extrapolated number."""
+    from insight.runs import layout
+    from survivalkit import true_median
+
+    frame, _, _ = groups_data
+    last = float(hazard_model.grid.edges[-1])
+    sample = frame.iloc[:400]
+    table = survival_table(hazard_model, sample, horizons=(3.0,), elapsed=np.full(len(sample), last - 5.0))
+    assert np.isinf(table[layout.EXPECTED_LEAVE_IN]).mean() > 0.5
+    finite = table[layout.EXPECTED_LEAVE_IN][np.isfinite(table[layout.EXPECTED_LEAVE_IN])]
+    assert (finite <= 5.0 + 1e-9).all()
+    fresh = survival_table(hazard_model, sample, horizons=(3.0,))
+    medians = fresh[layout.MEDIAN_LIFETIME]
+    assert (medians[np.isfinite(medians)] <= last + 1e-9).all()
+    long = (sample["group"] == "long").to_numpy()
+    assert np.median(medians[long]) == pytest.approx(true_median("long"), rel=0.2)
