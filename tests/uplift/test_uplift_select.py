@@ -32,13 +32,25 @@ def test_the_chosen_model_captures_most_of_the_true_uplift_gain_on_new_customers
     assert held_out > risk + 0.05
 
 
-def test_without_refit_the_model_is_the_candidate_fitted_on_the_fitting_part(train_campaign):
+def test_one_split_without_refit_keeps_the_candidate_fitted_on_the_fitting_part(train_campaign):
     sel = select_learner(train_campaign, candidates=("dr", "t"), refit=False, seed=1, threads=1,
                          config=UpliftConfig(bootstrap=2))
     assert sel.chosen in ("dr", "t") and "x" not in sel.scores and "risk" not in sel.scores
-    assert sel.model.report["customers"] == 2800
+    assert sel.model.report["customers"] == 2800 and sel.report["validation_customers"] == 1200
+    assert len(sel.model.bag) == 2  # kept as fitted, with its bag
     with pytest.raises(ValueError, match="unknown uplift learners"):
         select_learner(train_campaign, candidates=("s",))
+
+
+def test_folds_validate_every_customer_once(train_campaign, train_data):
+    sel = select_learner(train_campaign, risk=train_data["p0"], folds=3, seed=0, threads=1,
+                         config=UpliftConfig(bootstrap=2))
+    assert sel.report["validation_customers"] == 4000 and sel.report["folds"] == 3
+    per_fold = sel.report["qini_per_fold"]
+    assert set(per_fold) == {"t", "x", "dr", "risk"} and all(len(v) == 3 for v in per_fold.values())
+    assert sel.scores["x"]["qini"] == pytest.approx(np.mean(per_fold["x"]), abs=1e-6)
+    assert sel.scores[sel.chosen]["qini"] == max(sel.scores[k]["qini"] for k in ("t", "x", "dr"))
+    assert sel.model.report["customers"] == 4000 and len(sel.model.bag) == 2
 
 
 def test_the_validation_split_is_stratified_by_treatment_and_churn(train_data):
