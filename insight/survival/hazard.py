@@ -20,9 +20,12 @@ customer; 0 for a new one), each conditional on having stayed that long:
 Early stopping watches the log loss of a validation split by customer (every row of a customer on one side),
 stratified by the event, for each tree size in `num_leaves_grid`; the size with the lowest validation log loss
 is refitted on every row with the iteration count it found.
-The hazards are not recalibrated: a binary log-loss fit on person-period rows is a maximum-likelihood fit of
-the discrete hazards, and calibration at each horizon is measured on held-out customers
-(insight.survival.metrics.horizon_calibration) rather than assumed.
+The hazard's log-odds are then Platt-scaled (a + b x raw, `HazardModel.calibration`) on the validation
+customers' person-period rows, scored by the chosen tree size's early-stopped fit that never saw them: early
+stopping picks the iteration count by log loss but the refit on every row can still be over- or under-
+confident, and one monotone map keeps every curve a proper survival curve (the horizons' risks move
+together). Calibration at each horizon is measured on held-out customers
+(insight.survival.metrics.horizon_calibration).
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ class HazardConfig:
     grid_method: str = "quantile"
     max_intervals: int = MAX_INTERVALS
     interval_width: float | None = None
+    calibrate: bool = True
+    """Platt-scale the hazard's log-odds on the validation customers' person-period rows (a + b x raw)."""
 
 
 def lightgbm_params(config: HazardConfig, *, num_leaves: int, seed: int, threads: int | None) -> dict[str, Any]:
@@ -101,6 +106,8 @@ class HazardModel:
     grid: IntervalGrid
     encoder: SurvivalEncoder
     report: dict[str, Any] = dataclasses.field(default_factory=dict)
+    calibration: tuple[float, float] = (0.0, 1.0)
+    """(a, b): the hazard's log-odds are a + b x the booster's raw score (Platt scaling; (0, 1): none)."""
 
     @property
     def feature_names(self) -> list[str]:
@@ -115,7 +122,8 @@ class HazardModel:
         """Log-odds of the hazard, customers (rows) x intervals (columns)."""
         X = all_intervals(self.matrix(frame), self.grid)
         raw = self.booster.predict(X, raw_score=True, num_threads=thread_count(None))
-        return np.asarray(raw, dtype=float).reshape(len(frame), self.grid.n_intervals)
+        a, b = self.calibration
+        return a + b * np.asarray(raw, dtype=float).reshape(len(frame), self.grid.n_intervals)
 
     def hazards(self, frame: pd.DataFrame) -> np.ndarray:
         """h_k(x): the probability of leaving in each interval, having stayed to its start."""
@@ -157,7 +165,8 @@ class HazardModel:
     def to_json(self) -> str:
         """The model as JSON text (LightGBM's text model inside; never pickle)."""
         return json.dumps({"booster": self.booster.model_to_string(), "grid": self.grid.to_dict(),
-                           "encoder": dataclasses.asdict(self.encoder), "report": self.report})
+                           "encoder": dataclasses.asdict(self.encoder), "report": self.report,
+                           "calibration": list(self.calibration)})
 
     @classmethod
     def from_json(cls, text: str) -> HazardModel:
@@ -169,8 +178,9 @@ class HazardModel:
                                   categories_={k: list(v) for k, v in enc["categories_"].items()},
                                   medians_=dict(enc["medians_"]),
                                   scales_={k: (float(v[0]), float(v[1])) for k, v in enc["scales_"].items()})
+        a, b = d.get("calibration", (0.0, 1.0))
         return cls(booster=lgb.Booster(model_str=d["booster"]), grid=IntervalGrid.from_dict(d["grid"]),
-                   encoder=encoder, report=d.get("report", {}))
+                   encoder=encoder, report=d.get("report", {}), calibration=(float(a), float(b)))
 
 
 ROWS_PER_THREAD = 250_000
@@ -223,13 +233,18 @@ def fit_hazard_model(frame: pd.DataFrame, duration: np.ndarray | pd.Series, even
                         free_raw_data=False)
     valid = lgb.Dataset(valid_pp.X, label=valid_pp.y, reference=train, free_raw_data=False)
     candidates: list[dict[str, Any]] = []
+    probes: dict[int, lgb.Booster] = {}
     for leaves in sorted(set(config.num_leaves_grid)):
         probe = lgb.train(lightgbm_params(config, num_leaves=leaves, seed=seed, threads=threads), train,
                           num_boost_round=config.max_rounds, valid_sets=[valid],
                           callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
+        probes[leaves] = probe
         candidates.append({"num_leaves": leaves, "iterations": int(probe.best_iteration or probe.current_iteration()),
                            "valid_log_loss": float(probe.best_score["valid_0"]["binary_logloss"])})
     best = min(candidates, key=lambda c: (round(c["valid_log_loss"], 6), c["num_leaves"]))
+    calibration = (platt(probes[best["num_leaves"]].predict(valid_pp.X, raw_score=True,
+                                                            num_iteration=best["iterations"]), valid_pp.y)
+                   if config.calibrate else (0.0, 1.0))
     iterations = best["iterations"]
     params = lightgbm_params(config, num_leaves=best["num_leaves"], seed=seed, threads=threads)
     everyone = person_period(X, d, e, grid)
@@ -242,4 +257,17 @@ def fit_hazard_model(frame: pd.DataFrame, duration: np.ndarray | pd.Series, even
               "seconds": round(time.perf_counter() - started, 2)}
     log.info("hazard model: %d intervals, %d person-period rows, %d leaves, %d trees", grid.n_intervals,
              len(everyone.y), best["num_leaves"], iterations)
-    return HazardModel(booster=final, grid=grid, encoder=encoder, report=report)
+    report["calibration"] = list(calibration)
+    return HazardModel(booster=final, grid=grid, encoder=encoder, report=report, calibration=calibration)
+
+
+def platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(a, b) of the logistic regression of the labels on the raw score (maximum likelihood, unpenalised):
+    the validation rows' own scale for the hazard's log-odds. (0, 1) when it cannot be fitted (one class)."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.asarray(y)
+    if len(np.unique(y)) < 2:
+        return 0.0, 1.0
+    fit = LogisticRegression(C=1e6, max_iter=1000).fit(np.asarray(raw, dtype=float).reshape(-1, 1), y)
+    return float(fit.intercept_[0]), float(fit.coef_[0, 0])

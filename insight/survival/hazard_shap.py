@@ -29,6 +29,14 @@ log = logging.getLogger(__name__)
 
 
 def _shap(model: HazardModel, X: np.ndarray, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The booster's SHAP values mapped through the model's calibration a + b x raw (SHAP is linear in the
+    model explained: the values scale by b, the base value becomes a + b x base)."""
+    values, base = _booster_shap(model, X, threads)
+    a, b = model.calibration
+    return values * b, a + b * base
+
+
+def _booster_shap(model: HazardModel, X: np.ndarray, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
     if len(X) >= FAST_TREESHAP_ROWS:
         from insight.models import treeshap
 

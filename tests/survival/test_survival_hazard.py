@@ -106,3 +106,22 @@ def test_horizons_per_unit_and_refusals(groups_data):
     frame, d, e = groups_data
     with pytest.raises(ValueError):
         fit_hazard_model(frame.assign(interval=1), d, e, features=["interval"])
+
+
+def test_platt_scaling_undoes_an_overconfident_score_and_the_model_keeps_it():
+    from insight.survival.hazard import platt
+
+    rng = np.random.default_rng(4)
+    logit = rng.normal(-2.0, 1.0, 20_000)
+    y = rng.random(20_000) < 1 / (1 + np.exp(-logit))
+    a, b = platt(3.0 * logit + 1.0, y)  # a score three times too confident, shifted
+    assert b == pytest.approx(1 / 3, rel=0.1) and a == pytest.approx(-1 / 3, abs=0.15)
+    assert platt(logit, np.zeros(20_000)) == (0.0, 1.0)  # one class: nothing to fit, no change
+
+
+def test_the_calibration_travels_with_the_model(hazard_model, groups_data):
+    frame, _, _ = groups_data
+    assert hazard_model.calibration != (0.0, 1.0) and hazard_model.report["calibration"] == list(hazard_model.calibration)
+    again = HazardModel.from_json(hazard_model.to_json())
+    assert again.calibration == hazard_model.calibration
+    assert np.allclose(again.raw_hazard(frame.iloc[:50]), hazard_model.raw_hazard(frame.iloc[:50]))
