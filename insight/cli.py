@@ -16,7 +16,7 @@ from insight.commands import compare, evaluate, report, score
 from insight.commands.common import KEEP_HELP, RunsDir, Scheduler, Workers, fail as _fail, progress as _progress
 from insight.commands.common import AsOf, TimeColumn, check_engine as _check_engine, quiet_dask as _quiet_dask
 from insight.commands.common import check_as_of as _check_as_of, setup_logging
-from insight.commands.common import Duration, DurationUnit, Horizons, PeriodValue
+from insight.commands.common import Duration, DurationUnit, Horizons, PeriodValue, Propensity, Treatment
 from insight.commands.common import survival_options as _survival_options
 from insight.errors import InputError, RunError
 
@@ -133,6 +133,8 @@ def train_command(
     duration_unit: DurationUnit = None,
     horizons: Horizons = None,
     period_value: PeriodValue = None,
+    treatment: Treatment = None,
+    propensity: Propensity = None,
 ) -> None:
     """Train the churn model, SHAP explanations, multi-task network and segments; write one run.
 
@@ -146,6 +148,10 @@ def train_command(
     With --duration, a survival model (a discrete-time hazard model on LightGBM, with exact SHAP) learns when
     customers leave, the target being the event: per customer the chance of leaving within each horizon, the
     expected remaining lifetime and the value lost, tested against Cox PH and Kaplan-Meier.
+
+    With --treatment (a past campaign's 0/1 flag, randomised or with --propensity), an uplift model (T-, X- or
+    DR-learner on LightGBM, chosen by held-out Qini) estimates per customer how much the offer reduces the
+    chance of churning.
     """
     from insight.config import DataSpec
 
@@ -156,12 +162,17 @@ def train_command(
         _fail("--time is not supported yet with --engine dask; train with --engine local.")
     if duration and engine == "dask":
         _fail("--duration is not supported yet with --engine dask; train with --engine local.")
+    if propensity and not treatment:
+        _fail("--propensity needs --treatment COL (the campaign's 0/1 column).")
+    if treatment and (engine == "dask" or time_column):
+        _fail("--treatment is not supported yet with --engine dask or --time; train on one snapshot locally.")
     if duration and time_column:
         _fail("--duration with --time is not supported yet: train the survival model on one snapshot (the "
               "latest) without --time.")
     spec = DataSpec(id_column=id_column, target=target, aux_targets=tuple(aux or ()), keep=tuple(keep or ()),
                     exclude=tuple(exclude or ()), actionable=tuple(actionable or ()), positive_label=positive,
-                    revenue_column=revenue, time_column=time_column, **survival)
+                    revenue_column=revenue, time_column=time_column, treatment_column=treatment,
+                    propensity_column=propensity, **survival)
     if engine == "dask":
         path = _train_on_dask(data, spec, runs_dir=runs_dir, table=table, query=query, truth=truth, seed=seed,
                               scheduler=scheduler, workers=workers, sample_rows=sample_rows)

@@ -47,6 +47,11 @@ class DataSpec:
     horizons: tuple[float, ...] = ()
     """The horizons (in the duration's unit) of the churn-within and lifetime figures; by default 30, 90 and
     365 days in the duration's unit."""
+    treatment_column: str | None = None
+    """A past campaign's 0/1 treatment flag (`--treatment`), for the uplift model: never a feature of any model
+    (customers to come have no such flag)."""
+    propensity_column: str | None = None
+    """Each customer's probability of having been treated (`--propensity`), when it was not constant."""
     period_value_column: str | None = None
     """A customer's value per unit of the duration (`--period-value`: monthly charges for tenure in months),
     for the value lost within each horizon; guessed from the features' names when not given."""
@@ -57,7 +62,8 @@ class DataSpec:
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        for key in ("time_column", "duration_column", "duration_unit", "period_value_column"):
+        for key in ("time_column", "duration_column", "duration_unit", "period_value_column", "treatment_column",
+                    "propensity_column"):
             if out[key] is None:  # a run without --time or --duration records its spec as before
                 del out[key]
         if not out["horizons"]:

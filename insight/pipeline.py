@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from insight.data.features import FeatureMap
     from insight.data.schema import CleanTable
     from insight.survival.run_parts import SurvivalParts
+    from insight.uplift.run_parts import UpliftParts
     from insight.data.snapshots import SnapshotPlan
     from insight.models.recipe import Splits
 
@@ -46,6 +47,7 @@ STAGES = {  # stage -> (start, end) share of the whole job, for progress bars
     "finding segments": (0.85, 0.92),
     "profiling segments": (0.92, 0.96),
     "modelling time to churn": (0.92, 0.96),
+    "modelling the offer's effect": (0.92, 0.96),
     "writing the run": (0.96, 1.00),
 }
 
@@ -80,8 +82,10 @@ def train(
     from insight.segments.recovery import recovery_report
     from insight.segments.target_awareness import target_awareness
     from insight.survival.setup import checked_duration
+    from insight.uplift.run_parts import checked_campaign
 
     config = config or TrainConfig()
+    campaign = checked_campaign(spec, frame) if spec.treatment_column else None  # never features (data.schema)
     prepare_runs_dir(runs_dir)  # a runs folder that is a file fails now, not after the fit; killed leftovers go
     timings: dict[str, float] = {}
     clock = StageClock(progress, timings)
@@ -150,6 +154,11 @@ def train(
         with clock("modelling time to churn"):
             survival = _survival_parts(spec, models.fmap, X, data, duration, y, splits, customers, config)
             customers = pd.concat([customers, survival.columns], axis=1)
+    uplift = None
+    if campaign is not None:
+        with clock("modelling the offer's effect"):
+            uplift = _uplift_parts(spec, models.fmap, X, campaign, y, scores.probability, splits, config)
+            customers = pd.concat([customers, uplift.columns], axis=1)
     if plan is None:
         metrics = held_out_metrics(y, scores.probability, scores.heads, data, spec, splits, models.multitask.tasks)
     else:
@@ -172,6 +181,8 @@ def train(
     metrics["segments"] = segment_report
     if survival is not None:
         metrics["survival"] = survival.metrics
+    if uplift is not None:
+        metrics["uplift"] = uplift.metrics
 
     with clock("writing the run"):
         path = write_trained_run(runs_dir, TrainedRun(
@@ -183,7 +194,7 @@ def train(
             latent=scores.latent, fit_rows=projection.fit_rows, segment_profiles=segment_profiles,
             segment_report=segment_report, metrics=metrics,
             global_importance=explain.global_importance(scores.shap_values, models.feature_names),
-            churn_rate=churn_rate, risk_bands=thresholds, timings=timings, survival=survival))
+            churn_rate=churn_rate, risk_bands=thresholds, timings=timings, survival=survival, uplift=uplift))
     log.info("run %s complete: test ROC AUC %.3f", path.name, metrics["lightgbm"]["test"]["roc_auc"])
     if plan is not None:
         log.info("out of time (%s): ROC AUC %.3f", metrics["lightgbm"]["out_of_time"]["snapshot"],
@@ -212,6 +223,17 @@ def _survival_parts(spec: DataSpec, fmap: FeatureMap, X: np.ndarray, data: pd.Da
     metrics["segments"] = tests
     log.info("survival model: %s", ", ".join(f"{k} {v['concordance']:.3f}" for k, v in metrics.get("test", {}).items()))
     return SurvivalParts(setup=setup, model=model, columns=columns, shap=shap, curves=curves, metrics=metrics)
+
+
+def _uplift_parts(spec: DataSpec, fmap: FeatureMap, X: np.ndarray, campaign: tuple[np.ndarray, np.ndarray | None],
+                  y: np.ndarray, risk: np.ndarray, splits: Splits, config: TrainConfig) -> UpliftParts:
+    """The uplift model of `--treatment` (insight.uplift.run_parts), chosen and fitted on the training
+    customers and tested on the test customers like the churn model."""
+    from insight.uplift.run_parts import fit_uplift
+
+    treatment, propensity = campaign
+    return fit_uplift(spec, X, fmap, treatment, propensity, y, risk, train_rows=np.sort(splits.fit),
+                      test_rows=splits.test, seed=config.seed, threads=config.threads)
 
 
 def _latest_snapshot(frame: pd.DataFrame, table: CleanTable, X: np.ndarray, y: np.ndarray, plan: SnapshotPlan,

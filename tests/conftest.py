@@ -129,6 +129,20 @@ def telco_survival_run(telco_frame: pd.DataFrame, tmp_path_factory: pytest.TempP
 
 
 @pytest.fixture(scope="session")
+def uplift_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run with --treatment retention_offer (the uplift model beside everything else) on 1,500 demo
+    customers with a past randomised campaign (insight.data.demo_campaign), in a runs folder of its own."""
+    import dataclasses
+
+    from insight.data.demo_campaign import demo_campaign_data
+
+    data = demo_campaign_data(rows=SMALL_ROWS, seed=0)
+    spec = dataclasses.replace(demo_spec(), treatment_column="retention_offer")
+    return train(data.customers, spec, small_config(), runs_dir=tmp_path_factory.mktemp("uplift-runs"),
+                 source_name="demo-campaign.csv", truth=data.truth)
+
+
+@pytest.fixture(scope="session")
 def changed_demo_run(demo_small: tuple[pd.DataFrame, pd.DataFrame],
                      tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run trained after the demo run (in a runs folder of its own) on the same customers changed as a next

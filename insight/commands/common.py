@@ -51,6 +51,13 @@ PeriodValue = Annotated[str | None, typer.Option("--period-value", help="With --
                                                                         "duration (monthly charges), for the "
                                                                         "value lost (default: a column named "
                                                                         "like it, e.g. MonthlyCharges).")]
+Treatment = Annotated[str | None, typer.Option("--treatment", help="A past retention campaign's 0/1 treatment "
+                                                                   "column (randomised): also train an uplift "
+                                                                   "model of whom the offer moves; never a "
+                                                                   "feature.")]
+Propensity = Annotated[str | None, typer.Option("--propensity", help="With --treatment: each customer's "
+                                                                     "probability of having been treated, when "
+                                                                     "it was not the same for everyone.")]
 KEEP_HELP = ("Keep a column a guard would drop (repeatable). With --aux on the same column: a present-state "
              "value (known when a customer is scored, e.g. tenure) that the churn models use as a feature and "
              "the multi-task network learns as a target only.")

@@ -54,6 +54,8 @@ SURVIVAL_SHAP = "survival_shap.parquet"
 """With --duration: exact SHAP values of the timing (the time-weighted mean hazard log-odds over each
 customer's next main-horizon window), one column per survival feature, and `base_value` (per customer: the
 model's typical log-odds over that customer's window, the interval feature's share included)."""
+UPLIFT_MODEL = "uplift_model.json"
+"""With --treatment: the uplift model chosen by held-out Qini (insight.uplift.model.UpliftModel's JSON)."""
 SURVIVAL_CURVES = "survival_curves.parquet"
 """With --duration: `group` ("everyone" or a segment id), `kind` ("predicted": the members' mean predicted
 S(t) from the start; "kaplan_meier", with 95 % bands), `time`, `survival`, `lower`, `upper`."""
@@ -82,6 +84,15 @@ MEDIAN_LIFETIME = "median_lifetime"
 EXPECTED_LEAVE_IN = "expected_leave_in"
 """With --duration: the median time from now (the duration so far) to leaving (inf likewise)."""
 TIMING_REASONS = ("timing_reason_1", "timing_reason_2", "timing_reason_3")
+UPLIFT = "uplift"
+"""With --treatment: the estimated reduction in churn probability if offered (positive: the offer helps)."""
+UPLIFT_LOWER, UPLIFT_UPPER = "uplift_lower", "uplift_upper"
+"""With --treatment: the uplift's 90 % interval."""
+CHURN_IF_NOT_OFFERED = "churn_if_not_offered"
+UPLIFT_GROUP = "uplift_group"
+"""With --treatment: persuadable, sure thing, lost cause or sleeping dog (insight.uplift.groups)."""
+RESPONSE_REASONS = ("response_reason_1", "response_reason_2", "response_reason_3")
+"""With --treatment (X- or DR-learner): what makes the customer respond, in words, from the uplift's SHAP."""
 EVERYONE = "everyone"
 """survival_curves.parquet: the group of all customers."""
 

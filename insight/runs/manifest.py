@@ -73,6 +73,8 @@ class Manifest:
     versions: dict[str, str] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     survival: dict[str, Any] | None = None
+    uplift: dict[str, Any] | None = None
+    """With --treatment: the campaign's columns, the learner chosen, the treatment check and the selection."""
     """With --duration: the survival model's duration column, unit, horizons, main horizon, features, the
     features left out (and why), the value per period column and the model's report (insight.survival.setup)."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -104,6 +106,7 @@ class Manifest:
             versions=dict(d.get("versions", {})),
             files=dict(d.get("files", {})),
             survival=dict(d["survival"]) if isinstance(d.get("survival"), dict) else None,
+            uplift=dict(d["uplift"]) if isinstance(d.get("uplift"), dict) else None,
             extra={k: v for k, v in d.items() if k not in known},
         )
 
@@ -120,6 +123,8 @@ class Manifest:
         }
         if self.survival is not None:
             out["survival"] = self.survival
+        if self.uplift is not None:
+            out["uplift"] = self.uplift
         if self.files:
             out["files"] = self.files
         return out
@@ -147,6 +152,12 @@ class Manifest:
         """With --duration: the survival model against Cox PH and Kaplan-Meier on the test customers, the
         calibration at each horizon and each segment's log-rank test (insight.survival.run_parts)."""
         return dict(self.metrics.get("survival", {}))
+
+    @property
+    def uplift_metrics(self) -> dict[str, Any]:
+        """With --treatment: the learners' validation Qini and the chosen one's held-out Qini and AUUC against
+        the risk ranking and random targeting, with the curves (insight.uplift.run_parts)."""
+        return dict(self.metrics.get("uplift", {}))
 
     @property
     def latent_dim(self) -> int:

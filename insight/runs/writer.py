@@ -30,6 +30,7 @@ from insight.segments.mapsample import map_sample_rows
 
 if TYPE_CHECKING:
     from insight.survival.run_parts import SurvivalParts
+    from insight.uplift.run_parts import UpliftParts
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class TrainedRun:
     """The table's name, size and fingerprint, when no one frame holds it (Dask partitions)."""
     survival: SurvivalParts | None = None
     """With --duration: the survival model and what it derived (its columns are already in `customers`)."""
+    uplift: UpliftParts | None = None
+    """With --treatment: the uplift model and its report (its columns are already in `customers`)."""
 
 
 def customer_table(raw: pd.DataFrame, data: pd.DataFrame, spec: DataSpec, table_schema: Schema, scores: Scores,
@@ -134,6 +137,8 @@ def write_trained_run(runs_dir: Path, trained: TrainedRun) -> Path:
             timing.insert(0, str(trained.ids.name), trained.ids.to_numpy())
             writer.write_parquet(layout.SURVIVAL_SHAP, timing.iloc[order].reset_index(drop=True))
             writer.write_parquet(layout.SURVIVAL_CURVES, survival.curves, compress_floats=False)
+        if trained.uplift is not None:
+            writer.write_text(layout.UPLIFT_MODEL, trained.uplift.model.to_json())
         path = writer.commit(manifest_of(trained, run_id).to_dict())
     return path
 
@@ -155,7 +160,8 @@ def manifest_of(trained: TrainedRun, run_id: str) -> Manifest:
         global_importance=tuple(trained.global_importance.head(50).to_dict(orient="records")),
         risk_bands=trained.risk_bands, churn_rate=trained.churn_rate, timings_seconds=trained.timings,
         versions=library_versions(),
-        survival=None if trained.survival is None else trained.survival.manifest())
+        survival=None if trained.survival is None else trained.survival.manifest(),
+        uplift=None if trained.uplift is None else trained.uplift.setup)
 
 
 def latent_frame(ids: pd.Series, latent: np.ndarray) -> pd.DataFrame:

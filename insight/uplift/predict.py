@@ -5,7 +5,7 @@
 - `churn_if_not_offered`: P(churn | x, no offer), the control group's churn model;
 - `uplift_group`: persuadable, sure thing, lost cause or sleeping dog (insight.uplift.groups).
 
-The names are here until the lead moves them to insight.runs.layout with the wiring.
+The names are insight.runs.layout's.
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from insight.runs.layout import CHURN_IF_NOT_OFFERED, UPLIFT, UPLIFT_GROUP, UPLIFT_LOWER, UPLIFT_UPPER
 from insight.uplift.groups import CHURN_THRESHOLD, uplift_groups
 from insight.uplift.model import UpliftModel
 
-UPLIFT = "uplift"
-UPLIFT_LOWER = "uplift_lower"
-UPLIFT_UPPER = "uplift_upper"
-CHURN_IF_NOT_OFFERED = "churn_if_not_offered"
-UPLIFT_GROUP = "uplift_group"
 COLUMNS = (UPLIFT, UPLIFT_LOWER, UPLIFT_UPPER, CHURN_IF_NOT_OFFERED, UPLIFT_GROUP)
 
 
