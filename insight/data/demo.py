@@ -49,14 +49,8 @@ class DemoData:
 
 def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
     """Generate `rows` customers. The same (rows, seed) always gives the same data."""
-    if rows < 100:
-        raise ValueError("demo data needs at least 100 rows")
-    rng = np.random.default_rng(seed)
+    rng, seg, profile, activity = draw_customers(rows, seed)
     n = rows
-    seg = rng.choice(len(SEGMENTS), size=n, p=SHARES / SHARES.sum())
-    profile = draw_profile(rng, seg)
-    engagement = draw_engagement(rng, seg)
-    activity = draw_activity(rng, seg, engagement, profile["seats"])
     churn_probability = 1 / (1 + np.exp(-churn_logit(rng, seg, {**profile, **activity})))
     churned = rng.random(n) < churn_probability
     revenue, seat_change = next_year(rng, seg, profile, churned)
@@ -73,6 +67,19 @@ def demo_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
 # The generator's pieces, each drawing from `rng` in a fixed order (the same seed gives the same data);
 # insight.data.demo_history draws months of snapshots with them. `seg` holds each customer's index into
 # SEGMENTS.
+
+def draw_customers(rows: int, seed: int) -> tuple[np.random.Generator, np.ndarray, dict[str, np.ndarray],
+                                                  dict[str, np.ndarray]]:
+    """The first draws of every demo (this one, insight.data.demo_survival): the generator of `seed`, each
+    customer's planted segment, profile and activity, in that order (the generator goes on from there)."""
+    if rows < 100:
+        raise ValueError("demo data needs at least 100 rows")
+    rng = np.random.default_rng(seed)
+    seg = rng.choice(len(SEGMENTS), size=rows, p=SHARES / SHARES.sum())
+    profile = draw_profile(rng, seg)
+    engagement = draw_engagement(rng, seg)
+    return rng, seg, profile, draw_activity(rng, seg, engagement, profile["seats"])
+
 
 def _masks(seg: np.ndarray) -> dict[str, np.ndarray]:
     return {name: seg == i for i, name in enumerate(SEGMENTS)}

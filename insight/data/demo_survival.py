@@ -53,9 +53,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from insight.data.demo import (ID_COLUMN, REFERENCE_DATE, SEGMENTS, SHARES, TARGET, DemoData, add_mess,
-                               customer_frame, draw_account, draw_activity, draw_engagement, draw_profile,
-                               next_year)
+from insight.data.demo import (ID_COLUMN, REFERENCE_DATE, SEGMENTS, TARGET, DemoData, add_mess, customer_frame,
+                               draw_account, draw_customers, next_year)
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +115,8 @@ def true_survival(truth: pd.DataFrame, times: np.ndarray) -> np.ndarray:
 
 def demo_survival_data(*, rows: int = 20_000, seed: int = 0) -> DemoData:
     """Generate `rows` current and former customers. The same (rows, seed) always gives the same data."""
-    if rows < 100:
-        raise ValueError("demo data needs at least 100 rows")
-    rng = np.random.default_rng(seed)
+    rng, seg, profile, activity = draw_customers(rows, seed)
     n = rows
-    seg = rng.choice(len(SEGMENTS), size=n, p=SHARES / SHARES.sum())
-    profile = draw_profile(rng, seg)
-    engagement = draw_engagement(rng, seg)
-    activity = draw_activity(rng, seg, engagement, profile["seats"])
     account = draw_account(rng, n)
     names = np.array(SEGMENTS)[seg]
     shape = np.array([SHAPE[s] for s in names])

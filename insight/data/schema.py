@@ -134,9 +134,8 @@ def clean_table(frame: pd.DataFrame, spec: DataSpec) -> CleanTable:
         if name == spec.time_column:  # kept in the customer table as a dropped input, never a feature
             roles.append(ColumnRole(name, Role.EXCLUDED, "the snapshot date (--time): never a feature"))
             continue
-        if name in (spec.treatment_column, spec.propensity_column) and name is not None:
-            roles.append(ColumnRole(name, Role.EXCLUDED, "the past campaign (--treatment/--propensity): never a "
-                                                         "feature, customers to come have no such column"))
+        if name in (spec.treatment_column, spec.propensity_column):  # customers to come have no such column
+            roles.append(ColumnRole(name, Role.EXCLUDED, "the past campaign (--treatment/--propensity): never a feature"))
             continue
         if name in spec.exclude:
             if name not in reserved:  # one named like an output column is left out of the run altogether
