@@ -91,3 +91,10 @@ def median_time(rates: np.ndarray, grid: IntervalGrid) -> np.ndarray:
         hit = np.isinf(out) & (before[:, k] <= target) & (lam > 0) & (t <= ends[k] + 1e-12)
         out[hit] = t[hit]
     return out
+
+
+def within_observed(times: np.ndarray, grid: IntervalGrid, start: np.ndarray | float = 0.0) -> np.ndarray:
+    """`times` (from `start`) with those ending past the grid's last edge, the longest duration the model was
+    fitted on, as inf: beyond it a median would only extend the last interval's hazard ("not reached")."""
+    t = np.asarray(times, dtype=float)
+    return np.where(np.asarray(start, dtype=float) + t > float(grid.edges[-1]), np.inf, t)

@@ -155,8 +155,9 @@ class HazardModel:
         return v * (float(horizon) - self.restricted_mean(frame, horizon, elapsed=elapsed))
 
     def median_lifetime(self, frame: pd.DataFrame) -> np.ndarray:
-        """The predicted median time to leaving, from the start (S(t) = 0.5)."""
-        return curves.median_time(self.rates(frame), self.grid)
+        """The predicted median time to leaving, from the start (S(t) = 0.5; inf past the longest duration
+        fitted on, curves.within_observed)."""
+        return curves.within_observed(curves.median_time(self.rates(frame), self.grid), self.grid)
 
     def risk_score(self, frame: pd.DataFrame, horizon: float) -> np.ndarray:
         """For concordance: minus RMST(horizon) from the start (shorter expected stay = higher risk)."""

@@ -62,11 +62,6 @@ def survival_table(model: HazardModel, frame: pd.DataFrame, *, horizons: tuple[f
         out[layout.expected_lifetime(h)] = rmst
         if value_per_period is not None:
             out[layout.value_lost(h)] = np.asarray(value_per_period, dtype=float) * (float(h) - rmst)
-    # a median past the longest duration the model was fitted on would only extend the last interval's hazard:
-    # inf there, as for a curve that never falls to one half ("not within what was observed")
-    last = float(model.grid.edges[-1])
-    median = curves.median_time(rates, model.grid)
-    leave = conditional_median(rates, model.grid, a)
-    out[layout.MEDIAN_LIFETIME] = np.where(median > last, np.inf, median)
-    out[layout.EXPECTED_LEAVE_IN] = np.where(a + leave > last, np.inf, leave)
+    out[layout.MEDIAN_LIFETIME] = curves.within_observed(curves.median_time(rates, model.grid), model.grid)
+    out[layout.EXPECTED_LEAVE_IN] = curves.within_observed(conditional_median(rates, model.grid, a), model.grid, a)
     return pd.DataFrame(out)
