@@ -8,7 +8,7 @@ import streamlit as st
 
 from insight import formatting as fmt
 from insight.figures import charts
-from insight.ui import outoftime, shell, survival_sections, tables, timeline, widgets
+from insight.ui import outoftime, shell, survival_sections, tables, timeline, uplift_section, widgets
 from insight.ui.widgets import Metric
 
 NUMBER = {**{c: st.column_config.NumberColumn(format="%.3f")
@@ -116,5 +116,6 @@ with shell.page("Model quality") as run:
         st.dataframe(tables.head_table(heads), hide_index=True, key="model_heads", column_config=NUMBER)
 
     survival_sections.show_model(run)  # survival model vs Cox PH and Kaplan-Meier; nothing without --duration
+    uplift_section.show_model(run)  # uplift model vs risk and random targeting; nothing without --treatment
 
     timeline.show(run)  # the runs of this data and the batches this run scored, over time

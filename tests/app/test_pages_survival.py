@@ -1,5 +1,5 @@
-"""Every page on runs trained with --duration (the demo survival and Telco survival runs): none fails, and the
-Overview, Drivers and Changes pages, which show nothing of the survival model, still show their own figures."""
+"""Every page on runs trained with --duration (the demo survival and Telco survival runs) or --treatment (the
+campaign demo run): none fails, and the Overview still counts the run's customers."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ PAGES = sorted(f"pages/{p.name}" for p in (PROJECT / "pages").glob("*.py"))
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("which", ["survival_run", "telco_survival_run"])
+@pytest.mark.parametrize("which", ["survival_run", "telco_survival_run", "uplift_run"])
 def test_every_page_renders_on_a_survival_run(which: str, request: pytest.FixtureRequest,
                                               monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     run: Path = request.getfixturevalue(which)
