@@ -105,8 +105,7 @@ with shell.page("Model quality") as run:
                + (f"This run does not store the test probabilities of: {', '.join(quality.missing)} (an "
                   "older run; retrain to compare them)." if quality.missing else ""))
     if both and len(scores) > 1:
-        st.plotly_chart(charts.roc_comparison_figure(y, scores, threshold=threshold),
-                        key="model_roc_compare")
+        st.plotly_chart(charts.roc_comparison_figure(y, scores, threshold=threshold), key="model_roc_compare")
 
     heads = quality.heads
     if not heads.empty:
