@@ -7,7 +7,9 @@ file `part.<i>.parquet`:
 
     <id column>, churn_probability, risk_band, reason_1, reason_2, reason_3,
     segment_id, segment_name, x, y, z0 .. z<K-1>  (and, for a run with --duration, the survival columns of
-    insight.batch.survival_scores)
+    insight.batch.survival_scores; then, for a run with --treatment, the uplift columns of
+    insight.batch.uplift_scores: uplift, uplift_lower, uplift_upper, churn_if_not_offered, uplift_group,
+    response_reason_1 .. 3)
 
 The models are the run's own files (`insight.runs.models.load_models`: LightGBM from its text model, the
 multi-task network from its state_dict with `weights_only=True`) and they score through the one scoring path,
@@ -54,7 +56,9 @@ from insight.runs import layout
 from insight.runs.manifest import segment_profiles
 from insight.batch.output_folder import PART as _PART, SCORES_MARKER, check_out
 from insight.batch.survival_scores import empty_survival_columns, survival_scores
+from insight.batch.uplift_scores import empty_uplift_columns, uplift_scores
 from insight.survival.hazard import HazardModel
+from insight.uplift.model import UpliftModel
 
 if TYPE_CHECKING:
     from insight.models.recipe import Models
@@ -85,6 +89,8 @@ class ScoringRun:
     segment_names: dict[int, str]
     survival: dict[str, Any] | None = None
     """The manifest's survival section (a run trained with --duration), else None."""
+    uplift: dict[str, Any] | None = None
+    """The manifest's uplift section (a run trained with --treatment), else None."""
 
     @property
     def latent_columns(self) -> list[str]:
@@ -105,6 +111,7 @@ class ScoringModels:
     known_latent: np.ndarray
     known_labels: np.ndarray
     survival: HazardModel | None = None
+    uplift: UpliftModel | None = None
 
 
 @functools.lru_cache(maxsize=4)
@@ -124,7 +131,8 @@ def load_scoring_run(path: str) -> ScoringRun:
     return ScoringRun(path=run.path, run_id=run.id, id_column=run.manifest.spec.id_column,
                       fmap=FeatureMap.from_dict(run.json(layout.FEATURES)),
                       latent_dim=int(run.json(layout.MULTITASK_SHAPE)["config"]["latent_dim"]),
-                      risk_bands=run.manifest.risk_bands, segment_names=names, survival=run.manifest.survival)
+                      risk_bands=run.manifest.risk_bands, segment_names=names, survival=run.manifest.survival,
+                      uplift=run.manifest.uplift)
 
 
 @functools.lru_cache(maxsize=2)
@@ -148,8 +156,9 @@ def load_scoring_models(path: str) -> ScoringModels:
     log.info("loaded run %s for scoring in %.1f s (%d reference customers)", info.run_id,
              time.perf_counter() - started, len(fitted))
     survival = HazardModel.from_json(run.text(layout.SURVIVAL_MODEL)) if info.survival else None
+    uplift = UpliftModel.from_json(run.text(layout.UPLIFT_MODEL)) if info.uplift else None
     return ScoringModels(models=models, fitted_latent=latent, fitted_xy=xy, known_latent=latent[known],
-                         known_labels=labels[known], survival=survival)
+                         known_labels=labels[known], survival=survival, uplift=uplift)
 
 
 # ---------------------------------------------------------------------------------------- one partition
@@ -222,6 +231,9 @@ def score_clean(ids: pd.Series, clean: pd.DataFrame, info: ScoringRun, models: S
         with single_threaded():
             out = pd.concat([out, survival_scores(raw.reset_index(drop=True), X, info.fmap, info.survival,
                                                   models.survival)], axis=1)
+    if info.uplift and models.uplift is not None:  # the treatment column is never a feature: not needed here
+        with single_threaded():
+            out = pd.concat([out, uplift_scores(X, info.fmap, models.uplift)], axis=1)
     return out
 
 
@@ -238,6 +250,8 @@ def empty_output(frame: pd.DataFrame, info: ScoringRun) -> pd.DataFrame:
         out[name] = np.array([], dtype=np.float32)
     if info.survival:
         empty_survival_columns(out, info.survival)
+    if info.uplift:
+        empty_uplift_columns(out, info.uplift)
     return out
 
 
