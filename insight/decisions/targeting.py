@@ -1,22 +1,28 @@
 """Whom to contact: expected net benefit of a retention offer by how many of the top-ranked customers get it.
 
-Customers are ranked one of two ways (`RANKINGS`):
+Customers are ranked one of three ways (`RANKINGS`); each customer contacted brings an expected value saved
+(`gain`) and costs `cost`, customers are contacted in decreasing order of their gain, and the best cut is the
+number contacted that maximises the expected net benefit, the sum of gain - cost over those contacted:
 
-- by churn probability (the default): for the top-k customers the expected benefit is
-      sum over them of  probability x save_rate x worth  -  k x cost,
-  where `save_rate` is the share of contacted churners the offer keeps and `worth` what a kept customer is
-  worth (one amount for everyone, or each customer's own value);
-- by value at risk (runs with a survival model and a value per period): `value_at_risk` is the survival
-  model's `value_lost_<H>`, value per period x (H - RMST(H)), the value a customer is expected to take away
-  within the horizon H against staying. It is already an expectation over when (and whether) they leave, so
-  no probability multiplies it: if the offer keeps `save_rate` of the lost value (of a contacted customer who
-  would leave, it keeps the periods they would have been gone), contacting a customer is worth
-      save_rate x value_at_risk  -  cost,
-  and customers are ranked by value at risk, which is also the order of that benefit: the best cut contacts
-  exactly those with save_rate x value_at_risk > cost. The expected number of customers saved is then
-  probability x save_rate with the probability of leaving within the same horizon (`churn_within_<H>`).
+- by expected saving (the default, `RANK_BY_PROBABILITY`): gain = probability x save_rate x worth, where
+  `save_rate` is the share of contacted churners the offer keeps and `worth` what a kept customer is worth.
+  With one amount for everyone this is the order of the churn probability (the riskiest first); with each
+  customer's own value it is the order of probability x value, which maximises the benefit (a likely leaver
+  worth little can come after a less likely one worth much);
+- by value at risk (runs with a survival model and a value per period, `RANK_BY_VALUE`): `value_at_risk` is the
+  survival model's `value_lost_<H>`, value per period x (H - RMST(H)), the value a customer is expected to take
+  away within the horizon H against staying. It is already an expectation over when (and whether) they leave,
+  so no probability multiplies it: gain = save_rate x value_at_risk. The expected number of customers saved is
+  then probability x save_rate with the probability of leaving within the same horizon (`churn_within_<H>`);
+- by the offer's effect (runs trained with --treatment, `RANK_BY_UPLIFT`): `uplift` is the uplift model's
+  estimated reduction in the customer's churn probability if offered, so gain = uplift x worth (no save rate:
+  the uplift is the share saved, measured on a past campaign). A customer the offer would push to leave has a
+  negative gain, and one in the sleeping-dog group (the interval lies below 0) is never contacted, whatever the
+  figures. `uplift_plan(..., order_by=probability)` ranks the same customers by churn risk and values them the
+  same way: what targeting the riskiest first would bring by the same estimates (the comparison the Targeting
+  page draws).
 
-The best cut maximises the expected net benefit. Missing and negative values and values at risk count as 0.
+Missing and negative values and values at risk count as 0; a missing uplift counts as no effect.
 """
 
 from __future__ import annotations
@@ -47,8 +53,10 @@ DEFAULT_COST_SHARE = 0.10
 """The Targeting page's default cost of an offer, as a share of the value of a kept customer."""
 RANK_BY_PROBABILITY = "probability"
 RANK_BY_VALUE = "value_at_risk"
-RANKINGS = (RANK_BY_PROBABILITY, RANK_BY_VALUE)
-"""How customers can be ranked for an offer: by churn probability, or by the value at risk within a horizon."""
+RANK_BY_UPLIFT = "uplift"
+RANKINGS = (RANK_BY_PROBABILITY, RANK_BY_VALUE, RANK_BY_UPLIFT)
+"""How customers can be ranked for an offer: by expected saving (churn probability x value), by the value at risk
+within a horizon, or by the offer's estimated effect (uplift) x value."""
 
 
 def break_even_probability(economics: OfferEconomics) -> float:
@@ -98,48 +106,65 @@ def ranking_order(probability: np.ndarray, value_at_risk: np.ndarray | None = No
     return np.argsort(-score, kind="stable")
 
 
+def gain_order(gain: np.ndarray, *then: np.ndarray) -> np.ndarray:
+    """Positions in decreasing order of `gain`, ties broken by each of `then` (decreasing), then by the input
+    order. Missing figures count as the lowest."""
+    keys = [np.nan_to_num(-np.asarray(k, dtype=float), nan=np.inf) for k in (gain, *then)]
+    return np.lexsort(tuple(reversed(keys)))
+
+
+def ranked_curve(order: np.ndarray, saved: np.ndarray, gain: np.ndarray, economics: OfferEconomics) -> pd.DataFrame:
+    """The benefit curve when the customers are contacted in `order`, each bringing `saved` expected customers
+    kept and `gain` expected value: one row per k = 0..n with contacted, expected_saved, expected_value_saved,
+    cost and net_benefit."""
+    saved, gain = (np.nan_to_num(np.asarray(a, dtype=float))[order] for a in (saved, gain))
+    contacted = np.arange(len(order) + 1)
+    cost = contacted * economics.cost_per_contact
+    gains = np.concatenate([[0.0], np.cumsum(gain)])
+    return pd.DataFrame({"contacted": contacted, "expected_saved": np.concatenate([[0.0], np.cumsum(saved)]),
+                         "expected_value_saved": gains, "cost": cost, "net_benefit": gains - cost})
+
+
 def benefit_curve(probability: np.ndarray, value: np.ndarray | None, economics: OfferEconomics, *,
                   value_at_risk: np.ndarray | None = None) -> pd.DataFrame:
-    """Expected net benefit after contacting the top 0..n customers: ranked by probability, or by
+    """Expected net benefit after contacting the top 0..n customers: ranked by expected saving, or by
     `value_at_risk` when given (then `value` must be None: the value at risk is what a kept customer is worth,
     and `probability`, the chance of leaving within its horizon, only counts the customers saved).
 
     Returns one row per k with columns: contacted, expected_saved, expected_value_saved, cost, net_benefit.
     """
+    return _ranked(probability, value, economics, value_at_risk)[0]
+
+
+def _ranked(probability: np.ndarray, value: np.ndarray | None, economics: OfferEconomics,
+            value_at_risk: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """`benefit_curve` and its contact order."""
+    p = np.nan_to_num(np.asarray(probability, dtype=float))
     if value_at_risk is not None:
-        return _value_curve(probability, value, value_at_risk, economics)
-    p = np.asarray(probability, dtype=float)
-    order = np.argsort(-p, kind="stable")
-    kept = customer_worth(None if value is None else np.asarray(value, dtype=float)[order], len(p), economics)
-    saved = p[order] * economics.save_rate
-    gains = np.concatenate([[0.0], np.cumsum(saved * kept)])
-    contacted = np.arange(len(p) + 1)
-    cost = contacted * economics.cost_per_contact
-    return pd.DataFrame({"contacted": contacted, "expected_saved": np.concatenate([[0.0], np.cumsum(saved)]),
-                         "expected_value_saved": gains, "cost": cost, "net_benefit": gains - cost})
+        if value is not None:
+            raise ValueError("ranking by value at risk values each customer by it: give value=None")
+        at_risk = value_at_risk_worth(value_at_risk)
+        if len(at_risk) != len(p):
+            raise ValueError("probability and value_at_risk need one value per customer")
+        order = ranking_order(p, at_risk)
+        return ranked_curve(order, p * economics.save_rate, economics.save_rate * at_risk, economics), order
+    worth = customer_worth(value, len(p), economics)
+    saved = p * economics.save_rate
+    order = gain_order(saved * worth, p)
+    return ranked_curve(order, saved, saved * worth, economics), order
 
 
-def _value_curve(probability: np.ndarray, value: np.ndarray | None, value_at_risk: np.ndarray,
-                 economics: OfferEconomics) -> pd.DataFrame:
-    """`benefit_curve` ranked by value at risk."""
-    if value is not None:
-        raise ValueError("ranking by value at risk values each customer by it: give value=None")
-    p = np.asarray(probability, dtype=float)
-    at_risk = value_at_risk_worth(value_at_risk)
-    if len(at_risk) != len(p):
-        raise ValueError("probability and value_at_risk need one value per customer")
-    order = ranking_order(p, at_risk)
-    saved = np.nan_to_num(p[order]) * economics.save_rate
-    gains = np.concatenate([[0.0], np.cumsum(economics.save_rate * at_risk[order])])
-    contacted = np.arange(len(p) + 1)
-    cost = contacted * economics.cost_per_contact
-    return pd.DataFrame({"contacted": contacted, "expected_saved": np.concatenate([[0.0], np.cumsum(saved)]),
-                         "expected_value_saved": gains, "cost": cost, "net_benefit": gains - cost})
+def uplift_benefit(uplift: np.ndarray, worth: np.ndarray, economics: OfferEconomics) -> np.ndarray:
+    """The expected net benefit of offering each customer when the offer's effect is estimated:
+    uplift x worth - cost (a missing uplift as no effect)."""
+    return np.nan_to_num(np.asarray(uplift, dtype=float)) * np.asarray(worth, dtype=float) - economics.cost_per_contact
 
 
-def best_cut(curve: pd.DataFrame) -> int:
-    """How many customers to contact for the largest expected net benefit (0 when no offer pays)."""
-    return int(curve.loc[curve["net_benefit"].idxmax(), "contacted"])
+def best_cut(curve: pd.DataFrame, *, at_most: int | None = None) -> int:
+    """How many customers to contact for the largest expected net benefit (0 when no offer pays; the fewest
+    of equally good cuts), contacting `at_most` customers when given."""
+    net = curve["net_benefit"] if at_most is None else curve["net_benefit"].iloc[:at_most + 1]
+    return int(curve.loc[net.idxmax(), "contacted"])
 
 
 def typical_value(values: np.ndarray | None, *, default: float = 100.0) -> float:
@@ -161,6 +186,8 @@ class TargetPlan:
     customers: int
     rank_by: str = RANK_BY_PROBABILITY
     """How the customers were ranked (one of `RANKINGS`)."""
+    order: np.ndarray | None = None
+    """The customers' positions (in the figures given to `plan`) in contact order."""
 
     @property
     def best(self) -> dict[str, float]:
@@ -177,6 +204,28 @@ class TargetPlan:
 def plan(probability: np.ndarray, value: np.ndarray | None, economics: OfferEconomics, *,
          value_at_risk: np.ndarray | None = None) -> TargetPlan:
     """`benefit_curve` (ranked by value at risk when `value_at_risk` is given) and its `best_cut`."""
-    curve = benefit_curve(probability, value, economics, value_at_risk=value_at_risk)
+    curve, order = _ranked(probability, value, economics, value_at_risk)
     rank_by = RANK_BY_PROBABILITY if value_at_risk is None else RANK_BY_VALUE
-    return TargetPlan(curve=curve, contacted=best_cut(curve), customers=len(curve) - 1, rank_by=rank_by)
+    return TargetPlan(curve=curve, contacted=best_cut(curve), customers=len(curve) - 1, rank_by=rank_by,
+                      order=order)
+
+
+def uplift_plan(uplift: np.ndarray, value: np.ndarray | None, economics: OfferEconomics, *,
+                sleeping_dog: np.ndarray | None = None, order_by: np.ndarray | None = None) -> TargetPlan:
+    """The offer's benefit curve and best cut when each customer is worth uplift x worth (module docstring):
+    ranked by that expected incremental value, customers flagged `sleeping_dog` last and never within the cut.
+    With `order_by` (the churn probability) the customers are ranked by it instead, valued the same way, and the
+    cut is that ranking's own best (sleeping dogs included: that ranking does not know them)."""
+    tau = np.nan_to_num(np.asarray(uplift, dtype=float))
+    worth = customer_worth(value, len(tau), economics)
+    gain = tau * worth
+    if order_by is not None:
+        order = gain_order(np.asarray(order_by, dtype=float))
+        curve = ranked_curve(order, tau, gain, economics)
+        return TargetPlan(curve=curve, contacted=best_cut(curve), customers=len(tau), rank_by=RANK_BY_PROBABILITY,
+                          order=order)
+    dog = np.zeros(len(tau), dtype=bool) if sleeping_dog is None else np.asarray(sleeping_dog, dtype=bool)
+    order = gain_order((~dog).astype(float), gain, tau)
+    curve = ranked_curve(order, tau, gain, economics)
+    return TargetPlan(curve=curve, contacted=best_cut(curve, at_most=int((~dog).sum())), customers=len(tau),
+                      rank_by=RANK_BY_UPLIFT, order=order)

@@ -3,9 +3,8 @@
 `RunFacade` is an `insight.ui.context.ActiveRun` (the verified run, its store and its facts) whose queries are
 cached. The facade itself is a shared resource, one per run version (`load_run`). Its methods are Streamlit
 cached methods: Streamlit derives each entry's key from the call's arguments, and `HASH_FUNCS` says how to
-read the two arguments it cannot hash quickly: the facade (by its run's fingerprint, so that a changed run is
-verified and queried again) and a `RiskFilter` (by its text, which is exact and fast even for a filter
-holding a lasso's 100,000 ids). Masks over the map's points (at most MAP_POINTS, under Streamlit's
+read the two arguments it cannot hash quickly (insight.ui.caching). The Targeting page's queries are
+insight.ui.targeting_view's. Masks over the map's points (at most MAP_POINTS, under Streamlit's
 sampling size for arrays) are hashed whole. Cached results are small (one row per segment, band, feature or
 sampled customer); queries whose answers are large or asked once (a page of the risk table, exports, one
 customer) are passed to the store as they are.
@@ -24,8 +23,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from insight.decisions.targeting import (RANK_BY_PROBABILITY, RANK_BY_VALUE, OfferEconomics, TargetPlan, plan,
-                                        ranking_order, typical_value)
 from insight import formatting as fmt
 from insight.errors import RunError
 from insight.models.quality import ScopeQuality, ThresholdQuality, at_threshold, scope_quality, scope_rows
@@ -37,7 +34,9 @@ from insight.runs.tables import ColumnFilter, RiskFilter
 from insight.segments.contrast import MapChoice, compare_groups, contrast
 from insight.segments.latent import LatentIndex
 from insight.ui import tables
-from insight.ui.context import ActiveRun, open_active_run, run_fingerprint
+from insight.ui.caching import data, resource
+from insight.ui.context import open_active_run, run_fingerprint
+from insight.ui.targeting_view import TargetingQueries
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -46,9 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HASH_FUNCS: dict[Any, Any] = {"insight.ui.facade.RunFacade": lambda run: run.key, RiskFilter: repr}
-data = functools.partial(st.cache_data, hash_funcs=HASH_FUNCS, show_spinner=False)
-resource = functools.partial(st.cache_resource, hash_funcs=HASH_FUNCS, show_spinner=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,7 +59,7 @@ class Selection:
     """In words, for exports and the risk table: 'lasso of 656 customers on the segment map'."""
 
 
-class RunFacade(ActiveRun):
+class RunFacade(TargetingQueries):
     """A verified run, its facts and its cached queries. Shared between sessions: read-only."""
 
     # ------------------------------------------------------------------ aggregates
@@ -252,70 +248,6 @@ class RunFacade(ActiveRun):
         """`quality(segment)` when flagging at `threshold`."""
         measured = self.quality(segment)
         return None if measured is None else at_threshold(measured, threshold)
-
-    # ------------------------------------------------------------------ targeting
-
-    @data(max_entries=16)
-    def probability_and_value(self) -> pd.DataFrame:
-        """Every customer's churn probability and value, riskiest first."""
-        return self.store.probability_and_value()
-
-    def rankings(self) -> tuple[str, ...]:
-        """How Targeting can rank customers: by probability, and by value at risk within the main horizon when
-        the run has survival with a period value."""
-        return (RANK_BY_PROBABILITY, RANK_BY_VALUE) if self.survival_view.value_at_risk else (RANK_BY_PROBABILITY,)
-
-    @data(max_entries=16)
-    def value_at_risk_ranking(self) -> pd.DataFrame:
-        """Every customer's id, churn probability, churn within the main horizon and value at risk within it,
-        in contact order by value at risk (insight.decisions.targeting.ranking_order; ties by id)."""
-        value, within = self.survival_view.value_at_risk, self.survival_view.churn_within
-        if value is None or within is None:
-            raise ValueError("this run has no value at risk to rank by")
-        frame = self.store.risk_table(columns=[self.id_column, layout.CHURN_PROBABILITY, within, value],
-                                      sort_by=value, limit=None)
-        order = ranking_order(frame[within].to_numpy(dtype=float), frame[value].to_numpy(dtype=float))
-        return frame.iloc[order].reset_index(drop=True)
-
-    @data(max_entries=16)
-    def typical_value(self) -> float:
-        """The mean value of a customer (100 for a run without revenue): the offer's default value."""
-        ranked = self.probability_and_value()
-        return typical_value(ranked["value"].to_numpy(dtype=float) if self.value_column else None)
-
-    def target_plan(self, economics: OfferEconomics, rank_by: str = RANK_BY_PROBABILITY) -> TargetPlan:
-        """The offer's benefit curve over the customers ranked by risk (or by value at risk within the main
-        horizon, `rank_by` RANK_BY_VALUE), and its best cut."""
-        if rank_by == RANK_BY_VALUE:
-            ranked = self.value_at_risk_ranking()
-            view = self.survival_view
-            return plan(ranked[view.churn_within].to_numpy(dtype=float), None, economics,
-                        value_at_risk=ranked[view.value_at_risk].to_numpy(dtype=float))
-        ranked = self.probability_and_value()
-        own = ranked["value"].to_numpy(dtype=float) if self.value_column else None
-        return plan(ranked[layout.CHURN_PROBABILITY].to_numpy(dtype=float), own, economics)
-
-    def target_rows(self, limit: int, economics: OfferEconomics,
-                    rank_by: str = RANK_BY_PROBABILITY) -> pd.DataFrame:
-        """The first `limit` customers of the plan's ranking (the riskiest, or those with the most value at
-        risk) with the offer's expected benefit (insight.ui.tables.target_list)."""
-        value = self.value_column
-        columns = [self.id_column, layout.CHURN_PROBABILITY, layout.RISK_BAND, *([value] if value else []),
-                   *layout.REASONS]
-        if rank_by == RANK_BY_VALUE:
-            at_risk, within = self.survival_view.value_at_risk, self.survival_view.churn_within
-            known = [c for c in dict.fromkeys([*columns, within, at_risk]) if c in self.store.column_types]
-            ids = self.value_at_risk_ranking()[self.id_column].head(limit).tolist()
-            rows = self.store.customers_by_ids(ids, known)
-            return tables.target_list(rows, id_column=self.id_column, value_column=value, economics=economics,
-                                      value_at_risk=at_risk, within=within)
-        known = [c for c in dict.fromkeys(columns) if c in self.store.column_types]
-        rows = self.store.risk_table(columns=known, limit=limit)
-        return tables.target_list(rows, id_column=self.id_column, value_column=value, economics=economics)
-
-    def target_export(self, limit: int, economics: OfferEconomics, rank_by: str = RANK_BY_PROBABILITY) -> bytes:
-        """`target_rows` as CSV (cells a spreadsheet could run as a formula start with a single quote)."""
-        return csv_bytes(self.target_rows(limit, economics, rank_by))
 
     # ------------------------------------------------------------------ the segment map
 

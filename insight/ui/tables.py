@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from insight import formatting as fmt
-from insight.decisions.targeting import (OfferEconomics, customer_worth, expected_benefit, value_at_risk_worth,
-                                        value_benefit)
+from insight.decisions.targeting import (OfferEconomics, customer_worth, expected_benefit, uplift_benefit,
+                                        value_at_risk_worth, value_benefit)
 from insight.formatting import display_value, markdown_text
 from insight.formatting import label
 from insight.runs import layout
@@ -195,19 +195,25 @@ def dropped_table(dropped: Sequence[DroppedColumn]) -> pd.DataFrame:
 
 def target_list(rows: pd.DataFrame, *, id_column: str, value_column: str | None,
                 economics: OfferEconomics, value_at_risk: str | None = None,
-                within: str | None = None) -> pd.DataFrame:
+                within: str | None = None, uplift: bool = False) -> pd.DataFrame:
     """The customers to contact in the plan's order: id, churn probability, risk band, value of keeping them,
     expected benefit of the offer (insight.decisions.targeting: probability × save rate × value − cost) and
     the three reasons. Each customer's value is `value_column` of `rows` unless the offer values everyone
     alike. Ranked by value at risk (`value_at_risk`, the column `value_lost_<H>`), the value column is that
     column itself and the benefit save rate × value at risk − cost; `within` (the column `churn_within_<H>`
-    of the same horizon) is shown beside the churn probability."""
+    of the same horizon) is shown beside the churn probability. Ranked by the offer's effect (`uplift`), the
+    estimated uplift, its interval and group come after the risk, the benefit is uplift × value − cost and the
+    reasons for responding follow the reasons for risk."""
     p = rows[layout.CHURN_PROBABILITY].to_numpy(dtype=float)
     out = pd.DataFrame({id_column: rows[id_column], layout.CHURN_PROBABILITY: rows[layout.CHURN_PROBABILITY]})
     if layout.RISK_BAND in rows:
         out[layout.RISK_BAND] = rows[layout.RISK_BAND].astype("string")
     if within is not None and within in rows:
         out[within] = rows[within].astype(float)
+    if uplift:
+        for name in (layout.UPLIFT, layout.UPLIFT_LOWER, layout.UPLIFT_UPPER):
+            out[name] = rows[name].astype(float)
+        out[layout.UPLIFT_GROUP] = rows[layout.UPLIFT_GROUP].astype("string")
     if value_at_risk is not None:
         at_risk = rows[value_at_risk].to_numpy(dtype=float)
         out[value_at_risk] = np.round(value_at_risk_worth(at_risk), 2)
@@ -216,8 +222,10 @@ def target_list(rows: pd.DataFrame, *, id_column: str, value_column: str | None,
         own = rows[value_column].to_numpy(dtype=float) if value_column else None
         worth = customer_worth(own, len(rows), economics)
         out["value"] = np.round(worth, 2)
-        out["expected_benefit"] = np.round(expected_benefit(p, worth, economics), 2)
-    for name in layout.REASONS:
+        benefit = (uplift_benefit(rows[layout.UPLIFT].to_numpy(dtype=float), worth, economics) if uplift
+                   else expected_benefit(p, worth, economics))
+        out["expected_benefit"] = np.round(benefit, 2)
+    for name in (*layout.REASONS, *(layout.RESPONSE_REASONS if uplift else ())):
         if name in rows:
             out[name] = rows[name]
     return out.reset_index(drop=True)

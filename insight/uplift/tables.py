@@ -1,5 +1,5 @@
 """The uplift model's figures as tables and sentences: plain functions of the manifest (no Streamlit), for
-the Model page (insight.ui.uplift_section)."""
+the Model page (insight.ui.uplift_section) and the Targeting page (insight.ui.targeting_sections)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from insight import formatting as fmt
+from insight.decisions.targeting import TargetPlan
 from insight.figures.uplift import RANKINGS
 from insight.uplift.model import KINDS
 
@@ -56,3 +57,31 @@ def campaign_text(setup: Mapping[str, Any]) -> str:
             f"offered and {fmt.count(check.get('control'))} not among the training customers, {how}. Learner: "
             f"**{fmt.markdown_text(setup.get('learner'))}**, chosen by the Qini coefficient on a validation part "
             "of the training customers.")
+
+
+def targeting_comparison(by_uplift: TargetPlan, by_risk: TargetPlan, *, risk_sleeping_dogs: int,
+                         held_out: Mapping[str, Mapping[str, float]] | None = None) -> str:
+    """The Targeting page's reading of its two curves (Markdown): the best cut of the ranking by the offer's
+    effect against the riskiest-first ranking's own best cut, valued by the same estimates, the sleeping dogs
+    the risk ranking would contact, and the held-out Qini coefficients that say whether the estimates rank well."""
+    mine, theirs = by_uplift.best, by_risk.best
+
+    def customers(n: int) -> str:
+        return f"**{fmt.count(n)}** customer{'' if n == 1 else 's'}"
+
+    text = (f"Ranked by the offer's effect, contacting {customers(by_uplift.contacted)} is expected to prevent "
+            f"**{fmt.count(mine['expected_saved'])}** departures for a net benefit of "
+            f"**{fmt.amount(mine['net_benefit'])}**. The riskiest first would do best at "
+            f"{customers(by_risk.contacted)}, preventing {fmt.count(theirs['expected_saved'])} for "
+            f"**{fmt.amount(theirs['net_benefit'])}**")
+    text += (f", and its list would hold **{fmt.count(risk_sleeping_dogs)}** sleeping dogs (customers the offer "
+             "pushes to leave), who are never on this one." if risk_sleeping_dogs else ".")
+    scores = held_out or {}
+    model, risk = scores.get("model", {}).get("qini"), scores.get("risk", {}).get("qini")
+    text += " Both curves use the uplift model's estimates"
+    if model is not None and risk is not None:
+        text += (f"; on held-out customers, whose outcomes it never saw, its ranking scored a Qini coefficient of "
+                 f"{fmt.score(model)} against {fmt.score(risk)} for churn risk (Model page).")
+    else:
+        return text + "."
+    return text

@@ -8,6 +8,7 @@ import pytest
 
 from insight.decisions.targeting import (
     RANK_BY_PROBABILITY,
+    RANK_BY_UPLIFT,
     RANK_BY_VALUE,
     OfferEconomics,
     benefit_curve,
@@ -17,6 +18,8 @@ from insight.decisions.targeting import (
     plan,
     ranking_order,
     typical_value,
+    uplift_benefit,
+    uplift_plan,
     value_benefit,
 )
 
@@ -25,10 +28,15 @@ def test_benefit_curve_by_hand() -> None:
     p = np.array([0.1, 0.8, 0.5])
     value = np.array([1000.0, 100.0, 300.0])
     curve = benefit_curve(p, value, OfferEconomics(cost_per_contact=20, save_rate=0.5))
-    # ranked: 0.8 (100), 0.5 (300), 0.1 (1000)
-    assert curve["expected_value_saved"].tolist() == pytest.approx([0, 40, 115, 165])
-    assert curve["net_benefit"].tolist() == pytest.approx([0, 20, 75, 105])
+    # each customer's own value: ranked by expected saving 0.5 x 300 = 150, 0.1 x 1000 = 100, 0.8 x 100 = 80
+    # (x the save rate 0.5: 75, 50, 40), not by probability (0.8 first would bring 40 where 75 is to be had)
+    assert curve["expected_value_saved"].tolist() == pytest.approx([0, 75, 125, 165])
+    assert curve["net_benefit"].tolist() == pytest.approx([0, 55, 85, 105])
+    assert curve["expected_saved"].tolist() == pytest.approx([0, 0.25, 0.30, 0.70])
     assert best_cut(curve) == 3
+    fixed = benefit_curve(p, None, OfferEconomics(cost_per_contact=20, save_rate=0.5, value_per_customer=100))
+    # one value for everyone: the riskiest first (0.8, 0.5, 0.1 bring 40, 25, 5)
+    assert fixed["net_benefit"].tolist() == pytest.approx([0, 20, 25, 10])
 
 
 def test_no_offer_pays_when_it_costs_more_than_it_saves() -> None:
@@ -64,8 +72,9 @@ def test_the_plan_is_the_curve_and_its_best_cut() -> None:
     offer = plan(p, value, OfferEconomics(cost_per_contact=20, save_rate=0.5))
     assert offer.contacted == 3 and offer.customers == 3 and offer.share == 1.0
     assert offer.best["net_benefit"] == pytest.approx(105)
-    # the benefit of each customer, in rank order, adds up to the curve's net benefit
-    ranked = np.argsort(-p, kind="stable")
+    # the benefit of each customer, in rank order (by expected saving), adds up to the curve's net benefit
+    ranked = np.argsort(-p * value, kind="stable")
+    assert offer.order.tolist() == ranked.tolist() == [2, 0, 1]
     each = expected_benefit(p[ranked], value[ranked], OfferEconomics(cost_per_contact=20, save_rate=0.5))
     assert np.cumsum(each).tolist() == pytest.approx(offer.curve["net_benefit"].iloc[1:].tolist())
 
@@ -131,4 +140,48 @@ def test_the_default_ranking_is_by_probability() -> None:
     value = np.array([1000.0, 100.0, 300.0])
     offer = plan(p, value, OfferEconomics(cost_per_contact=20, save_rate=0.5))
     assert offer.rank_by == RANK_BY_PROBABILITY
-    assert offer.curve["net_benefit"].tolist() == pytest.approx([0, 20, 75, 105])  # as by hand above
+    assert offer.curve["net_benefit"].tolist() == pytest.approx([0, 55, 85, 105])  # as by hand above
+
+
+def test_uplift_plan_by_hand() -> None:
+    uplift = np.array([0.02, 0.30, -0.10, 0.10, np.nan])  # the offer's estimated effect on churn
+    p = np.array([0.90, 0.40, 0.70, 0.20, 0.95])  # churn risk: the riskiest are not those it moves
+    offer = OfferEconomics(cost_per_contact=5, save_rate=0.3, value_per_customer=100)  # the save rate is unused
+    result = uplift_plan(uplift, None, offer)
+    # gains 2, 30, -10, 10, 0 (a missing uplift: no effect): contact order 30, 10, 2, 0, -10
+    assert result.order.tolist() == [1, 3, 0, 4, 2] and result.rank_by == RANK_BY_UPLIFT
+    assert result.curve["net_benefit"].tolist() == pytest.approx([0, 25, 30, 27, 22, 7])
+    assert result.curve["expected_saved"].tolist() == pytest.approx([0, 0.3, 0.4, 0.42, 0.42, 0.32])
+    assert result.contacted == 2
+    # the risk ranking valued by the same estimates: 0.95, 0.90, 0.70, 0.40, 0.20 bring 0, 2, -10, 30, 10
+    by_risk = uplift_plan(uplift, None, offer, order_by=p)
+    assert by_risk.order.tolist() == [4, 0, 2, 1, 3] and by_risk.rank_by == RANK_BY_PROBABILITY
+    assert by_risk.curve["net_benefit"].tolist() == pytest.approx([0, -5, -8, -23, 2, 7])
+    assert by_risk.contacted == 5 and by_risk.best["net_benefit"] < result.best["net_benefit"]
+    each = uplift_benefit(uplift[result.order], np.full(5, 100.0), offer)
+    assert np.cumsum(each).tolist() == pytest.approx(result.curve["net_benefit"].iloc[1:].tolist())
+
+
+def test_uplift_plan_values_each_customer_by_their_own_worth() -> None:
+    uplift = np.array([0.30, 0.05, 0.10])
+    value = np.array([10.0, 1000.0, 200.0])  # gains 3, 50, 20
+    result = uplift_plan(uplift, value, OfferEconomics(cost_per_contact=4, save_rate=0.3))
+    assert result.order.tolist() == [1, 2, 0] and result.contacted == 2
+    assert result.best["expected_value_saved"] == pytest.approx(70)
+
+
+def test_a_sleeping_dog_is_never_on_the_list() -> None:
+    rng = np.random.default_rng(7)
+    uplift = rng.normal(0.05, 0.1, 400)
+    dog = rng.uniform(size=400) < 0.2
+    uplift[:5] = 0.5  # flagged sleeping dogs with a large estimated effect still stay off the list
+    dog[:5] = True
+    for cost in (0.0, 2.0):
+        result = uplift_plan(uplift, None, OfferEconomics(cost_per_contact=cost, save_rate=0.3,
+                                                          value_per_customer=100), sleeping_dog=dog)
+        listed = result.order[:result.contacted]
+        assert 0 < result.contacted < 400 and not dog[listed].any()
+        assert (uplift[listed] * 100 > cost).all()  # and only customers whose effect pays for the offer
+        assert result.contacted == int(((uplift * 100 > cost) & ~dog).sum())
+    free = uplift_plan(uplift, None, OfferEconomics(cost_per_contact=0, save_rate=0.3, value_per_customer=0))
+    assert free.contacted == 0  # nothing to gain: nobody is contacted
