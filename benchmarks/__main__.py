@@ -18,6 +18,10 @@ def main(argv: list[str]) -> int:
         from benchmarks.survival import main as survival_main
 
         return survival_main(argv[1:])
+    if argv and argv[0] == "targeting":
+        from benchmarks.targeting import main as targeting_main
+
+        return targeting_main(argv[1:])
     if argv and argv[0] == "uplift":
         from benchmarks.uplift import main as uplift_main
 
