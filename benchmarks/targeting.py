@@ -11,7 +11,8 @@ a user meets it: a real run on the campaign demo and the Targeting page's own ra
 4. with the TRUE uplift (never seen by a model), for the uplift list and the k riskiest customers (the risk
    ranking at the same budget), and for the risk ranking at its own best cut on the page (churn probability x
    DEFAULT_SAVE_RATE x value - cost): true expected saves (the sum of the true uplift of those contacted), the
-   true net benefit (true saves x value - cost), and the share of the list with a negative true uplift;
+   true net benefit (true saves x value - cost), and the share of the list with a negative true uplift; also the
+   page's "only customers the offer is shown to move" list (interval above 0) at its own best cut;
    the same on the run's held-out test customers alone (`split` = test).
 
 Seconds and the load average are printed: measured, never asserted.
@@ -67,7 +68,11 @@ def compare_lists(frame: pd.DataFrame, true_uplift: np.ndarray, value: np.ndarra
                                                  value_per_customer=economics.value_per_customer))
     worth = customer_worth(value, len(frame), economics)
     cost = economics.cost_per_contact
+    shown = uplift_plan(frame[layout.UPLIFT].to_numpy(dtype=float), value, economics,
+                        sleeping_dog=(frame[layout.UPLIFT_GROUP] == SLEEPING_DOG).to_numpy(),
+                        lower=frame[layout.UPLIFT_LOWER].to_numpy(dtype=float))
     lists = {"uplift": list_facts(by_uplift.order[:k], true_uplift, worth, cost),
+             "uplift_shown_to_move": list_facts(shown.order[:shown.contacted], true_uplift, worth, cost),
              "risk_same_budget": list_facts(riskiest[:k], true_uplift, worth, cost),
              "risk_own_cut": list_facts(page_risk.order[:page_risk.contacted], true_uplift, worth, cost),
              "true_uplift_same_budget": list_facts(np.argsort(-true_uplift, kind="stable")[:k], true_uplift,

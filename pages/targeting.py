@@ -48,6 +48,10 @@ with shell.page("Targeting") as run:
                    f"period × the time they are expected to be gone), already weighed by how likely and how "
                    f"soon they leave; the offer keeps the save rate's share of it.")
     elif by_uplift:
+        shown = st.toggle("Only customers the offer is shown to move", key="target_shown_to_move",
+                          help="Leave out everyone whose effect's 90 % interval holds 0. With each customer's own "
+                               "value, a valuable customer with a small effect the model cannot tell from zero "
+                               "otherwise passes the bar.")
         st.caption("Ranked by the offer's effect: each customer's expected incremental value is the fall in their "
                    "churn probability the uplift model estimates from the past campaign × their value − the cost. "
                    "Customers the offer pushes to leave (sleeping dogs) are never on the list.")
@@ -57,9 +61,10 @@ with shell.page("Targeting") as run:
     else:
         st.caption("This run has no revenue column: enter what keeping one customer is worth to you.")
 
+    moved = by_uplift and shown
     economics = OfferEconomics(cost_per_contact=float(cost), save_rate=float(save_rate),
                                value_per_customer=None if each or by_value else float(value))
-    offer = run.target_plan(economics, rank_by)
+    offer = run.target_plan(economics, rank_by, shown_to_move=moved)
     k, best = offer.contacted, offer.best
     saved = ("Sum of the estimated uplift (fall in churn probability) over the contacted customers." if by_uplift
              else f"Sum of churn probability{f' within {span}' if by_value else ''} × save rate over the "
@@ -78,14 +83,14 @@ with shell.page("Targeting") as run:
         st.stop()
 
     st.subheader(f"The {fmt.count(k)} customers to contact")
-    preview = run.target_rows(min(k, PREVIEW), economics, rank_by)
+    preview = run.target_rows(min(k, PREVIEW), economics, rank_by, shown_to_move=moved)
     st.dataframe(preview, hide_index=True, key="target_preview",
                  column_config=targeting_sections.list_columns(run, list(preview.columns), rank_by))
     st.caption(f"The first {fmt.count(min(k, PREVIEW))} of the list, {order}; the export holds all "
                f"{fmt.count(k)} with their reasons.")
     exports = access.can("export")  # asked here: the download itself runs outside this session's script
     st.download_button(f"Export the {fmt.count(k)} customers as CSV",
-                       data=lambda: run.target_export(k, economics, rank_by) if exports else b"",
+                       data=lambda: run.target_export(k, economics, rank_by, shown_to_move=moved) if exports else b"",
                        key="target_export", file_name=f"target-list-{run.id}.csv", mime="text/csv",
                        icon=":material/download:", disabled=not exports,
                        help="Cells a spreadsheet could run as a formula are prefixed with a single quote.")

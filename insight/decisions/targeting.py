@@ -211,9 +211,11 @@ def plan(probability: np.ndarray, value: np.ndarray | None, economics: OfferEcon
 
 
 def uplift_plan(uplift: np.ndarray, value: np.ndarray | None, economics: OfferEconomics, *,
-                sleeping_dog: np.ndarray | None = None, order_by: np.ndarray | None = None) -> TargetPlan:
+                sleeping_dog: np.ndarray | None = None, order_by: np.ndarray | None = None,
+                lower: np.ndarray | None = None) -> TargetPlan:
     """The offer's benefit curve and best cut when each customer is worth uplift x worth (module docstring):
-    ranked by that expected incremental value, customers flagged `sleeping_dog` last and never within the cut.
+    ranked by that expected incremental value, customers flagged `sleeping_dog` last and never within the cut;
+    with `lower` (the interval's lower ends) only customers the offer is shown to move (lower > 0) are listed.
     With `order_by` (the churn probability) the customers are ranked by it instead, valued the same way, and the
     cut is that ranking's own best (sleeping dogs included: that ranking does not know them)."""
     tau = np.nan_to_num(np.asarray(uplift, dtype=float))
@@ -225,6 +227,8 @@ def uplift_plan(uplift: np.ndarray, value: np.ndarray | None, economics: OfferEc
         return TargetPlan(curve=curve, contacted=best_cut(curve), customers=len(tau), rank_by=RANK_BY_PROBABILITY,
                           order=order)
     dog = np.zeros(len(tau), dtype=bool) if sleeping_dog is None else np.asarray(sleeping_dog, dtype=bool)
+    if lower is not None:
+        dog = dog | ~(np.nan_to_num(np.asarray(lower, dtype=float)) > 0)
     order = gain_order((~dog).astype(float), gain, tau)
     curve = ranked_curve(order, tau, gain, economics)
     return TargetPlan(curve=curve, contacted=best_cut(curve, at_most=int((~dog).sum())), customers=len(tau),

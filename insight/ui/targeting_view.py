@@ -73,10 +73,12 @@ class TargetingQueries(ActiveRun):
         if not self.has_uplift:
             raise ValueError("this run has no uplift to rank by: train it with --treatment")
         ranked = self.probability_and_value()
-        effect = self.store.risk_table(columns=[self.id_column, layout.UPLIFT, layout.UPLIFT_GROUP], limit=None)
+        effect = self.store.risk_table(columns=[self.id_column, layout.UPLIFT, layout.UPLIFT_LOWER,
+                                                layout.UPLIFT_GROUP], limit=None)
         effect = effect.set_index(effect[self.id_column].astype(str))
         ids = ranked["id"].astype(str)
         return ranked.assign(uplift=effect[layout.UPLIFT].reindex(ids).to_numpy(dtype=float),
+                             uplift_lower=effect[layout.UPLIFT_LOWER].reindex(ids).to_numpy(dtype=float),
                              sleeping_dog=(effect[layout.UPLIFT_GROUP].reindex(ids) == SLEEPING_DOG).to_numpy())
 
     @data(max_entries=16)
@@ -94,8 +96,10 @@ class TargetingQueries(ActiveRun):
             return self.value_at_risk_ranking()
         return self.uplift_figures() if rank_by == RANK_BY_UPLIFT else self.probability_and_value()
 
-    def target_plan(self, economics: OfferEconomics, rank_by: str = RANK_BY_PROBABILITY) -> TargetPlan:
-        """The offer's benefit curve over the customers in `rank_by`'s order, and its best cut."""
+    def target_plan(self, economics: OfferEconomics, rank_by: str = RANK_BY_PROBABILITY, *,
+                    shown_to_move: bool = False) -> TargetPlan:
+        """The offer's benefit curve over the customers in `rank_by`'s order, and its best cut; ranked by the
+        offer's effect with `shown_to_move`, only customers whose interval lies above 0 are listed."""
         ranked = self._ranked_frame(rank_by)
         if rank_by == RANK_BY_VALUE:
             view = self.survival_view
@@ -103,7 +107,8 @@ class TargetingQueries(ActiveRun):
                         value_at_risk=ranked[view.value_at_risk].to_numpy(dtype=float))
         if rank_by == RANK_BY_UPLIFT:
             return uplift_plan(ranked["uplift"].to_numpy(), self._own_values(ranked), economics,
-                               sleeping_dog=ranked["sleeping_dog"].to_numpy())
+                               sleeping_dog=ranked["sleeping_dog"].to_numpy(),
+                               lower=ranked["uplift_lower"].to_numpy() if shown_to_move else None)
         return plan(ranked[layout.CHURN_PROBABILITY].to_numpy(dtype=float), self._own_values(ranked), economics)
 
     def risk_plan_by_uplift(self, economics: OfferEconomics) -> TargetPlan:
@@ -117,12 +122,12 @@ class TargetingQueries(ActiveRun):
         dogs = self.uplift_figures()["sleeping_dog"].to_numpy(dtype=bool)
         return int(dogs[offer.order[:offer.contacted]].sum()) if offer.order is not None else 0
 
-    def target_rows(self, limit: int, economics: OfferEconomics,
-                    rank_by: str = RANK_BY_PROBABILITY) -> pd.DataFrame:
+    def target_rows(self, limit: int, economics: OfferEconomics, rank_by: str = RANK_BY_PROBABILITY, *,
+                    shown_to_move: bool = False) -> pd.DataFrame:
         """The first `limit` customers of the plan's ranking with the offer's expected benefit
         (insight.ui.tables.target_list): the riskiest, those with the most value at risk or expected saving, or
         those the offer moves most."""
-        offer = self.target_plan(economics, rank_by)
+        offer = self.target_plan(economics, rank_by, shown_to_move=shown_to_move)
         ranked = self._ranked_frame(rank_by)
         id_key = self.id_column if rank_by == RANK_BY_VALUE else "id"
         ids = ranked[id_key].to_numpy()[offer.order[:max(0, limit)]].tolist()
@@ -140,6 +145,7 @@ class TargetingQueries(ActiveRun):
         rows = self.store.customers_by_ids(ids, known)
         return tables.target_list(rows, id_column=self.id_column, value_column=value, economics=economics, **extra)
 
-    def target_export(self, limit: int, economics: OfferEconomics, rank_by: str = RANK_BY_PROBABILITY) -> bytes:
+    def target_export(self, limit: int, economics: OfferEconomics, rank_by: str = RANK_BY_PROBABILITY, *,
+                      shown_to_move: bool = False) -> bytes:
         """`target_rows` as CSV (cells a spreadsheet could run as a formula start with a single quote)."""
-        return csv_bytes(self.target_rows(limit, economics, rank_by))
+        return csv_bytes(self.target_rows(limit, economics, rank_by, shown_to_move=shown_to_move))

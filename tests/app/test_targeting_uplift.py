@@ -140,3 +140,19 @@ def test_each_customers_own_value_and_ranking_by_risk(monkeypatch: pytest.Monkey
     riskiest = customers.sort_values(["churn_probability", "customer_id"], ascending=[False, True])
     assert export["customer_id"].tolist() == riskiest["customer_id"].head(len(export)).tolist()
     assert "uplift" not in export.columns and "response_reason_1" not in export.columns
+
+
+def test_only_customers_the_offer_is_shown_to_move(monkeypatch: pytest.MonkeyPatch, runs: Path, uplift_run: Path,
+                                                   customers: pd.DataFrame, downloads: dict) -> None:
+    at = open_page(monkeypatch, runs, uplift_run, PAGE)
+    at.number_input(key="target_cost").set_value(COST)
+    at.number_input(key="target_value").set_value(VALUE)
+    at.toggle(key="target_shown_to_move").set_value(True).run()
+    assert_clean(at, "only those shown to move")
+    pays = (customers["uplift"] * VALUE > COST) & (customers["uplift_group"] != "sleeping dog")
+    shown = pays & (customers["uplift_lower"] > 0)
+    assert 0 < shown.sum() < pays.sum()  # a real cut: some customers that pay are not shown to move
+    assert metric(at, "Customers to contact") == fmt.count(int(shown.sum()))
+    export = _export(downloads, uplift_run)
+    assert set(export["customer_id"]) == set(customers.loc[shown, "customer_id"])
+    assert (export["uplift_lower"] > 0).all()

@@ -30,6 +30,7 @@ def test_the_uplift_list_against_the_riskiest_on_a_planted_population() -> None:
         "churn_probability": np.r_[np.full(100, 0.5), np.full(100, 0.9), np.full(800, 0.1)],
         "uplift": true_uplift + np.linspace(0, 0.01, 1000),  # a good estimate
         "uplift_group": ["persuadable"] * 100 + ["sleeping dog"] * 100 + ["sure thing"] * 800})
+    frame["uplift_lower"] = frame["uplift"] - np.r_[np.full(50, 0.1), np.full(50, 0.5), np.full(900, 0.1)]
     result = compare_lists(frame, true_uplift, None, OfferEconomics(cost_per_contact=10, save_rate=0.3,
                                                                     value_per_customer=100))
     lists = result["lists"]
@@ -40,6 +41,7 @@ def test_the_uplift_list_against_the_riskiest_on_a_planted_population() -> None:
     # the page's risk plan (p x 0.3 x 100 > 10, i.e. p > 1/3) contacts the dogs and the persuadables
     assert lists["risk_own_cut"]["customers"] == 200 and lists["risk_own_cut"]["saves"] == pytest.approx(20)
     assert lists["true_uplift_same_budget"]["saves"] == pytest.approx(40)
+    assert lists["uplift_shown_to_move"]["customers"] == 50  # half the persuadables' intervals hold 0
     assert result["saves_ratio_best_budget"] < 0 and not result["saves_ok"]  # negative saves: no ratio to pass
 
 

@@ -185,3 +185,12 @@ def test_a_sleeping_dog_is_never_on_the_list() -> None:
         assert result.contacted == int(((uplift * 100 > cost) & ~dog).sum())
     free = uplift_plan(uplift, None, OfferEconomics(cost_per_contact=0, save_rate=0.3, value_per_customer=0))
     assert free.contacted == 0  # nothing to gain: nobody is contacted
+
+
+def test_uplift_plan_can_list_only_customers_shown_to_move() -> None:
+    uplift = np.array([0.30, 0.20, 0.10, 0.05])
+    lower = np.array([0.10, -0.05, 0.02, np.nan])  # the second's interval holds 0; a missing one is not shown
+    offer = OfferEconomics(cost_per_contact=1, save_rate=0.3, value_per_customer=100)
+    assert uplift_plan(uplift, None, offer).contacted == 4
+    shown = uplift_plan(uplift, None, offer, lower=lower)
+    assert shown.contacted == 2 and set(shown.order[:2]) == {0, 2}
