@@ -24,15 +24,15 @@ The seconds of each step are printed with the machine's load average: measured, 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.seeds import run_seeds
 
 TOLERANCE = 0.15
 """The issue's must-show: the predicted median lifetime per planted segment within 15 % of the true one."""
@@ -243,12 +243,6 @@ def main(argv: list[str]) -> int:
                                      description="Planted time to churn per demo segment against the survival model.")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    results = []
-    for seed in args.seed:
-        result = survival_benchmark(args.rows, seed, drop=args.drop, direct=args.direct)
-        print_survival(result)
-        sys.stdout.flush()
-        results.append(result)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results if len(results) > 1 else results[0], indent=2) + "\n")
+    run_seeds(args.seed, lambda seed: survival_benchmark(args.rows, seed, drop=args.drop, direct=args.direct),
+              print_survival, args.json)
     return 0

@@ -24,7 +24,6 @@ import argparse
 import dataclasses
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.seeds import run_seeds
 
 SAVES_MARGIN = 0.20
 """Must-show: at the best budget, the uplift ranking saves at least 20 % more churners than the risk ranking."""
@@ -155,13 +156,7 @@ def main(argv: list[str]) -> int:
                                      description="The Targeting page's uplift ranking against risk, on a real run.")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    results = []
     with tempfile.TemporaryDirectory(prefix="insight-targeting-") as tmp:
-        for seed in args.seed:
-            result = targeting_benchmark(args.rows, seed, Path(tmp))
-            print_targeting(result)
-            sys.stdout.flush()
-            results.append(result)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results if len(results) > 1 else results[0], indent=2) + "\n")
+        run_seeds(args.seed, lambda seed: targeting_benchmark(args.rows, seed, Path(tmp)), print_targeting,
+                  args.json)
     return 0

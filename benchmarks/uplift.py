@@ -29,15 +29,14 @@ The seconds of each step are printed with the machine's load average: measured, 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.seeds import run_seeds
 
 GAIN_SHARE = 0.70
 """Must-show (a): the predicted uplift's ranking captures at least 70 % of the true uplift ranking's gain."""
@@ -202,12 +201,6 @@ def main(argv: list[str]) -> int:
                                      description="Uplift vs churn-risk targeting on the campaign demo.")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    results = []
-    for seed in args.seed:
-        result = uplift_benchmark(args.rows, seed, threads=args.threads)
-        print_uplift(result)
-        sys.stdout.flush()
-        results.append(result)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results if len(results) > 1 else results[0], indent=2) + "\n")
+    run_seeds(args.seed, lambda seed: uplift_benchmark(args.rows, seed, threads=args.threads), print_uplift,
+              args.json)
     return 0
