@@ -6,11 +6,12 @@ case a small real run does not produce)."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from insight.runs.run import MANIFEST_DIGEST, RunWriter
+from insight.runs.run import MANIFEST_DIGEST, RunWriter, set_latest
 
 
 def rewritten_run(source: Path, runs_dir: Path, name: str, edit: Callable[[dict[str, Any]], None], *,
@@ -25,3 +26,12 @@ def rewritten_run(source: Path, runs_dir: Path, name: str, edit: Callable[[dict[
                 writer.write_bytes(file.name, (replace or {}).get(file.name, file.read_bytes()))
         return writer.commit({k: v for k, v in manifest.items()
                               if k not in ("schema_version", "run_id", "files", MANIFEST_DIGEST)})
+
+
+def runs_folder(folder: Path, *runs: Path, latest: Path) -> Path:
+    """`folder` as a runs folder holding copies of `runs`, LATEST at `latest` (one of them): a test module's
+    own, so that runs other tests write into a shared folder cannot change which run is the latest there."""
+    for run in runs:
+        shutil.copytree(run, folder / run.name)
+    set_latest(folder, latest.name)
+    return folder

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from insight.runs.run import set_latest
+from runkit import runs_folder
 
 
 @pytest.fixture(scope="module")
 def app_runs(tmp_path_factory: pytest.TempPathFactory, demo_run: Path, telco_run: Path) -> Path:
     """A runs folder of the module's own holding copies of both runs (so runs other tests write into the
     shared folder cannot change which run is the latest here); LATEST points at the Telco run."""
-    runs = tmp_path_factory.mktemp("app-runs")
-    for run in (demo_run, telco_run):
-        shutil.copytree(run, runs / run.name)
-    set_latest(runs, telco_run.name)
-    return runs
+    return runs_folder(tmp_path_factory.mktemp("app-runs"), demo_run, telco_run, latest=telco_run)
 
 
 @pytest.fixture()

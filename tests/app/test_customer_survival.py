@@ -17,15 +17,12 @@ from appkit import array, metric, open_page, plain, plotly_figure
 from insight import formatting as fmt
 from insight.runs import layout
 from insight.runs.run import set_latest
+from runkit import runs_folder
 
 
 @pytest.fixture(scope="module")
 def customer_runs(tmp_path_factory: pytest.TempPathFactory, survival_run: Path, demo_run: Path) -> Path:
-    runs = tmp_path_factory.mktemp("customer-survival-runs")
-    for run in (survival_run, demo_run):
-        shutil.copytree(run, runs / run.name)
-    set_latest(runs, survival_run.name)
-    return runs
+    return runs_folder(tmp_path_factory.mktemp("customer-survival-runs"), survival_run, demo_run, latest=survival_run)
 
 
 def _pick(run: Path) -> tuple[pd.Series, dict]:

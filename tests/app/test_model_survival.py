@@ -5,7 +5,6 @@ TotalCharges), and nothing new for a run without --duration."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,8 @@ from appkit import array, open_page, plain, plotly_figure, table_with
 
 from insight import formatting as fmt
 from insight.runs import layout
-from insight.runs.run import open_run, set_latest
+from insight.runs.run import open_run
+from runkit import runs_folder
 
 PAGE = "pages/model.py"
 
@@ -23,11 +23,7 @@ PAGE = "pages/model.py"
 def runs(tmp_path_factory: pytest.TempPathFactory, survival_run: Path, telco_survival_run: Path,
          demo_run: Path) -> Path:
     """A runs folder of this module's own: both survival runs and the demo run without --duration."""
-    folder = tmp_path_factory.mktemp("model-survival-runs")
-    for run in (demo_run, telco_survival_run, survival_run):
-        shutil.copytree(run, folder / run.name)
-    set_latest(folder, survival_run.name)
-    return folder
+    return runs_folder(tmp_path_factory.mktemp("model-survival-runs"), demo_run, telco_survival_run, survival_run, latest=survival_run)
 
 
 def test_survival_model_against_the_baselines(monkeypatch: pytest.MonkeyPatch, runs: Path,

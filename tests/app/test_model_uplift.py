@@ -4,14 +4,14 @@ the better ranking, the Qini curve, the learners tried; nothing new for a run wi
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from appkit import array, open_page, plain, plotly_figure, table_with
 
 from insight import formatting as fmt
-from insight.runs.run import open_run, set_latest
+from insight.runs.run import open_run
+from runkit import runs_folder
 
 PAGE = "pages/model.py"
 pytestmark = pytest.mark.slow
@@ -19,11 +19,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory, uplift_run: Path, demo_run: Path) -> Path:
-    folder = tmp_path_factory.mktemp("model-uplift-runs")
-    for run in (demo_run, uplift_run):
-        shutil.copytree(run, folder / run.name)
-    set_latest(folder, uplift_run.name)
-    return folder
+    return runs_folder(tmp_path_factory.mktemp("model-uplift-runs"), demo_run, uplift_run, latest=uplift_run)
 
 
 def test_the_uplift_model_against_risk_and_random(monkeypatch: pytest.MonkeyPatch, runs: Path,

@@ -16,15 +16,12 @@ from streamlit.testing.v1 import AppTest
 from insight import formatting as fmt
 from insight.runs import layout
 from insight.runs.run import set_latest
+from runkit import runs_folder
 
 
 @pytest.fixture(scope="module")
 def risk_runs(tmp_path_factory: pytest.TempPathFactory, survival_run: Path, demo_run: Path) -> Path:
-    runs = tmp_path_factory.mktemp("risk-survival-runs")
-    for run in (survival_run, demo_run):
-        shutil.copytree(run, runs / run.name)
-    set_latest(runs, survival_run.name)
-    return runs
+    return runs_folder(tmp_path_factory.mktemp("risk-survival-runs"), survival_run, demo_run, latest=survival_run)
 
 
 def _customers(run: Path) -> pd.DataFrame:

@@ -5,7 +5,6 @@ segment in words, the table per segment, the one-segment view; and a run without
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +15,10 @@ from streamlit.testing.v1 import AppTest
 
 from insight import formatting as fmt
 from insight.runs import layout
-from insight.runs.run import open_run, set_latest
+from insight.runs.run import open_run
 from insight.survival.encoding import event_indicator
 from insight.survival.tables import p_text
+from runkit import runs_folder
 
 PAGE = "pages/segments.py"
 
@@ -28,11 +28,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Starting with pandas version 4.0
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory, survival_run: Path, demo_run: Path) -> Path:
     """A runs folder of this module's own: the survival run (LATEST) and the demo run without --duration."""
-    folder = tmp_path_factory.mktemp("segments-survival-runs")
-    for run in (demo_run, survival_run):
-        shutil.copytree(run, folder / run.name)
-    set_latest(folder, survival_run.name)
-    return folder
+    return runs_folder(tmp_path_factory.mktemp("segments-survival-runs"), demo_run, survival_run, latest=survival_run)
 
 
 @pytest.fixture(scope="module")

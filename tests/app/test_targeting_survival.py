@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,18 +16,14 @@ from appkit import assert_clean, metric, open_page
 from insight import formatting as fmt
 from insight.decisions.targeting import RANK_BY_VALUE, OfferEconomics, benefit_curve, best_cut
 from insight.runs import layout
-from insight.runs.run import set_latest
+from runkit import runs_folder
 
 COST, SAVE = 20.0, 30
 
 
 @pytest.fixture(scope="module")
 def targeting_runs(tmp_path_factory: pytest.TempPathFactory, survival_run: Path, demo_run: Path) -> Path:
-    runs = tmp_path_factory.mktemp("targeting-survival-runs")
-    for run in (survival_run, demo_run):
-        shutil.copytree(run, runs / run.name)
-    set_latest(runs, survival_run.name)
-    return runs
+    return runs_folder(tmp_path_factory.mktemp("targeting-survival-runs"), survival_run, demo_run, latest=survival_run)
 
 
 def _main(run: Path) -> float:

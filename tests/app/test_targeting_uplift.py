@@ -6,18 +6,16 @@ first's curve is drawn beside it valued by the same estimates, and ranking by ch
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from appkit import array, assert_clean, metric, open_page, plain, plotly_figure
-from runkit import rewritten_run
+from runkit import rewritten_run, runs_folder
 
 from insight import formatting as fmt
 from insight.decisions.targeting import RANK_BY_PROBABILITY, RANK_BY_UPLIFT
-from insight.runs.run import set_latest
 
 PAGE = "pages/targeting.py"
 COST, VALUE = 6.0, 120.0
@@ -26,11 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory, uplift_run: Path, demo_run: Path) -> Path:
-    folder = tmp_path_factory.mktemp("targeting-uplift-runs")
-    for run in (demo_run, uplift_run):
-        shutil.copytree(run, folder / run.name)
-    set_latest(folder, uplift_run.name)
-    return folder
+    return runs_folder(tmp_path_factory.mktemp("targeting-uplift-runs"), demo_run, uplift_run, latest=uplift_run)
 
 
 DOGS = 5

@@ -57,6 +57,17 @@ def settled(page: Page) -> None:
     expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=FIRST_LOAD_MS)
 
 
+def click_until_shown(page: Page, target: Locator, shown: Locator) -> None:
+    """Click `target` until `shown` is visible: Streamlit drops the first click after it runs a page file on its
+    own (a link straight to the page), as test_changes_browser notes; a second click takes."""
+    target.click()
+    settled(page)
+    if not shown.is_visible():
+        target.click()
+        settled(page)
+    expect(shown).to_be_visible(timeout=FIRST_LOAD_MS)
+
+
 def assert_no_error(page: Page, where: str) -> None:
     """No Streamlit exception box, no error box (the page guard's short message) and no traceback text."""
     expect(page.locator('[data-testid="stException"]'), f"{where}: exception box").to_have_count(0)

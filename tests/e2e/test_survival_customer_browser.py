@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,19 +18,17 @@ from playwright.sync_api import Browser, Page, expect
 from insight import formatting as fmt
 from insight.decisions.targeting import DEFAULT_SAVE_RATE
 from insight.runs import layout
-from insight.runs.run import set_latest
 from tests.e2e.conftest import open_tab, serve_runs
-from tests.e2e.test_dashboard import FIRST_LOAD_MS, assert_no_error, cell, grid, metric, plots, settled
+from tests.e2e.test_dashboard import (FIRST_LOAD_MS, assert_no_error, cell, click_until_shown, grid, metric, plots,
+                                     settled)
+from runkit import runs_folder
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def survival_server(survival_run: Path, demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    runs = tmp_path_factory.mktemp("survival-browser-runs")
-    for run in (survival_run, demo_run):
-        shutil.copytree(run, runs / run.name)
-    set_latest(runs, survival_run.name)
+    runs = runs_folder(tmp_path_factory.mktemp("survival-browser-runs"), survival_run, demo_run, latest=survival_run)
     with serve_runs(runs, tmp_path_factory.mktemp("survival-browser-server")) as url:
         yield url
 
@@ -44,9 +41,7 @@ def tab(browser: Browser, survival_server: str, request: pytest.FixtureRequest, 
 
 @pytest.fixture(scope="module")
 def telco_server(telco_survival_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    runs = tmp_path_factory.mktemp("telco-survival-browser-runs")
-    shutil.copytree(telco_survival_run, runs / telco_survival_run.name)
-    set_latest(runs, telco_survival_run.name)
+    runs = runs_folder(tmp_path_factory.mktemp("telco-survival-browser-runs"), telco_survival_run, latest=telco_survival_run)
     with serve_runs(runs, tmp_path_factory.mktemp("telco-survival-browser-server")) as url:
         yield url
 
@@ -124,12 +119,7 @@ def test_the_rank_by_switch_changes_the_target_list(tab: Page, survival_run: Pat
     span = fmt.duration(survival["main_horizon"], survival["unit"])
     by_value = tab.get_by_role("radio", name=f"Value at risk within {span}")
     ranked_note = tab.get_by_text("most value at risk first").first
-    by_value.last.click()
-    settled(tab)
-    if not ranked_note.is_visible():  # Streamlit drops the first click after it runs a page file on its own
-        by_value.last.click()  # (a link straight to the page), as test_changes_browser notes
-        settled(tab)
-    expect(ranked_note).to_be_visible(timeout=FIRST_LOAD_MS)
+    click_until_shown(tab, by_value.last, ranked_note)
     assert_no_error(tab, "ranked by value at risk")
     worth = frame[at_risk].fillna(0).clip(lower=0)
     ranked = frame.assign(_worth=worth).sort_values(["_worth", "customer_id"], ascending=[False, True])

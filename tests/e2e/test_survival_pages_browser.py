@@ -5,7 +5,6 @@ Its own server on a runs folder holding just those two runs."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +13,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from insight.runs import layout
-from insight.runs.run import open_run, set_latest
+from insight.runs.run import open_run
 from tests.e2e.conftest import open_tab, serve_runs
 from tests.e2e.test_dashboard import FIRST_LOAD_MS, assert_no_error, settled
+from runkit import runs_folder
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -24,11 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def survival_runs(tmp_path_factory: pytest.TempPathFactory, survival_run: Path,
                   telco_survival_run: Path) -> Path:
-    folder = tmp_path_factory.mktemp("survival-browser-runs")
-    for run in (telco_survival_run, survival_run):
-        shutil.copytree(run, folder / run.name)
-    set_latest(folder, survival_run.name)
-    return folder
+    return runs_folder(tmp_path_factory.mktemp("survival-browser-runs"), telco_survival_run, survival_run, latest=survival_run)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ no traceback. Its own server on a runs folder holding just that run."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,19 +15,18 @@ from playwright.sync_api import Browser, Page, expect
 
 from insight import formatting as fmt
 from insight.runs import layout
-from insight.runs.run import open_run, set_latest
+from insight.runs.run import open_run
 from tests.e2e.conftest import open_tab, serve_runs
-from tests.e2e.test_dashboard import FIRST_LOAD_MS, assert_no_error, cell, grid, settled
+from tests.e2e.test_dashboard import FIRST_LOAD_MS, assert_no_error, cell, click_until_shown, grid, settled
 from tests.e2e.test_survival_pages_browser import chart
+from runkit import runs_folder
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def uplift_server(uplift_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("uplift-browser-runs")
-    shutil.copytree(uplift_run, folder / uplift_run.name)
-    set_latest(folder, uplift_run.name)
+    folder = runs_folder(tmp_path_factory.mktemp("uplift-browser-runs"), uplift_run, latest=uplift_run)
     with serve_runs(folder, tmp_path_factory.mktemp("uplift-server")) as url:
         yield url
 
@@ -75,12 +73,7 @@ def test_targeting_ranks_by_the_offers_effect(tab: Page, uplift_run: Path) -> No
     riskiest = frame.sort_values(["churn_probability", "customer_id"], ascending=[False, True]).iloc[0]
     by_risk = tab.get_by_role("radio", name="Churn risk")
     note = tab.get_by_text("riskiest first;", exact=False).first
-    by_risk.last.click()
-    settled(tab)
-    if not note.is_visible():  # Streamlit drops the first click after it runs a page file on its own
-        by_risk.last.click()  # (a link straight to the page), as test_changes_browser notes
-        settled(tab)
-    expect(note).to_be_visible(timeout=FIRST_LOAD_MS)
+    click_until_shown(tab, by_risk.last, note)
     assert_no_error(tab, "ranked by churn risk")
     tab.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
     expect(cell(grid(tab, "Churn probability"), 0, 0)).to_have_text(str(riskiest["customer_id"]))
