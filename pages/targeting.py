@@ -79,7 +79,8 @@ with shell.page("Targeting") as run:
     targeting_sections.offer_curves(run, offer, economics)
 
     if k == 0:
-        st.info("At these figures no offer pays for itself: lower the cost or raise the save rate or value.")
+        st.info("At these figures no offer pays for itself: lower the cost or raise the "
+                + ("value." if by_uplift else "save rate or value."))
         st.stop()
 
     st.subheader(f"The {fmt.count(k)} customers to contact")
